@@ -1,0 +1,157 @@
+"""Commands: what a kiosk, a caller or the hub asks the queue engine to do (imperative names).
+
+Every command names its site and carries the time it happened (``at``, timezone-aware); the engine has no clock.
+The client-generated ``command_id`` makes retries safe: the service returns the first answer to a repeated id.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import msgspec
+
+
+class Priority(enum.StrEnum):
+    NORMAL = "normal"
+    APPOINTMENT = "appointment"
+    ELDERLY = "elderly"  # 老年人、残疾人
+    GREEN = "green"  # 重大项目绿色通道
+
+
+class Channel(enum.StrEnum):
+    KIOSK = "kiosk"
+    APPOINTMENT = "appointment"
+    COUNTER = "counter"
+    PHONE = "phone"
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    command_id: str
+    site_id: str
+    at: datetime
+
+
+class OpenDay(Command, frozen=True, kw_only=True, tag=True):
+    """Start the site's business day of ``at``'s local date; numbering starts again from 001."""
+
+
+class CloseDay(Command, frozen=True, kw_only=True, tag=True):
+    """End the business day: every ticket still open ends (missed ones as no-shows, the rest as expired)."""
+
+
+class IssueTicket(Command, frozen=True, kw_only=True, tag=True):
+    """Take a number for one or more matters served one after another under that number (一票到底)."""
+
+    matters: tuple[str, ...]
+    priority: Priority = Priority.NORMAL
+    channel: Channel = Channel.KIOSK
+    citizen_ref: str | None = None
+    """An opaque, already hashed reference to the citizen (never an ID number): one open ticket per matter."""
+
+
+class OpenWindow(Command, frozen=True, kw_only=True, tag=True):
+    window_id: str
+    staff_id: str = ""
+
+
+class CloseWindow(Command, frozen=True, kw_only=True, tag=True):
+    window_id: str
+
+
+class PauseWindow(Command, frozen=True, kw_only=True, tag=True):
+    window_id: str
+    reason: str
+
+
+class ResumeWindow(Command, frozen=True, kw_only=True, tag=True):
+    window_id: str
+
+
+class CallNext(Command, frozen=True, kw_only=True, tag=True):
+    """Call the next ticket for a window by the ordering rules; a ticket still at the window is settled first."""
+
+    window_id: str
+
+
+class CallTicket(Command, frozen=True, kw_only=True, tag=True):
+    """Call a chosen waiting ticket out of order (特呼)."""
+
+    window_id: str
+    ticket_id: str
+
+
+class Recall(Command, frozen=True, kw_only=True, tag=True):
+    """Call the window's current ticket again (重呼); at the call limit the ticket is dropped instead."""
+
+    window_id: str
+
+
+class StartService(Command, frozen=True, kw_only=True, tag=True):
+    window_id: str
+
+
+class FinishService(Command, frozen=True, kw_only=True, tag=True):
+    """Finish the current matter; a ticket with more matters goes on to the next matter's queue."""
+
+    window_id: str
+
+
+class MarkNoShow(Command, frozen=True, kw_only=True, tag=True):
+    """The called citizen did not come (过号/弃号)."""
+
+    window_id: str
+
+
+class Reactivate(Command, frozen=True, kw_only=True, tag=True):
+    """A no-show citizen turned up after all: back into the queue behind a few people."""
+
+    ticket_id: str
+
+
+class Park(Command, frozen=True, kw_only=True, tag=True):
+    """Hold the window's current ticket aside (挂起), e.g. while the citizen fetches a missing paper."""
+
+    window_id: str
+
+
+class CallBack(Command, frozen=True, kw_only=True, tag=True):
+    """Call a parked ticket back to a window (回呼)."""
+
+    window_id: str
+    ticket_id: str
+
+
+class Transfer(Command, frozen=True, kw_only=True, tag=True):
+    """Send the window's current ticket to another matter and/or window, keeping its original place in time."""
+
+    window_id: str
+    to_matter: str | None = None
+    to_window: str | None = None
+
+
+class CancelTicket(Command, frozen=True, kw_only=True, tag=True):
+    ticket_id: str
+    reason: str = ""
+
+
+AnyCommand = (
+    OpenDay
+    | CloseDay
+    | IssueTicket
+    | OpenWindow
+    | CloseWindow
+    | PauseWindow
+    | ResumeWindow
+    | CallNext
+    | CallTicket
+    | Recall
+    | StartService
+    | FinishService
+    | MarkNoShow
+    | Reactivate
+    | Park
+    | CallBack
+    | Transfer
+    | CancelTicket
+)

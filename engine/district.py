@@ -1,0 +1,140 @@
+"""The district as configuration data: sites, windows, the matter catalogue and the calendar.
+
+Everything here is immutable. The hub loads it from TOML (see ``hub/district_file.py``) and hands it to the
+engine with every command; the engine never reads files itself.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, time
+
+import msgspec
+
+
+class Tier(enum.StrEnum):
+    """The three tiers of the 15-minute service circle."""
+
+    CENTRE = "centre"  # 区政务服务中心
+    STATION = "station"  # 街道便民服务站
+    COMMUNITY = "community"  # 社区便民服务室
+
+
+class Material(msgspec.Struct, frozen=True, kw_only=True):
+    """One document a citizen must bring for a matter."""
+
+    name_zh: str
+    name_en: str
+    originals: int = 1
+    copies: int = 0
+
+
+class Matter(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of the standard matter catalogue shared by all tiers (事项)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    prefix: str
+    daily_limit: int
+    materials: tuple[Material, ...] = ()
+    appointment_allowed: bool = True
+    green_channel: bool = False
+    """A green-channel matter (重大项目绿色通道) issues its tickets in the green priority class."""
+
+
+class Period(msgspec.Struct, frozen=True):
+    """One opening period of a day, local time, ``start`` inclusive, ``end`` exclusive."""
+
+    start: time
+    end: time
+
+
+class Window(msgspec.Struct, frozen=True, kw_only=True):
+    """A counter (窗口). ``weights`` maps each matter it serves to its weight (1 = normal, 2 = preferred, ...)."""
+
+    id: str
+    number: int
+    name_zh: str
+    name_en: str
+    weights: dict[str, int]
+    zone: str = ""
+
+    def serves(self, matter: str) -> bool:
+        return matter in self.weights
+
+
+class QueueRules(msgspec.Struct, frozen=True, kw_only=True):
+    """The per-site knobs of the ordering and no-show rules (see docs/decisions/0003-call-ordering.md)."""
+
+    max_calls: int = 3
+    """A ticket called this many times without answer is dropped as a no-show by the next recall."""
+    reactivate_after: int = 3
+    """A reactivated no-show re-enters the queue behind this many waiting people of its matter."""
+    max_overtakes: int = 5
+    """No waiting ticket is overtaken more often than this at a window that could have served it."""
+    priority_minutes: dict[str, int] = msgspec.field(
+        default_factory=lambda: {"normal": 0, "appointment": 15, "elderly": 10, "green": 30}
+    )
+    """Head start of each priority class, in minutes of waiting."""
+    stop_issuing_minutes: int = 0
+    """Self-service issuing stops this many minutes before each closing time."""
+    target_wait_minutes: int = 15
+
+
+class Site(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name_zh: str
+    name_en: str
+    tier: Tier
+    address_zh: str
+    address_en: str
+    latitude: float
+    longitude: float
+    timezone: str = "Asia/Shanghai"
+    hours: dict[int, tuple[Period, ...]]
+    """Opening periods by ISO weekday (1 = Monday ... 7 = Sunday); a missing weekday is closed."""
+    makeup_day_hours: tuple[Period, ...] = ()
+    """Hours on an official make-up working day (调休上班) that falls on a weekend."""
+    matters: dict[str, int]
+    """The catalogue matters this site enables, each with its daily limit here (0 = the catalogue default)."""
+    windows: tuple[Window, ...]
+    rules: QueueRules = msgspec.field(default_factory=QueueRules)
+
+    def window(self, window_id: str) -> Window | None:
+        for window in self.windows:
+            if window.id == window_id:
+                return window
+        return None
+
+
+class HolidayCalendar(msgspec.Struct, frozen=True, kw_only=True):
+    """The official public-holiday calendar: closed days and the weekend days worked instead (调休)."""
+
+    holidays: frozenset[date] = frozenset()
+    makeup_workdays: frozenset[date] = frozenset()
+
+
+class District(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name_zh: str
+    name_en: str
+    catalogue: tuple[Matter, ...]
+    sites: tuple[Site, ...]
+    calendar: HolidayCalendar = msgspec.field(default_factory=HolidayCalendar)
+
+    def matter(self, code: str) -> Matter | None:
+        for matter in self.catalogue:
+            if matter.code == code:
+                return matter
+        return None
+
+    def site(self, site_id: str) -> Site | None:
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        return None
+
+    def daily_limit(self, site: Site, matter: Matter) -> int:
+        return site.matters.get(matter.code) or matter.daily_limit
