@@ -1,0 +1,93 @@
+"""The hub's application service: load → decide → append → answer, one site at a time.
+
+Commands for one site are decided strictly one after another (a lock per site), so two windows pressing
+"call next" at the same instant can never get the same ticket. The outcome of every command, accepted or refused,
+is stored with its events in one transaction under the command's id: a retry gets the first answer back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import msgspec
+
+from engine import SiteState, fold, handle
+from engine.codec import decode_state, encode_state
+from engine.commands import Command
+from engine.district import District
+from engine.events import AnyEvent
+from engine.rejections import Rejection
+from hub.store.base import DuplicateCommand, Entry, EventStore
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to one command: the events it caused, or why it was refused."""
+
+    command_id: str
+    events: tuple[AnyEvent, ...] = ()
+    rejection: Rejection | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+
+_encode = msgspec.json.Encoder().encode
+_decode_outcome = msgspec.json.Decoder(Outcome).decode
+
+
+class HallService:
+    def __init__(self, district: District, store: EventStore, snapshot_every: int = 1000) -> None:
+        self.district = district
+        self.store = store
+        self.snapshot_every = snapshot_every
+        self._states: dict[str, SiteState] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, site_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(site_id, threading.Lock())
+
+    def _load(self, site_id: str) -> SiteState:
+        """The site's state from its latest snapshot plus the events logged after it."""
+        snapshot = self.store.snapshot(site_id)
+        state = decode_state(snapshot[1]) if snapshot else SiteState(site_id=site_id)
+        return fold(site_id, self.store.events(site_id, after_seq=state.seq), state)
+
+    def state(self, site_id: str) -> SiteState:
+        """The live state of a site (read it under no lock only for display; it changes under you)."""
+        state = self._states.get(site_id)
+        if state is None:
+            state = self._states[site_id] = self._load(site_id)
+        return state
+
+    def execute(self, command: Command) -> Outcome:
+        with self._lock(command.site_id):
+            stored = self.store.outcome(command.command_id)
+            if stored is not None:
+                return _decode_outcome(stored)
+            state = self.state(command.site_id)
+            seq_before = state.seq
+            result = handle(self.district, state, command)
+            if isinstance(result, Rejection):
+                outcome = Outcome(command_id=command.command_id, rejection=result)
+            else:
+                outcome = Outcome(command_id=command.command_id, events=tuple(result))
+            try:
+                self.store.append([Entry(command.site_id, command.command_id, outcome.events, _encode(outcome))])
+            except DuplicateCommand:
+                self._states[command.site_id] = self._load(command.site_id)
+                stored = self.store.outcome(command.command_id)
+                assert stored is not None
+                return _decode_outcome(stored)
+            except Exception:
+                log.exception("append failed for site %s; reloading its state from the store", command.site_id)
+                self._states[command.site_id] = self._load(command.site_id)
+                raise
+            if state.seq // self.snapshot_every != seq_before // self.snapshot_every:
+                self.store.save_snapshot(command.site_id, state.seq, encode_state(state))
+            return outcome

@@ -1,0 +1,52 @@
+"""The storage contract every backend keeps: an append-only event log, command outcomes and snapshots.
+
+One ``append`` call is one transaction: the events of every entry and each entry's outcome are stored together or
+not at all. The outcome is stored under the command's client-generated id, so a retried command gets the first
+answer back instead of being decided twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import msgspec
+
+from engine.events import Event
+
+
+class Entry(msgspec.Struct, frozen=True):
+    """One decided command: its id, the events it caused (possibly none) and the encoded answer it got."""
+
+    site_id: str
+    command_id: str
+    events: Sequence[Event]
+    outcome: bytes
+
+
+class StoreError(Exception):
+    """A write was refused; nothing of the batch was stored."""
+
+
+class DuplicateCommand(StoreError):
+    """A command id that is already stored (a retry that raced its first attempt)."""
+
+
+class SequenceConflict(StoreError):
+    """An event's (site, seq) is taken: another writer appended to the site first."""
+
+
+class EventStore(Protocol):
+    def append(self, entries: Sequence[Entry]) -> None: ...
+
+    def outcome(self, command_id: str) -> bytes | None: ...
+
+    def events(self, site_id: str, after_seq: int = 0) -> Iterator[Event]: ...
+
+    def last_seq(self, site_id: str) -> int: ...
+
+    def save_snapshot(self, site_id: str, seq: int, state: bytes) -> None: ...
+
+    def snapshot(self, site_id: str) -> tuple[int, bytes] | None: ...
+
+    def close(self) -> None: ...
