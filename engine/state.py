@@ -88,10 +88,13 @@ class SiteState(msgspec.Struct, kw_only=True):
     windows: dict[str, WindowState] = msgspec.field(default_factory=dict)
 
     def window(self, window_id: str) -> WindowState:
-        state = self.windows.get(window_id)
-        if state is None:
-            state = self.windows[window_id] = WindowState(id=window_id)
-        return state
+        """The window's state for reading (a closed, idle window if it never opened). Never changes the state."""
+        return self.windows.get(window_id) or WindowState(id=window_id)
+
+
+def _window(state: SiteState, window_id: str) -> WindowState:
+    """The window's state for ``apply`` to change."""
+    return state.windows.setdefault(window_id, WindowState(id=window_id))
 
 
 def _enqueue(state: SiteState, ticket: Ticket) -> None:
@@ -103,7 +106,7 @@ def _enqueue(state: SiteState, ticket: Ticket) -> None:
 
 def _leave_window(state: SiteState, ticket: Ticket) -> None:
     if ticket.window_id is not None:
-        window = state.window(ticket.window_id)
+        window = _window(state, ticket.window_id)
         if window.current == ticket.id:
             window.current = None
 
@@ -157,7 +160,7 @@ def _on_issued(state: SiteState, event: ev.TicketIssued) -> None:
 
 
 def _on_window_opened(state: SiteState, event: ev.WindowOpened) -> None:
-    window = state.window(event.window_id)
+    window = _window(state, event.window_id)
     window.is_open = True
     window.staff_id = event.staff_id
     window.paused = False
@@ -165,19 +168,19 @@ def _on_window_opened(state: SiteState, event: ev.WindowOpened) -> None:
 
 
 def _on_window_closed(state: SiteState, event: ev.WindowClosed) -> None:
-    window = state.window(event.window_id)
+    window = _window(state, event.window_id)
     window.is_open = window.paused = False
     window.staff_id = window.pause_reason = ""
 
 
 def _on_window_paused(state: SiteState, event: ev.WindowPaused) -> None:
-    window = state.window(event.window_id)
+    window = _window(state, event.window_id)
     window.paused = True
     window.pause_reason = event.reason
 
 
 def _on_window_resumed(state: SiteState, event: ev.WindowResumed) -> None:
-    window = state.window(event.window_id)
+    window = _window(state, event.window_id)
     window.paused = False
     window.pause_reason = ""
 
@@ -191,7 +194,7 @@ def _on_called(state: SiteState, event: ev.TicketCalled) -> None:
     ticket.window_id = event.window_id
     ticket.directed_to = None
     ticket.calls = event.call_count
-    state.window(event.window_id).current = ticket.id
+    _window(state, event.window_id).current = ticket.id
 
 
 def _on_started(state: SiteState, event: ev.ServiceStarted) -> None:

@@ -1,0 +1,154 @@
+"""The durable event store on SQL: SQLite for a hall's own hub, PostgreSQL when several sites share a server.
+
+SQLAlchemy Core only. Statements are built once per store, so SQLAlchemy's compiled cache and the drivers'
+statement caches (sqlite3's, psycopg's automatic prepare) serve the hot path: per command one outcome look-up and
+one transaction of executemany inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from engine.codec import decode_event, encode_event
+from engine.events import Event
+from hub.store.base import DuplicateCommand, Entry, SequenceConflict, StoreError
+from hub.store.schema import commands, events, snapshots
+
+READ_BATCH = 2000
+"""Events fetched per round trip while streaming a log (a server-side cursor on PostgreSQL)."""
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_UPSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_UNIQUE_VIOLATIONS = frozenset({"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://...`` (psycopg 3), configured for the event store."""
+    parsed = sa.make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(parsed)
+    if engine.dialect.name not in _UPSERTS:
+        raise ValueError(f"unsupported database for the event store: {parsed.drivername}")
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _configure_sqlite)
+        sa.event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL with synchronous=NORMAL: a commit survives a killed process (not a power cut) without an fsync each.
+
+    sqlite3's own transaction handling is switched off (it would not BEGIN before SELECT or DDL, so migrations would
+    not be atomic); ``_begin_sqlite`` opens every transaction instead.
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _is_unique_violation(error: IntegrityError) -> bool:
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
+    return code in _UNIQUE_VIOLATIONS
+
+
+def _insert(connection: Connection, statement: sa.Insert, rows: list[dict[str, Any]], error: type[StoreError]) -> None:
+    """Insert rows; a unique violation becomes the store's ``error`` (the caller's transaction then rolls back)."""
+    try:
+        connection.execute(statement, rows)
+    except IntegrityError as exc:
+        if _is_unique_violation(exc):
+            raise error(str(exc.orig)) from exc
+        raise
+
+
+def _event_row(command_id: str, event: Event) -> dict[str, Any]:
+    return {
+        "site_id": event.site_id,
+        "seq": event.seq,
+        "type": type(event).__name__,
+        "at": event.at.astimezone(UTC),
+        "command_id": command_id,
+        "payload": encode_event(event).decode(),
+    }
+
+
+class SqlStore:
+    """The ``EventStore`` contract on a SQLAlchemy engine whose database is migrated to the current schema."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._insert_commands = commands.insert()
+        self._insert_events = events.insert()
+        self._select_outcome = sa.select(commands.c.outcome).where(commands.c.command_id == sa.bindparam("command_id"))
+        self._select_events = (
+            sa.select(events.c.payload)
+            .where(events.c.site_id == sa.bindparam("site_id"), events.c.seq > sa.bindparam("after_seq"))
+            .order_by(events.c.seq)
+        )
+        self._select_last_seq = sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0)).where(
+            events.c.site_id == sa.bindparam("site_id")
+        )
+        upsert = _UPSERTS[engine.dialect.name](snapshots)
+        self._upsert_snapshot = upsert.on_conflict_do_update(
+            index_elements=[snapshots.c.site_id], set_={"seq": upsert.excluded.seq, "state": upsert.excluded.state}
+        )
+        self._select_snapshot = sa.select(snapshots.c.seq, snapshots.c.state).where(
+            snapshots.c.site_id == sa.bindparam("site_id")
+        )
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        if not entries:
+            return
+        command_rows = [
+            {"command_id": entry.command_id, "site_id": entry.site_id, "outcome": entry.outcome} for entry in entries
+        ]
+        event_rows = [_event_row(entry.command_id, event) for entry in entries for event in entry.events]
+        with self.engine.begin() as connection:
+            _insert(connection, self._insert_commands, command_rows, DuplicateCommand)
+            if event_rows:
+                _insert(connection, self._insert_events, event_rows, SequenceConflict)
+
+    def outcome(self, command_id: str) -> bytes | None:
+        with self.engine.connect() as connection:
+            stored: bytes | None = connection.execute(self._select_outcome, {"command_id": command_id}).scalar()
+        return stored
+
+    def events(self, site_id: str, after_seq: int = 0) -> Iterator[Event]:
+        with self.engine.connect() as connection:
+            rows = connection.execution_options(yield_per=READ_BATCH).execute(
+                self._select_events, {"site_id": site_id, "after_seq": after_seq}
+            )
+            for payload in rows.scalars():
+                yield decode_event(payload)
+
+    def last_seq(self, site_id: str) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(self._select_last_seq, {"site_id": site_id}).scalar_one())
+
+    def save_snapshot(self, site_id: str, seq: int, state: bytes) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self._upsert_snapshot, {"site_id": site_id, "seq": seq, "state": state})
+
+    def snapshot(self, site_id: str) -> tuple[int, bytes] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(self._select_snapshot, {"site_id": site_id}).one_or_none()
+        return None if row is None else (int(row.seq), bytes(row.state))
+
+    def close(self) -> None:
+        self.engine.dispose()
