@@ -117,11 +117,13 @@ def _close_day(ctx: _Context, command: cmd.CloseDay) -> Rejection | None:
 def _issue_matters(ctx: _Context, command: cmd.IssueTicket) -> list[Matter] | Rejection:
     if not command.matters:
         return reject(Reason.NO_MATTERS)
-    matters = []
+    matters: list[Matter] = []
     for code in command.matters:
         matter = ctx.district.matter(code)
         if matter is None:
             return reject(Reason.UNKNOWN_MATTER, matter=code)
+        if matter in matters:
+            return reject(Reason.REPEATED_MATTER, matter=ctx.names(matter))
         if code not in ctx.site.matters:
             return reject(Reason.MATTER_NOT_OFFERED, matter=ctx.names(matter))
         if not ctx.served_somewhere(code):

@@ -13,6 +13,7 @@ class Reason(enum.StrEnum):
     UNKNOWN_MATTER = "unknown_matter"
     MATTER_NOT_OFFERED = "matter_not_offered"
     NO_MATTERS = "no_matters"
+    REPEATED_MATTER = "repeated_matter"
     DAY_NOT_OPEN = "day_not_open"
     DAY_ALREADY_OPEN = "day_already_open"
     SITE_CLOSED = "site_closed"
@@ -45,6 +46,7 @@ _TEXTS: dict[Reason, tuple[str, str]] = {
     Reason.UNKNOWN_MATTER: ("事项目录中没有 {matter}", "The catalogue has no matter {matter}"),
     Reason.MATTER_NOT_OFFERED: ("本站点不办理“{matter}”", "This site does not handle “{matter}”"),
     Reason.NO_MATTERS: ("请至少选择一个事项", "Choose at least one matter"),
+    Reason.REPEATED_MATTER: ("一张号票中“{matter}”只能出现一次", "“{matter}” can appear only once on a ticket"),
     Reason.DAY_NOT_OPEN: ("今日尚未开始取号", "Today's ticketing has not started"),
     Reason.DAY_ALREADY_OPEN: ("{day} 已经开始营业", "The business day {day} is already open"),
     Reason.SITE_CLOSED: ("当前不在办理时间，下次取号时间：{next}", "Closed now; ticketing opens again at {next}"),

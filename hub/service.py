@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import cast
 
 import msgspec
 
@@ -76,7 +77,7 @@ class HallService:
             if isinstance(result, Rejection):
                 outcome = Outcome(command_id=command.command_id, rejection=result)
             else:
-                outcome = Outcome(command_id=command.command_id, events=tuple(result))
+                outcome = Outcome(command_id=command.command_id, events=tuple(cast(list[AnyEvent], result)))
             try:
                 self.store.append([Entry(command.site_id, command.command_id, outcome.events, _encode(outcome))])
             except DuplicateCommand:

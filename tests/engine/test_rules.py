@@ -50,6 +50,7 @@ def test_unknown_and_not_offered_matters_are_refused() -> None:
     assert hall.no(cmd.IssueTicket, matters=("NOPE",)).reason == Reason.UNKNOWN_MATTER
     assert hall.no(cmd.IssueTicket, matters=("X9",)).reason == Reason.MATTER_NOT_OFFERED
     assert hall.no(cmd.IssueTicket, matters=()).reason == Reason.NO_MATTERS
+    assert hall.no(cmd.IssueTicket, matters=("M1", "M2", "M1")).reason == Reason.REPEATED_MATTER
 
 
 def test_kiosk_issues_nothing_before_the_day_opens_or_outside_hours() -> None:

@@ -1,0 +1,51 @@
+# Everything a fresh Debian 12 machine needs, installed on first use: Debian packages (when run as root and
+# missing), then a virtualenv in .venv with this project and its tools.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := python3-venv python3-dev postgresql mosquitto tzdata
+HALL_DB ?= sqlite:///var/hall.db
+export HALL_DB
+
+.PHONY: run test lint bench simulate apt deps clean
+
+run: deps ## start the hub with the sample district (SQLite) and read commands from the console
+	$(BIN)/hall-hub run
+
+test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy engine hub simulator
+
+bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
+	$(BIN)/python -m bench.engine_bench
+	$(BIN)/python -m bench.store_bench
+	$(BIN)/python -m simulator --seeds 5
+
+simulate: deps
+	$(BIN)/python -m simulator
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian packages: $$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "missing Debian packages (run as root or install them): $$missing"; \
+		fi; \
+	fi
+
+deps: apt $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
