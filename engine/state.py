@@ -118,12 +118,14 @@ def _end(state: SiteState, ticket: Ticket, status: TicketStatus) -> None:
 
 
 def _on_day_opened(state: SiteState, event: ev.DayOpened) -> None:
+    """A new day starts numbering again; reopening a day closed by mistake continues it (no number twice)."""
+    if event.day != state.day:
+        state.numbers = {}
+        state.issued = {}
+        state.tickets = {}
+        state.waiting = {}
     state.day = event.day
     state.day_open = True
-    state.numbers = {}
-    state.issued = {}
-    state.tickets = {}
-    state.waiting = {}
     for window in state.windows.values():
         window.current = None
 

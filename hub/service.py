@@ -56,7 +56,14 @@ class HallService:
     def _load(self, site_id: str) -> SiteState:
         """The site's state from its latest snapshot plus the events logged after it."""
         snapshot = self.store.snapshot(site_id)
-        state = decode_state(snapshot[1]) if snapshot else SiteState(site_id=site_id)
+        state = SiteState(site_id=site_id)
+        if snapshot is not None:
+            if snapshot[0] <= self.store.last_seq(site_id):
+                state = decode_state(snapshot[1])
+            else:
+                log.warning(
+                    "snapshot of site %s is ahead of its log (#%d); folding the whole log", site_id, snapshot[0]
+                )
         return fold(site_id, self.store.events(site_id, after_seq=state.seq), state)
 
     def state(self, site_id: str) -> SiteState:
@@ -73,22 +80,32 @@ class HallService:
                 return _decode_outcome(stored)
             state = self.state(command.site_id)
             seq_before = state.seq
-            result = handle(self.district, state, command)
-            if isinstance(result, Rejection):
-                outcome = Outcome(command_id=command.command_id, rejection=result)
-            else:
-                outcome = Outcome(command_id=command.command_id, events=tuple(cast(list[AnyEvent], result)))
             try:
+                outcome = self._decide(state, command)
                 self.store.append([Entry(command.site_id, command.command_id, outcome.events, _encode(outcome))])
             except DuplicateCommand:
-                self._states[command.site_id] = self._load(command.site_id)
+                self._states.pop(command.site_id, None)
                 stored = self.store.outcome(command.command_id)
                 assert stored is not None
                 return _decode_outcome(stored)
             except Exception:
-                log.exception("append failed for site %s; reloading its state from the store", command.site_id)
-                self._states[command.site_id] = self._load(command.site_id)
+                # the in-memory state may hold events that were never stored: forget it, reload on next use
+                self._states.pop(command.site_id, None)
+                log.exception("command failed for site %s; its state will be reloaded from the store", command.site_id)
                 raise
             if state.seq // self.snapshot_every != seq_before // self.snapshot_every:
-                self.store.save_snapshot(command.site_id, state.seq, encode_state(state))
+                self._snapshot(state)
             return outcome
+
+    def _decide(self, state: SiteState, command: Command) -> Outcome:
+        result = handle(self.district, state, command)
+        if isinstance(result, Rejection):
+            return Outcome(command_id=command.command_id, rejection=result)
+        return Outcome(command_id=command.command_id, events=tuple(cast(list[AnyEvent], result)))
+
+    def _snapshot(self, state: SiteState) -> None:
+        """Snapshots only speed up a restart: failing to write one is logged, never the command's failure."""
+        try:
+            self.store.save_snapshot(state.site_id, state.seq, encode_state(state))
+        except Exception:
+            log.exception("could not snapshot site %s at #%d", state.site_id, state.seq)

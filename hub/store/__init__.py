@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+from hub.store import migrate, sql
 from hub.store.base import EventStore
 from hub.store.memory import MemoryStore
+
+__all__ = ["MEMORY_URL", "EventStore", "MemoryStore", "open_store"]
 
 MEMORY_URL = "memory://"
 
@@ -15,8 +18,6 @@ MEMORY_URL = "memory://"
 def open_store(url: str) -> EventStore:
     if url == MEMORY_URL:
         return MemoryStore()
-    from hub.store import migrate, sql  # SQLAlchemy and Alembic load only for a SQL store
-
     engine = sql.create_engine(url)
     try:
         migrate.upgrade(engine)

@@ -22,7 +22,6 @@ def alembic_config(connection: Connection) -> Config:
     """An Alembic configuration that runs the package's scripts on ``connection``."""
     config = Config()
     config.set_main_option("script_location", str(SCRIPT_LOCATION))
-    config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
     return config
 

@@ -2,7 +2,7 @@
 
 SQLAlchemy Core only. Statements are built once per store, so SQLAlchemy's compiled cache and the drivers'
 statement caches (sqlite3's, psycopg's automatic prepare) serve the hot path: per command one outcome look-up and
-one transaction of executemany inserts.
+one transaction of executemany inserts plus a check that the site's log continues without a gap.
 """
 
 from __future__ import annotations
@@ -26,18 +26,18 @@ READ_BATCH = 2000
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
-_UPSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+BACKENDS = ("sqlite", "postgresql")
 _UNIQUE_VIOLATIONS = frozenset({"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 
 
 def create_engine(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://...`` (psycopg 3), configured for the event store."""
     parsed = sa.make_url(url)
+    if parsed.get_backend_name() not in BACKENDS:
+        raise ValueError(f"unsupported database for the event store: {parsed.drivername}")
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     engine = sa.create_engine(parsed)
-    if engine.dialect.name not in _UPSERTS:
-        raise ValueError(f"unsupported database for the event store: {parsed.drivername}")
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _configure_sqlite)
         sa.event.listen(engine, "begin", _begin_sqlite)
@@ -52,7 +52,12 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "foreign_keys=ON",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -88,11 +93,37 @@ def _event_row(command_id: str, event: Event) -> dict[str, Any]:
     }
 
 
+def _first_seqs(entries: Sequence[Entry]) -> dict[str, int]:
+    """The first sequence number of each site in a batch, whose events must follow one another without a gap."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for event in (event for entry in entries for event in entry.events):
+        expected = last.get(event.site_id, event.seq - 1) + 1
+        if event.seq != expected:
+            raise SequenceConflict(f"{event.site_id}#{event.seq} follows #{expected - 1} in one batch")
+        first.setdefault(event.site_id, event.seq)
+        last[event.site_id] = event.seq
+    return first
+
+
+def _snapshot_upsert(dialect: str) -> sa.Executable:
+    """INSERT ... ON CONFLICT (site_id) DO UPDATE, which both backends spell the same way."""
+    insert = postgresql.insert(snapshots) if dialect == "postgresql" else sqlite.insert(snapshots)
+    return insert.on_conflict_do_update(
+        index_elements=[snapshots.c.site_id], set_={"seq": insert.excluded.seq, "state": insert.excluded.state}
+    )
+
+
 class SqlStore:
     """The ``EventStore`` contract on a SQLAlchemy engine whose database is migrated to the current schema."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # A one-statement read needs no transaction; on PostgreSQL leaving out BEGIN and ROLLBACK saves two round
+        # trips per look-up. (The log stream keeps its transaction: a server-side cursor lives in one.)
+        self._reads = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+        )
         self._insert_commands = commands.insert()
         self._insert_events = events.insert()
         self._select_outcome = sa.select(commands.c.outcome).where(commands.c.command_id == sa.bindparam("command_id"))
@@ -101,31 +132,44 @@ class SqlStore:
             .where(events.c.site_id == sa.bindparam("site_id"), events.c.seq > sa.bindparam("after_seq"))
             .order_by(events.c.seq)
         )
+        self._select_seq = sa.select(events.c.seq).where(
+            events.c.site_id == sa.bindparam("site_id"), events.c.seq == sa.bindparam("seq")
+        )
         self._select_last_seq = sa.select(sa.func.coalesce(sa.func.max(events.c.seq), 0)).where(
             events.c.site_id == sa.bindparam("site_id")
         )
-        upsert = _UPSERTS[engine.dialect.name](snapshots)
-        self._upsert_snapshot = upsert.on_conflict_do_update(
-            index_elements=[snapshots.c.site_id], set_={"seq": upsert.excluded.seq, "state": upsert.excluded.state}
-        )
+        self._upsert_snapshot = _snapshot_upsert(engine.dialect.name)
         self._select_snapshot = sa.select(snapshots.c.seq, snapshots.c.state).where(
             snapshots.c.site_id == sa.bindparam("site_id")
         )
 
     def append(self, entries: Sequence[Entry]) -> None:
+        """Store the entries in one transaction, or nothing: a stored command id is a ``DuplicateCommand``, an
+        event number taken or out of turn a ``SequenceConflict``."""
         if not entries:
             return
         command_rows = [
             {"command_id": entry.command_id, "site_id": entry.site_id, "outcome": entry.outcome} for entry in entries
         ]
         event_rows = [_event_row(entry.command_id, event) for entry in entries for event in entry.events]
+        first_seqs = _first_seqs(entries)
         with self.engine.begin() as connection:
             _insert(connection, self._insert_commands, command_rows, DuplicateCommand)
             if event_rows:
                 _insert(connection, self._insert_events, event_rows, SequenceConflict)
+                self._check_continues(connection, first_seqs)
+
+    def _check_continues(self, connection: Connection, first_seqs: dict[str, int]) -> None:
+        """Each site's new events must follow its stored log without a gap (UNIQUE refuses a taken number).
+
+        Checked after the inserts, so that on SQLite the transaction already holds the write lock when it reads.
+        """
+        for site_id, seq in first_seqs.items():
+            if seq > 1 and connection.execute(self._select_seq, {"site_id": site_id, "seq": seq - 1}).first() is None:
+                raise SequenceConflict(f"{site_id}#{seq} would leave a gap in the log")
 
     def outcome(self, command_id: str) -> bytes | None:
-        with self.engine.connect() as connection:
+        with self._reads.connect() as connection:
             stored: bytes | None = connection.execute(self._select_outcome, {"command_id": command_id}).scalar()
         return stored
 
@@ -138,7 +182,7 @@ class SqlStore:
                 yield decode_event(payload)
 
     def last_seq(self, site_id: str) -> int:
-        with self.engine.connect() as connection:
+        with self._reads.connect() as connection:
             return int(connection.execute(self._select_last_seq, {"site_id": site_id}).scalar_one())
 
     def save_snapshot(self, site_id: str, seq: int, state: bytes) -> None:
@@ -146,7 +190,7 @@ class SqlStore:
             connection.execute(self._upsert_snapshot, {"site_id": site_id, "seq": seq, "state": state})
 
     def snapshot(self, site_id: str) -> tuple[int, bytes] | None:
-        with self.engine.connect() as connection:
+        with self._reads.connect() as connection:
             row = connection.execute(self._select_snapshot, {"site_id": site_id}).one_or_none()
         return None if row is None else (int(row.seq), bytes(row.state))
 

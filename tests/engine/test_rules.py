@@ -23,6 +23,16 @@ def test_numbers_count_per_prefix_and_restart_each_day() -> None:
     assert hall.state.tickets[hall.ticket_id("A001")].id == "s1-20261126-A001"
 
 
+def test_reopening_a_closed_day_continues_its_numbering() -> None:
+    hall = Hall()
+    hall.open()
+    hall.issue("M1")
+    hall.ok(cmd.CloseDay)
+    hall.ok(cmd.OpenDay)
+    assert hall.issue("M1") == "A002"
+    assert hall.status("A001") == "expired"
+
+
 def test_opening_a_new_day_ends_the_old_one() -> None:
     hall = Hall()
     hall.open("w1")

@@ -31,9 +31,7 @@ def upgrade() -> None:
         "commands",
         sa.Column("command_id", sa.String(128), primary_key=True),
         sa.Column("site_id", sa.String(64), nullable=False),
-        sa.Column(
-            "stored_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("CURRENT_TIMESTAMP")
-        ),
+        sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("CURRENT_TIMESTAMP")),
         sa.Column("outcome", sa.LargeBinary(), nullable=False),
     )
 

@@ -1,0 +1,166 @@
+"""A PostgreSQL server for tests and benchmarks, and databases of their own on it.
+
+The server is the machine's own on 127.0.0.1:5432 (user postgres, trust auth). If nothing answers there, the
+machine's Debian cluster is started; failing that, a private cluster is created in a temporary directory on a free
+port and removed afterwards. Only databases created here are ever dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+DEBIAN_CLUSTERS = Path("/etc/postgresql")
+DEBIAN_BINARIES = Path("/usr/lib/postgresql")
+STARTUP_SECONDS = 20.0
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server could be reached or started."""
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    user: str = "postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        """A connection to the maintenance database, in autocommit mode (CREATE/DROP DATABASE need it)."""
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True, connect_timeout=3
+        )
+
+    def answers(self) -> bool:
+        try:
+            with self.admin():
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    def wait_until_up(self, seconds: float = STARTUP_SECONDS) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.answers():
+                return True
+            time.sleep(0.2)
+        return False
+
+
+DEFAULT = Server("127.0.0.1", 5432)
+
+
+def _run(command: list[str]) -> str | None:
+    """Run a command; on failure return what it said, so the final error can tell what was tried."""
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", None) or str(exc)
+        return f"{' '.join(command)}: {detail.strip()}"
+    return None
+
+
+def _start_debian_cluster(notes: list[str]) -> bool:
+    if not DEBIAN_CLUSTERS.is_dir():
+        notes.append(f"{DEBIAN_CLUSTERS} does not exist")
+        return False
+    for version in sorted(os.listdir(DEBIAN_CLUSTERS), reverse=True):
+        failure = _run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"])
+        if failure:
+            notes.append(failure)
+        if DEFAULT.wait_until_up():
+            return True
+        notes.append(f"cluster {version}/main started but nothing answers on {DEFAULT.host}:{DEFAULT.port}")
+    return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _private_cluster(notes: list[str]) -> Iterator[Server | None]:
+    """A throw-away cluster (initdb, pg_ctl start) run as the postgres user when we are root; None if it fails."""
+    binaries = sorted(DEBIAN_BINARIES.glob("*/bin/initdb"))
+    if not binaries:
+        notes.append(f"no initdb under {DEBIAN_BINARIES}")
+        yield None
+        return
+    bindir = binaries[-1].parent
+    root = Path(tempfile.mkdtemp(prefix="hall-pg-"))
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(root, "postgres")
+    data, server = root / "data", Server("127.0.0.1", _free_port())
+    pg_ctl = [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data)]
+    try:
+        failure = _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"])
+        options = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
+        failure = failure or _run([*pg_ctl, "-l", str(root / "log"), "-w", "-o", options, "start"])
+        if failure:
+            notes.append(failure)
+        yield server if failure is None and server.wait_until_up() else None
+    finally:
+        _run([*pg_ctl, "-m", "immediate", "stop"])
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def running_server() -> Iterator[Server]:
+    """A server that answers: the usual one, the Debian cluster started, or a private cluster for the duration."""
+    if DEFAULT.answers():
+        yield DEFAULT
+        return
+    notes = [f"nothing answers on {DEFAULT.host}:{DEFAULT.port}"]
+    if _start_debian_cluster(notes):
+        yield DEFAULT
+        return
+    with _private_cluster(notes) as server:
+        if server is None:
+            raise PostgresUnavailable("PostgreSQL could not be reached or started:\n  " + "\n  ".join(notes))
+        yield server
+
+
+@contextmanager
+def temporary_database(server: Server, purpose: str = "test") -> Iterator[str]:
+    """A new, uniquely named database (its SQLAlchemy URL), dropped afterwards even if clients are still on it."""
+    name = f"hall_{purpose}_{os.getpid()}_{secrets.token_hex(4)}"
+    with server.admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.url(name)
+    finally:
+        with server.admin() as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def session_database(purpose: str = "test") -> Iterator[str]:
+    """A running server and a database of our own on it, for one test session or one benchmark run."""
+    with running_server() as server, temporary_database(server, purpose) as url:
+        yield url
+
+
+def empty_database(url: str) -> None:
+    """Drop everything in the database's public schema (tables, Alembic's version table), leaving it empty."""
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
