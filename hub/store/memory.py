@@ -13,6 +13,7 @@ class MemoryStore:
         self._events: dict[str, list[Event]] = {}
         self._outcomes: dict[str, bytes] = {}
         self._snapshots: dict[str, tuple[int, bytes]] = {}
+        self._districts: list[bytes] = []
 
     def append(self, entries: Sequence[Entry]) -> None:
         next_seq = {site_id: len(log) + 1 for site_id, log in self._events.items()}
@@ -45,6 +46,13 @@ class MemoryStore:
 
     def snapshot(self, site_id: str) -> tuple[int, bytes] | None:
         return self._snapshots.get(site_id)
+
+    def save_district(self, document: bytes) -> int:
+        self._districts.append(document)
+        return len(self._districts)
+
+    def district(self) -> bytes | None:
+        return self._districts[-1] if self._districts else None
 
     def close(self) -> None:
         pass

@@ -43,3 +43,12 @@ snapshots = sa.Table(
     sa.Column("seq", sa.BigInteger(), nullable=False),
     sa.Column("state", sa.LargeBinary(), nullable=False),
 )
+
+district_config = sa.Table(
+    "district_config",
+    metadata,
+    sa.Column("version", _row_id, sa.Identity(), primary_key=True),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("CURRENT_TIMESTAMP")),
+    sa.Column("document", sa.LargeBinary(), nullable=False),
+)
+"""Versions of the district configuration (the engine's ``District`` as JSON); the highest version is in force."""

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.codec import decode_event, encode_event
 from engine.events import Event
 from hub.store.base import DuplicateCommand, Entry, SequenceConflict, StoreError
-from hub.store.schema import commands, events, snapshots
+from hub.store.schema import commands, district_config, events, snapshots
 
 READ_BATCH = 2000
 """Events fetched per round trip while streaming a log (a server-side cursor on PostgreSQL)."""
@@ -193,6 +193,19 @@ class SqlStore:
         with self._reads.connect() as connection:
             row = connection.execute(self._select_snapshot, {"site_id": site_id}).one_or_none()
         return None if row is None else (int(row.seq), bytes(row.state))
+
+    def save_district(self, document: bytes) -> int:
+        with self.engine.begin() as connection:
+            inserted = connection.execute(
+                district_config.insert().values(document=document).returning(district_config.c.version)
+            )
+            return int(inserted.scalar_one())
+
+    def district(self) -> bytes | None:
+        newest = sa.select(district_config.c.document).order_by(district_config.c.version.desc()).limit(1)
+        with self._reads.connect() as connection:
+            document = connection.execute(newest).scalar()
+        return None if document is None else bytes(document)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -266,6 +266,13 @@ class StoreContract:
 
     # --- the hall service on top of the store
 
+    def test_the_newest_district_configuration_is_in_force(self, store: EventStore) -> None:
+        assert store.district() is None
+        first = store.save_district(b'{"v": 1}')
+        second = store.save_district(b'{"v": 2}')
+        assert second > first
+        assert store.district() == b'{"v": 2}'
+
     def test_the_service_numbers_tickets_and_answers_a_retry_from_the_store(self, store: EventStore) -> None:
         service = HallService(DISTRICT, store)
         commands = hall_day()[:6]
