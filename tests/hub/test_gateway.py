@@ -1,0 +1,135 @@
+"""Device requests through the gateway: validation, authorisation, commands, replies (no transport)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import NamedTuple
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import contract as wire
+from engine.commands import OpenDay
+from hub.district_file import SAMPLE_DISTRICT, load_district
+from hub.gateway import Gateway
+from hub.service import HallService
+from hub.store.memory import MemoryStore
+
+WEDNESDAY_10AM = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
+DISTRICT = load_district(SAMPLE_DISTRICT)
+
+
+class Device(NamedTuple):
+    site_id: str
+    kind: str
+    window_id: str | None
+
+
+DEVICES = {
+    "kiosk-centre-1": Device("centre", "kiosk", None),
+    "caller-centre-w01": Device("centre", "caller", "w01"),
+    "board-centre-1": Device("centre", "board", None),
+    "kiosk-xiaozhai-1": Device("xiaozhai", "kiosk", None),
+}
+
+
+def gateway() -> Gateway:
+    service = HallService(DISTRICT, MemoryStore())
+    hub = Gateway(service, DEVICES.get, lambda: WEDNESDAY_10AM)
+    for site in ("centre", "xiaozhai"):
+        service.execute(OpenDay(command_id=f"open-{site}", site_id=site, at=WEDNESDAY_10AM))
+    return hub
+
+
+def ask(hub: Gateway, device: str, action: str, site: str = "centre", **body: object) -> wire.Reply:
+    payload = json.dumps({"v": 1, "id": body.pop("id", f"r-{action}"), **body}).encode()
+    return hub.handle(site, device, action, payload)[0]
+
+
+def test_a_kiosk_issues_and_learns_its_windows() -> None:
+    hub = gateway()
+    reply = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], citizen_ref="h:9f")
+    assert reply.ok and reply.ticket is not None
+    assert reply.ticket.number == "A001" and 1 in reply.ticket.windows
+    assert all(getattr(event, "citizen_ref", None) is None for event in reply.events)
+
+
+def test_a_retry_gets_the_first_answer_and_no_second_ticket() -> None:
+    hub = gateway()
+    first = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], id="same")
+    again = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], id="same")
+    assert first == again
+    assert ask(hub, "kiosk-centre-1", "issue", matters=["A02"], id="other").ticket.number == "A002"  # type: ignore[union-attr]
+
+
+def test_a_caller_calls_for_its_own_window_only() -> None:
+    hub = gateway()
+    ask(hub, "kiosk-centre-1", "issue", matters=["A02"])
+    assert ask(hub, "caller-centre-w01", "open-window", window_id="w01", staff_id="li").ok
+    called = ask(hub, "caller-centre-w01", "call-next", window_id="w01", id="c1")
+    assert called.ok and called.events[-1].number == "A001"  # type: ignore[union-attr]
+    other = ask(hub, "caller-centre-w01", "call-next", window_id="w02", id="c2")
+    assert not other.ok and other.error is not None and other.error.code == "unauthorised"
+
+
+def test_engine_refusals_come_back_in_both_languages() -> None:
+    hub = gateway()
+    reply = ask(hub, "caller-centre-w01", "call-next", window_id="w01")
+    assert reply.error == wire.Error(code="window_closed", zh="1 号窗口未开启", en="Window 1 is not open")
+
+
+def test_devices_may_do_only_what_their_kind_and_site_allow() -> None:
+    hub = gateway()
+    for device, action, site, body in [
+        ("kiosk-centre-1", "call-next", "centre", {"window_id": "w01"}),
+        ("board-centre-1", "issue", "centre", {"matters": ["A02"]}),
+        ("kiosk-xiaozhai-1", "issue", "centre", {"matters": ["A02"]}),
+        ("stranger", "issue", "centre", {"matters": ["A02"]}),
+    ]:
+        reply = ask(hub, device, action, site=site, **body)
+        assert reply.error is not None and reply.error.code == "unauthorised", (device, action)
+    assert hub.service.state("centre").seq == 1  # only the day was opened
+
+
+def test_malformed_requests_get_a_clear_error_with_their_id_when_readable() -> None:
+    hub = gateway()
+    cases = {
+        b"not json": ("malformed", None),
+        b'{"v": 1, "id": "x1", "matters": "A02"}': ("malformed", "x1"),
+        b'{"v": 1, "id": "x2", "matters": ["A02"], "surprise": 1}': ("malformed", "x2"),
+        b'{"v": 2, "id": "x3", "matters": ["A02"]}': ("unsupported_version", "x3"),
+        b" " * (wire.MAX_PAYLOAD_BYTES + 1): ("too_large", None),
+    }
+    for payload, (code, request_id) in cases.items():
+        reply, outcome = hub.handle("centre", "kiosk-centre-1", "issue", payload)
+        assert (reply.ok, reply.error.code if reply.error else None, reply.id) == (False, code, request_id)
+        assert outcome is None
+    reply, _ = hub.handle("centre", "kiosk-centre-1", "teleport", b'{"v":1,"id":"t"}')
+    assert reply.error is not None and reply.error.code == "unknown_action"
+
+
+def test_a_board_can_ask_for_the_snapshot() -> None:
+    hub = gateway()
+    ask(hub, "kiosk-centre-1", "issue", matters=["B01"])
+    reply = ask(hub, "board-centre-1", "snapshot")
+    assert reply.snapshot is not None
+    assert reply.snapshot.waiting["B01"] == 1 and reply.snapshot.day_open
+    assert msgspec.json.decode(wire.encode(reply), type=wire.Reply) == reply
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    action=st.sampled_from([*wire.Action, "x"]), payload=st.binary(max_size=300) | st.text(max_size=200).map(str.encode)
+)
+def test_garbage_on_any_request_topic_is_answered_and_stores_nothing(action: str, payload: bytes) -> None:
+    hub = GARBAGE_HUB
+    seq = hub.service.state("centre").seq
+    reply, _ = hub.handle("centre", "kiosk-centre-1", action, payload)
+    assert isinstance(reply, wire.Reply)
+    assert reply.ok is (action == "snapshot" and reply.snapshot is not None)
+    assert hub.service.state("centre").seq == seq
+
+
+GARBAGE_HUB = gateway()
