@@ -4,13 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv python3-dev postgresql mosquitto tzdata
-HALL_DB ?= sqlite:///var/hall.db
-export HALL_DB
 
 .PHONY: run test lint bench simulate apt deps clean
 
-run: deps ## start the hub with the sample district (SQLite) and read commands from the console
-	$(BIN)/hall-hub run
+run: deps ## start the hub: sample district, SQLite in ./var, a managed Mosquitto, HTTP on :8080
+	$(BIN)/hall-hub serve
 
 test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
@@ -18,7 +16,7 @@ test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
 lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy engine hub simulator
+	$(BIN)/mypy contract.py engine devicekit hub simulator bench
 
 bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.engine_bench

@@ -296,10 +296,13 @@ class Error(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class WaitEstimate(msgspec.Struct, frozen=True, kw_only=True):
+    """Minutes until the ticket is probably called; ``low``-``high`` holds about 80 % of actual waits. The
+    minutes are null when no open window can call the ticket now."""
+
     people_ahead: int
-    minutes: float
-    low: float
-    high: float
+    minutes: float | None = None
+    low: float | None = None
+    high: float | None = None
 
 
 class TicketInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,54 +1,46 @@
-"""``hall-hub``: the hub's command line (wiring happens here and nowhere else).
+"""``hall-hub``: the hub's command line.
 
+    hall-hub serve                 run the hub: MQTT (a managed Mosquitto by default), HTTP API, metrics
     hall-hub init                  create or upgrade the database and load the district into it
-    hall-hub run                   load the sample district if the database is empty, open today, take commands
-    hall-hub do issue centre M01   run one console command and exit
+    hall-hub device add --site centre --kind kiosk      provision a device (prints its password once)
+    hall-hub run                   a console on the database: open today, issue and call by typing
+    hall-hub do issue centre A02   run one console command and exit
 
-The database URL comes from ``--db`` or ``HALL_DB`` (default: SQLite under ./var); ``--at`` pretends another time
-(ISO 8601), which the demo uses so that a night-time run still finds the halls open.
+Settings come from ``--config hub.toml`` and ``HALL_<SECTION>_<KEY>`` variables (hub/config.py); ``--db``
+overrides the database URL. ``--at`` pretends another time (ISO 8601) for the console, so that a night-time
+demo still finds the halls open.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-import os
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
 from engine.district import District
+from hub.config import load_config, make_clock
 from hub.console import Console, ConsoleError
-from hub.district_file import SAMPLE_DISTRICT, load_district
+from hub.device_cli import add_device_commands, run_device_command
+from hub.devices import registry_for
+from hub.district_file import load_district
+from hub.main import open_district, serve
 from hub.service import HallService
 from hub.store import EventStore, open_store
-
-DEFAULT_DB = "sqlite:///var/hall.db"
-
-
-def _clock(at: str | None) -> Callable[[], datetime]:
-    if at is None:
-        return lambda: datetime.now(UTC)
-    fixed = datetime.fromisoformat(at)
-    if fixed.tzinfo is None:
-        raise SystemExit(f"--at needs a timezone, e.g. {at}+08:00")
-    start = datetime.now(UTC)
-    return lambda: fixed + (datetime.now(UTC) - start)
 
 
 def _open(args: argparse.Namespace) -> tuple[EventStore, District]:
     if args.db.startswith("sqlite:///"):
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = open_store(args.db)
-    stored = store.district()
-    if stored is None or args.command == "init":
+    if args.command == "init":
         district = load_district(Path(args.district))
         store.save_district(msgspec.json.encode(district))
         return store, district
-    return store, msgspec.json.decode(stored, type=District)
+    return store, open_district(store, Path(args.district))
 
 
 def _repl(console: Console, interactive: bool) -> None:
@@ -68,20 +60,32 @@ def _repl(console: Console, interactive: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hall-hub", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=os.environ.get("HALL_DB", DEFAULT_DB), help="database URL")
-    parser.add_argument("--district", default=str(SAMPLE_DISTRICT), help="district folder (init)")
+    parser.add_argument("--config", type=Path, help="hub.toml (see hub/config.py)")
+    parser.add_argument("--db", help="database URL (overrides the config)")
+    parser.add_argument("--district", help="district folder (overrides the config)")
     parser.add_argument("--at", help="pretend the time is this ISO 8601 instant (with timezone)")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the hub (MQTT, HTTP API, metrics)")
     commands.add_parser("init", help="create or upgrade the database and load the district")
     commands.add_parser("run", help="open every site's day and read console commands from stdin")
-    one = commands.add_parser("do", help="run one console command, e.g.: do issue centre M01")
+    one = commands.add_parser("do", help="run one console command, e.g.: do issue centre A02")
     one.add_argument("words", nargs="+")
+    add_device_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = load_config(args.config)
+    config.database.url = args.db or config.database.url
+    config.district.path = args.district or config.district.path
+    args.db, args.district = config.database.url, config.district.path
+    if args.command == "serve":
+        asyncio.run(serve(config))
+        return 0
 
     store, district = _open(args)
     try:
-        console = Console(HallService(district, store), _clock(args.at))
+        console = Console(HallService(district, store), make_clock(args.at or config.clock.start))
+        if args.command == "device":
+            return run_device_command(args, registry_for(store, district))
         if args.command == "init":
             print(f"{district.name_zh}: {len(district.sites)} sites, {len(district.catalogue)} matters → {args.db}")
         elif args.command == "do":

@@ -17,7 +17,8 @@ import msgspec
 import contract as wire
 from engine import commands as cmd
 from engine import events as ev
-from engine.district import District
+from engine.district import District, Site
+from engine.estimate import WaitEstimator
 from hub.board import SiteBoard
 from hub.service import HallService, Outcome
 
@@ -81,6 +82,7 @@ class Gateway:
         self.devices = devices
         self.clock = clock
         self.boards = {site.id: SiteBoard(site) for site in self.district.sites}
+        self.estimators = {site.id: WaitEstimator() for site in self.district.sites}
 
     def handle(self, site_id: str, device_id: str, action: str, payload: bytes) -> tuple[wire.Reply, Outcome | None]:
         """Answer one request; the outcome (for publishing its events) when a command was executed."""
@@ -97,8 +99,26 @@ class Gateway:
             return wire.Reply(id=request.id, ok=True, snapshot=self.snapshot(site_id)), None
         command = self._command(site_id, device_id, wire.Action(action), request)
         outcome = self.service.execute(command)
-        self.boards[site_id].observe(outcome.events)
+        self._observe(site_id, outcome)
         return self._reply(request.id, site_id, outcome), outcome
+
+    def execute(self, command: cmd.Command) -> Outcome:
+        """A command of the hub's own (the day schedule), decided like a device's."""
+        outcome = self.service.execute(command)
+        self._observe(command.site_id, outcome)
+        return outcome
+
+    def _observe(self, site_id: str, outcome: Outcome) -> None:
+        self.boards[site_id].observe(outcome.events)
+        if outcome.events:
+            state, site, estimator = self.service.state(site_id), self._site(site_id), self.estimators[site_id]
+            for event in outcome.events:
+                estimator.observe(event, state, site)
+
+    def _site(self, site_id: str) -> Site:
+        site = self.district.site(site_id)
+        assert site is not None
+        return site
 
     def snapshot(self, site_id: str) -> wire.Snapshot:
         return self.boards[site_id].snapshot(self.service.state(site_id))
@@ -172,10 +192,13 @@ class Gateway:
     def _ticket_info(self, site_id: str, issued: ev.TicketIssued | None) -> wire.TicketInfo | None:
         if issued is None:
             return None
-        site = self.district.site(site_id)
-        assert site is not None
+        site = self._site(site_id)
         windows = tuple(window.number for window in site.windows if window.serves(issued.matters[0]))
+        estimate = self.estimators[site_id].estimate(self.service.state(site_id), site, issued.ticket_id, issued.at)
         return wire.TicketInfo(
+            wait=wire.WaitEstimate(
+                people_ahead=estimate.people_ahead, minutes=estimate.minutes, low=estimate.low, high=estimate.high
+            ),
             ticket_id=issued.ticket_id,
             number=issued.number,
             matters=issued.matters,

@@ -52,3 +52,17 @@ district_config = sa.Table(
     sa.Column("document", sa.LargeBinary(), nullable=False),
 )
 """Versions of the district configuration (the engine's ``District`` as JSON); the highest version is in force."""
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("device_id", sa.String(48), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("window_id", sa.String(64), nullable=True),
+    sa.Column("broker_hash", sa.String(255), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+"""Provisioned devices (``hub.devices``): only hashes of their passwords, the broker's and the hub's own."""

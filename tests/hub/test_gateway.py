@@ -53,6 +53,7 @@ def test_a_kiosk_issues_and_learns_its_windows() -> None:
     reply = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], citizen_ref="h:9f")
     assert reply.ok and reply.ticket is not None
     assert reply.ticket.number == "A001" and 1 in reply.ticket.windows
+    assert reply.ticket.wait is not None and reply.ticket.wait.people_ahead == 0
     assert all(getattr(event, "citizen_ref", None) is None for event in reply.events)
 
 

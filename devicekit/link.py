@@ -1,0 +1,186 @@
+"""A device's link to the hub over MQTT (paho-mqtt 2.x): its status with a last will, requests with replies, and
+for boards a SiteView kept in sync (snapshot, events, gap -> resync).
+
+The network runs in paho's thread; callers block only in ``request`` (never call it on a UI thread: device apps
+call it from a worker). A request that gets no reply is retried with the same id, so the hub answers a retry with
+its first answer and never issues twice; when the hub stays silent ``HubUnreachable`` is raised and the device
+says so on screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+import contract as wire
+from devicekit.site_view import Applied, SiteView
+
+log = logging.getLogger(__name__)
+
+
+class HubUnreachable(Exception):
+    """No reply from the hub (broker down, hub down): nothing is confirmed."""
+
+
+class DeviceLink:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        site_id: str,
+        device_id: str,
+        password: str,
+        kind: wire.DeviceKind,
+        follow_site: bool = False,
+    ) -> None:
+        self.site_id, self.device_id, self.kind = site_id, device_id, kind
+        self.host, self.port = host, port
+        self.view = SiteView(site_id) if follow_site else None
+        self.config: wire.DeviceConfig | None = None
+        self.hub_online = False
+        self.detail: dict[str, str] = {}
+        self.on_change: Callable[[], None] = lambda: None
+        """Called from the network thread after the view, config or hub status changed."""
+        self.replies_received = 0
+        self.last_reply: wire.Reply | None = None
+        """Every reply counts, also those to requests nobody waits for any more (diagnostics, tests)."""
+        self._pending: dict[str, tuple[threading.Event, list[wire.Reply]]] = {}
+        self._lock = threading.Lock()
+        self.connected = threading.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, clean_session=True)
+        client.username_pw_set(device_id, password)
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        client.will_set(self._status_topic, self._status(online=False), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    @property
+    def _status_topic(self) -> str:
+        return wire.status_topic(self.site_id, self.device_id)
+
+    def _status(self, online: bool) -> bytes:
+        status = wire.DeviceStatus(
+            device_id=self.device_id, kind=self.kind, online=online, at=datetime.now(UTC), detail=self.detail
+        )
+        return wire.encode(status)
+
+    def start(self, wait: float = 5.0) -> bool:
+        """Connect in the background; True when connected within ``wait`` seconds (it keeps trying after)."""
+        self.client.connect_async(self.host, self.port, keepalive=10)
+        self.client.loop_start()
+        return self.connected.wait(wait)
+
+    def stop(self) -> None:
+        """Say goodbye (offline, retained) if the broker is there, and disconnect."""
+        if self.connected.is_set():
+            info = self.client.publish(self._status_topic, self._status(online=False), qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(2)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def report(self, **detail: str) -> None:
+        """Publish health details (e.g. printer="paper_out") with the online status."""
+        self.detail.update(detail)
+        self.client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
+
+    def request(
+        self,
+        action: wire.Action,
+        body: Mapping[str, Any] | None = None,
+        *,
+        request_id: str | None = None,
+        timeout: float = 2.0,
+        attempts: int = 3,
+    ) -> wire.Reply:
+        request_id = request_id or uuid.uuid4().hex
+        payload = msgspec.json.encode({"v": wire.PROTOCOL_VERSION, "id": request_id, **(body or {})})
+        done = threading.Event()
+        answers: list[wire.Reply] = []
+        with self._lock:
+            self._pending[request_id] = (done, answers)
+        topic = wire.request_topic(self.site_id, self.device_id, action)
+        try:
+            for _ in range(attempts):
+                if self.connected.is_set():
+                    self.client.publish(topic, payload, qos=1)
+                if done.wait(timeout):
+                    return answers[0]
+            raise HubUnreachable(f"no reply to {action} {request_id} after {attempts} attempts")
+        finally:
+            with self._lock:
+                self._pending.pop(request_id, None)
+
+    def resync(self) -> None:
+        """Ask the hub for a fresh snapshot (in the background) after a gap."""
+        threading.Thread(target=self._fetch_snapshot, daemon=True).start()
+
+    def _fetch_snapshot(self) -> None:
+        try:
+            reply = self.request(wire.Action.SNAPSHOT)
+        except HubUnreachable:
+            log.warning("resync of %s failed; waiting for the next snapshot", self.site_id)
+            return
+        if reply.snapshot is not None and self.view is not None and self.view.apply_snapshot(reply.snapshot):
+            self.on_change()
+
+    # -- paho callbacks (network thread) --------------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("broker refused device %s: %s", self.device_id, reason)
+            return
+        topics = [(wire.reply_topic(self.site_id, self.device_id), 1), (wire.HUB_STATUS_TOPIC, 1)]
+        topics.append((wire.config_topic(self.site_id, self.device_id), 1))
+        if self.view is not None:
+            topics += [(wire.snapshot_topic(self.site_id), 1), (wire.events_topic(self.site_id), 1)]
+        client.subscribe(topics)
+        client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
+        self.connected.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        self.connected.clear()
+        log.warning("device %s lost the broker: %s", self.device_id, reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        try:
+            self._dispatch(message.topic, bytes(message.payload))
+        except msgspec.DecodeError as error:
+            log.warning("unreadable message on %s: %s", message.topic, error)
+
+    def _dispatch(self, topic: str, payload: bytes) -> None:
+        site = self.site_id
+        if topic == wire.reply_topic(site, self.device_id):
+            reply = wire.decode_as(wire.Reply, payload)
+            self.last_reply = reply
+            self.replies_received += 1
+            with self._lock:
+                pending = self._pending.get(reply.id or "")
+            if pending is not None and not pending[0].is_set():
+                pending[1].append(reply)
+                pending[0].set()
+        elif topic == wire.events_topic(site) and self.view is not None:
+            if self.view.apply_event(wire.decode_event(payload)) is Applied.GAP:
+                self.resync()
+            self.on_change()
+        elif topic == wire.snapshot_topic(site) and self.view is not None and payload:
+            if self.view.apply_snapshot(wire.decode_as(wire.Snapshot, payload)):
+                self.on_change()
+        elif topic == wire.config_topic(site, self.device_id) and payload:
+            self.config = wire.decode_as(wire.DeviceConfig, payload)
+            self.on_change()
+        elif topic == wire.HUB_STATUS_TOPIC and payload:
+            self.hub_online = wire.decode_as(wire.HubStatus, payload).online
+            self.on_change()

@@ -1,0 +1,106 @@
+"""The hub's configuration: a TOML file (optional) with environment overrides ``HALL_<SECTION>_<KEY>``.
+
+    [database]  url = "sqlite:///var/hall.db"        # or postgresql://user@host/db
+    [district]  path = "assets/districts/yanta"      # loaded into an empty database
+    [mqtt]      host = ""                            # empty: start a managed Mosquitto on a private port
+                port = 0
+                username = "hub"
+                password = ""
+    [broker]    directory = "var/broker"             # the managed broker's config, password and ACL files
+                port = 0                             # 0 = a free port
+    [http]      host = "127.0.0.1"
+                port = 8080
+    [clock]     start = ""                           # e.g. "2026-11-25T10:00+08:00" to demo opening hours at night
+
+For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hub.district_file import SAMPLE_DISTRICT
+
+
+class DatabaseConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    url: str = "sqlite:///var/hall.db"
+
+
+class DistrictConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    path: str = str(SAMPLE_DISTRICT)
+
+
+class MqttConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    host: str = ""
+    port: int = 1883
+    username: str = "hub"
+    password: str = ""
+
+    @property
+    def managed(self) -> bool:
+        return not self.host
+
+
+class BrokerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    directory: str = "var/broker"
+    port: int = 0
+
+
+class HttpConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+class ClockConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    start: str = ""
+    """Pretend the hub started at this ISO 8601 instant (demos, tests); empty: the real time."""
+
+
+class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    district: DistrictConfig = msgspec.field(default_factory=DistrictConfig)
+    mqtt: MqttConfig = msgspec.field(default_factory=MqttConfig)
+    broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
+    http: HttpConfig = msgspec.field(default_factory=HttpConfig)
+    clock: ClockConfig = msgspec.field(default_factory=ClockConfig)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def make_clock(start: str) -> Callable[[], datetime]:
+    """The real UTC clock, or one that starts at ``start`` and runs on in real time."""
+    if not start:
+        return lambda: datetime.now(UTC)
+    fixed = datetime.fromisoformat(start)
+    if fixed.tzinfo is None:
+        raise ConfigError(f"clock start {start!r} needs a timezone, e.g. {start}+08:00")
+    began = datetime.now(UTC)
+    return lambda: fixed + (datetime.now(UTC) - began)
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> HubConfig:
+    """Defaults, then the TOML file, then ``HALL_<SECTION>_<KEY>`` variables; errors name the key."""
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    sections = {field.name for field in msgspec.structs.fields(HubConfig)}
+    for name, value in environ.items():
+        if not name.startswith("HALL_") or name.count("_") < 2:
+            continue
+        section, _, key = name[5:].lower().partition("_")
+        if section in sections:
+            data.setdefault(section, {})[key] = value
+    try:
+        return msgspec.convert(data, HubConfig, strict=False)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"{path or 'environment'}: {error}") from None

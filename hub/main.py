@@ -1,0 +1,146 @@
+"""``hall-hub serve``: the hub process. All wiring of the running hub happens here.
+
+Config (hub/config.py) -> store (migrated) -> district (from the database, or loaded from its folder into an empty
+one) -> device registry -> the broker (a managed Mosquitto unless an external one is configured) -> gateway, hub,
+MQTT bridge and web app. Stops cleanly on SIGTERM or SIGINT; a SIGKILL loses nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+
+import contract as wire
+from engine.district import District
+from hub.broker import ManagedMosquitto
+from hub.config import HubConfig, make_clock
+from hub.devices import Device, DeviceRegistry, registry_for
+from hub.district_file import load_district
+from hub.gateway import Gateway
+from hub.mqtt_bridge import MqttBridge
+from hub.server import Hub
+from hub.service import HallService
+from hub.store import EventStore, open_store
+from hub.web import create_app
+
+log = logging.getLogger("hub")
+
+TICK_SECONDS = 3.0
+"""How often the hub looks at the device registry and the day schedule."""
+
+
+def open_district(store: EventStore, folder: Path) -> District:
+    """The district in force: the database's, or the folder's loaded into an empty database."""
+    stored = store.district()
+    if stored is not None:
+        return msgspec.json.decode(stored, type=District)
+    district = load_district(folder)
+    store.save_district(msgspec.json.encode(district))
+    return district
+
+
+class DeviceCache:
+    """The registry's devices in memory (a request must not wait for the database) and verified passwords."""
+
+    def __init__(self, registry: DeviceRegistry) -> None:
+        self.registry = registry
+        self.devices: dict[str, Device] = {}
+        self._verified: set[tuple[str, bytes]] = set()
+
+    def refresh(self) -> bool:
+        """Reload from the registry; True when anything changed."""
+        devices = {device.device_id: device for device in self.registry.all() if not device.revoked}
+        changed = devices != self.devices
+        if changed:
+            self.devices = devices
+            self._verified.clear()
+        return changed
+
+    def get(self, device_id: str) -> Device | None:
+        return self.devices.get(device_id)
+
+    def check_password(self, device_id: str, password: str) -> bool:
+        key = (device_id, hashlib.sha256(password.encode()).digest())
+        if key in self._verified:
+            return True
+        if device_id in self.devices and self.registry.verify(device_id, password):
+            self._verified.add(key)
+            return True
+        return False
+
+    def configs(self) -> list[wire.DeviceConfig]:
+        return [
+            wire.DeviceConfig(device_id=d.device_id, kind=d.kind, site_id=d.site_id, window_id=d.window_id)
+            for d in self.devices.values()
+        ]
+
+
+async def _watch(broker: ManagedMosquitto, stop: asyncio.Event) -> None:
+    """Restart the managed broker on the same port if it dies; devices and the hub reconnect by themselves."""
+    while not stop.is_set():
+        await asyncio.sleep(0.25)
+        if not broker.running and not stop.is_set():
+            log.error("the managed Mosquitto stopped; restarting it on port %d", broker.port)
+            broker.restart()
+
+
+async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if config.database.url.startswith("sqlite:///"):
+        Path(config.database.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(config.database.url)
+    district = open_district(store, Path(config.district.path))
+    registry = registry_for(store, district)
+    devices = DeviceCache(registry)
+    devices.refresh()
+    broker: ManagedMosquitto | None = None
+    if config.mqtt.managed:
+        directory = Path(config.broker.directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        broker = ManagedMosquitto(directory, registry.all, port=config.broker.port or None)
+        broker.start()
+        host, port, user, password = broker.host, broker.port, broker.hub_user, broker.hub_password
+    else:
+        host, port, user, password = config.mqtt.host, config.mqtt.port, config.mqtt.username, config.mqtt.password
+    clock = make_clock(config.clock.start)
+    gateway = Gateway(HallService(district, store), devices.get, clock)
+    hub = Hub(gateway)
+    hub.set_configs(devices.configs())
+    await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
+    runner = web.AppRunner(create_app(hub, devices.check_password), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.http.host, config.http.port).start()
+    log.info(
+        "hub ready: %s, %d sites, %d devices; MQTT %s:%d%s; HTTP http://%s:%d",
+        district.name_en, len(district.sites), len(devices.devices), host, port,
+        " (managed Mosquitto)" if broker else "", config.http.host, config.http.port,
+    )  # fmt: skip
+    watchdog = asyncio.create_task(_watch(broker, stop)) if broker is not None else None
+    try:
+        while not stop.is_set():
+            await hub.run_schedule(clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+            if devices.refresh():
+                log.info("device registry changed: %d devices", len(devices.devices))
+                if broker is not None:
+                    broker.reload()
+                hub.set_configs(devices.configs())
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        await runner.cleanup()
+        await hub.stop()
+        if broker is not None:
+            broker.stop()
+        store.close()

@@ -1,0 +1,87 @@
+"""The hub's MQTT client (paho-mqtt 2.x, public API only): requests in, replies, events and retained state out.
+
+paho runs its network loop in its own thread and reconnects by itself; received requests are handed to the
+asyncio loop through a queue. The hub uses a persistent session (clean_session false, fixed client id), so requests
+that arrive while the hub restarts wait in the broker instead of being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+import contract as wire
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, bytes]
+
+
+class MqttBridge:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        loop: asyncio.AbstractEventLoop,
+        client_id: str = "hall-hub",
+    ) -> None:
+        self.host, self.port = host, port
+        self.loop = loop
+        self.on_connected: Callable[[], None] = lambda: None
+        """Called on the asyncio loop after every (re)connect."""
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        """Requests and device statuses, in arrival order."""
+        self.connected = asyncio.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        client.username_pw_set(username, password)
+        client.max_inflight_messages_set(200)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        client.will_set(wire.HUB_STATUS_TOPIC, wire.encode(wire.HubStatus(online=False)), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    def start(self) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=15)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.publish(wire.HUB_STATUS_TOPIC, wire.encode(wire.HubStatus(online=False)), retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False, qos: int = 1) -> None:
+        """Thread-safe; while disconnected paho queues the message and sends it after the reconnect."""
+        self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, _flags: object, reason: object, _props: object
+    ) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("broker refused the hub: %s", reason)
+            return
+        log.info("connected to the broker at %s:%d", self.host, self.port)
+        client.subscribe([(wire.ALL_REQUESTS, 1), (wire.ALL_STATUSES, 1)])
+        self.loop.call_soon_threadsafe(self._connected)
+
+    def _connected(self) -> None:
+        self.connected.set()
+        self.on_connected()
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _p: object
+    ) -> None:
+        log.warning("lost the broker (%s); reconnecting", reason)
+        self.loop.call_soon_threadsafe(self.connected.clear)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        self.loop.call_soon_threadsafe(self.inbox.put_nowait, (message.topic, bytes(message.payload)))

@@ -1,0 +1,108 @@
+"""The hub's HTTP side (aiohttp): health, readiness, Prometheus metrics, and the REST form of the device API.
+
+``POST /api/v1/sites/{site}/{action}`` takes the same JSON body as the MQTT request topic and answers the same
+reply; the device authenticates with HTTP Basic (device id, password). Read models for boards and pages:
+``GET /api/v1/sites/{site}/snapshot`` and ``GET /api/v1/district``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+import contract as wire
+from hub.server import Hub
+
+HUB = web.AppKey("hub", Hub)
+PasswordCheck = Callable[[str, str], bool]
+CHECK_PASSWORD: web.AppKey[PasswordCheck] = web.AppKey("check_password")
+MAX_BODY = wire.MAX_PAYLOAD_BYTES
+
+
+def _json(message: msgspec.Struct, status: int = 200) -> web.Response:
+    return web.Response(body=wire.encode(message), status=status, content_type="application/json")
+
+
+def _basic_auth(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        device_id, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return device_id, password
+
+
+async def health(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    connected = hub.bridge is not None and hub.bridge.connected.is_set()
+    return web.json_response({"ready": connected, "broker": connected}, status=200 if connected else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[HUB].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def command(request: web.Request) -> web.Response:
+    credentials = _basic_auth(request)
+    if credentials is None or not request.app[CHECK_PASSWORD](*credentials):
+        reply = wire.Reply(
+            id=None,
+            ok=False,
+            error=wire.Error(code="unauthorised", zh="设备认证失败", en="Unknown device or wrong password"),
+        )
+        return _json(reply, status=401)
+    payload = await request.content.read(MAX_BODY + 1)
+    hub = request.app[HUB]
+    reply = await hub.dispatch(
+        request.match_info["site"], credentials[0], request.match_info["action"], payload, "http"
+    )
+    if reply.ok:
+        return _json(reply)
+    code = reply.error.code if reply.error else ""
+    status = {"malformed": 400, "too_large": 413, "unsupported_version": 400, "unknown_action": 404}
+    status |= {"unauthorised": 403, "unavailable": 503}
+    return _json(reply, status=status.get(code, 409))
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    site_id = request.match_info["site"]
+    hub = request.app[HUB]
+    if hub.gateway.district.site(site_id) is None:
+        raise web.HTTPNotFound(text=f"no site {site_id}")
+    return _json(hub.gateway.snapshot(site_id))
+
+
+async def district(request: web.Request) -> web.Response:
+    return _json(request.app[HUB].gateway.district)
+
+
+async def devices(request: web.Request) -> web.Response:
+    """The devices' last reported statuses (online, health); no personal data is ever in them."""
+    statuses = sorted(request.app[HUB].device_status.values(), key=lambda status: status.device_id)
+    return web.Response(body=msgspec.json.encode(statuses), content_type="application/json")
+
+
+def create_app(hub: Hub, check_password: Callable[[str, str], bool]) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app[HUB] = hub
+    app[CHECK_PASSWORD] = check_password
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", ready)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/district", district)
+    app.router.add_get("/api/v1/devices", devices)
+    app.router.add_get("/api/v1/sites/{site}/snapshot", snapshot)
+    app.router.add_post("/api/v1/sites/{site}/{action}", command)
+    return app

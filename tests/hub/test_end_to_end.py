@@ -1,0 +1,143 @@
+"""The real hub process, its managed Mosquitto and device links: a kiosk issues, a caller calls, a board sees it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import contract as wire
+from devicekit.link import DeviceLink, HubUnreachable
+from hub.devices import Credentials
+from tests.support.hub_process import REPO, HubProcess
+
+Kind = wire.DeviceKind
+
+
+def eventually(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+class Hall:
+    def __init__(self, hub: HubProcess) -> None:
+        self.hub = hub
+        self.credentials: dict[str, Credentials] = {
+            "kiosk": hub.provision("centre", "kiosk"),
+            "caller": hub.provision("centre", "caller", "w01"),
+            "board": hub.provision("centre", "board"),
+            "other_kiosk": hub.provision("xiaozhai", "kiosk"),
+        }
+        hub.start()
+        self.kiosk = hub.link(self.credentials["kiosk"], "centre", Kind.KIOSK)
+        self.caller = hub.link(self.credentials["caller"], "centre", Kind.CALLER)
+        self.board = hub.link(self.credentials["board"], "centre", Kind.BOARD, follow_site=True)
+        eventually(lambda: self.board.view is not None and self.board.view.synced)
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
+    hub = HubProcess(tmp_path_factory.mktemp("hub"))
+    try:
+        yield Hall(hub)
+    finally:
+        hub.stop()
+
+
+def test_a_ticket_issued_and_called_reaches_the_board(hall: Hall) -> None:
+    issued = hall.kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]})
+    assert issued.ok and issued.ticket is not None and issued.ticket.wait is not None
+    number = issued.ticket.number
+    assert hall.caller.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li"}).ok
+    called = hall.caller.request(wire.Action.CALL_NEXT, {"window_id": "w01"})
+    assert called.ok, called.error
+    view = hall.board.view
+    assert view is not None
+    eventually(lambda: view.latest_call is not None and view.latest_call.number == number)
+    assert view.latest_call is not None and view.latest_call.window_number == 1
+    assert view.current["w01"] == number
+
+    snapshot = wire.decode_as(wire.Snapshot, hall.hub.get("/api/v1/sites/centre/snapshot") or b"")
+    assert snapshot.recent_calls[0].number == number and snapshot.seq == view.seq
+
+
+def test_a_late_board_starts_from_the_retained_snapshot(hall: Hall) -> None:
+    credentials = hall.hub.provision("centre", "board")
+    eventually(lambda: json.loads(hall.hub.get("/api/v1/devices") or b"[]") is not None, timeout=1)
+    time.sleep(3.5)  # the hub reloads the broker's accounts on its next tick
+    late = hall.hub.link(credentials, "centre", Kind.BOARD, follow_site=True)
+    assert late.view is not None
+    eventually(lambda: late.view is not None and late.view.synced)
+    expected = hall.board.view
+    assert expected is not None
+    assert late.view.seq == expected.seq and late.view.calls == expected.calls
+
+
+def test_device_status_is_retained_and_the_last_will_says_offline(hall: Hall) -> None:
+    def statuses() -> dict[str, bool]:
+        return {item["device_id"]: item["online"] for item in json.loads(hall.hub.get("/api/v1/devices") or b"[]")}
+
+    eventually(lambda: statuses().get(hall.credentials["kiosk"].device_id) is True)
+    other = hall.credentials["other_kiosk"]
+    device = subprocess.Popen(
+        [sys.executable, "-c", DEVICE_SCRIPT, str(hall.hub.broker_port), other.device_id, other.password], cwd=REPO
+    )
+    try:
+        eventually(lambda: statuses().get(other.device_id) is True, timeout=10)
+    finally:
+        device.kill()  # SIGKILL: the kernel closes the socket, the broker publishes the last will
+        device.wait()
+    eventually(lambda: statuses().get(other.device_id) is False, timeout=10)
+
+
+DEVICE_SCRIPT = """
+import sys, time
+from devicekit.link import DeviceLink
+port, device_id, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+link = DeviceLink(host="127.0.0.1", port=port, site_id="xiaozhai", device_id=device_id, password=password, kind="kiosk")
+assert link.start(wait=10)
+time.sleep(60)
+"""
+
+
+def test_the_broker_refuses_what_a_device_may_not_publish(hall: Hall) -> None:
+    seq = hall.board.view.seq if hall.board.view else 0
+    with pytest.raises(HubUnreachable):  # the kiosk's call-next never reaches the hub
+        hall.kiosk.request(wire.Action.CALL_NEXT, {"window_id": "w01"}, timeout=0.5, attempts=1)
+    refused = hall.caller.request(wire.Action.CALL_NEXT, {"window_id": "w02"})  # the hub checks the window
+    assert refused.error is not None and refused.error.code == "unauthorised"
+    assert hall.board.view is not None and hall.board.view.seq == seq
+
+
+def test_engine_refusals_arrive_in_both_languages(hall: Hall) -> None:
+    reply = hall.kiosk.request(wire.Action.ISSUE, {"matters": ["Z99"]})
+    assert reply.error == wire.Error(
+        code="unknown_matter", zh="事项目录中没有 Z99", en="The catalogue has no matter Z99"
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payload=st.binary(max_size=200) | st.text(max_size=100).map(str.encode),
+    action=st.sampled_from(["issue", "snapshot"]),
+)
+def test_garbage_gets_an_error_reply_and_stores_nothing(hall: Hall, payload: bytes, action: str) -> None:
+    link: DeviceLink = hall.kiosk
+    topic = wire.request_topic("centre", link.device_id, wire.Action(action))
+    before = wire.decode_as(wire.Snapshot, hall.hub.get("/api/v1/sites/centre/snapshot") or b"").seq
+    received = link.replies_received
+    link.client.publish(topic, payload, qos=1).wait_for_publish(2)
+    eventually(lambda: link.replies_received > received)
+    assert link.last_reply is not None and not link.last_reply.ok and link.last_reply.error is not None
+    after = wire.decode_as(wire.Snapshot, hall.hub.get("/api/v1/sites/centre/snapshot") or b"").seq
+    assert after == before

@@ -1,0 +1,106 @@
+"""The real hub as a child process on a private broker port and HTTP port, and device links to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import contract as wire
+from devicekit.link import DeviceLink
+from hub.broker import free_port
+from hub.devices import Credentials, registry_for
+from hub.district_file import SAMPLE_DISTRICT
+from hub.main import open_district
+from hub.store import open_store
+
+REPO = Path(__file__).resolve().parents[2]
+WEDNESDAY_10AM = "2026-11-25T10:00:00+08:00"
+
+
+class HubProcess:
+    def __init__(self, directory: Path, db_url: str | None = None, clock_start: str = WEDNESDAY_10AM) -> None:
+        self.directory = directory
+        self.db_url = db_url or f"sqlite:///{directory}/hall.db"
+        self.broker_port = free_port()
+        self.http_port = free_port()
+        self.log_path = directory / "hub.log"
+        self.env = os.environ | {
+            "HALL_DATABASE_URL": self.db_url,
+            "HALL_DISTRICT_PATH": str(SAMPLE_DISTRICT),
+            "HALL_BROKER_DIRECTORY": str(directory / "broker"),
+            "HALL_BROKER_PORT": str(self.broker_port),
+            "HALL_HTTP_PORT": str(self.http_port),
+            "HALL_CLOCK_START": clock_start,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.links: list[DeviceLink] = []
+
+    def provision(self, site_id: str, kind: str, window_id: str | None = None) -> Credentials:
+        """Provision a device in the hub's database (the running hub picks it up within a tick)."""
+        store = open_store(self.db_url)
+        try:
+            registry = registry_for(store, open_district(store, SAMPLE_DISTRICT))
+            return registry.provision(site_id, kind, window_id=window_id)
+        finally:
+            store.close()
+
+    def start(self, timeout: float = 20.0) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "serve"], cwd=REPO, env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the hub exited: {self.log_path.read_text()[-3000:]}")
+            if self.get("/readyz") is not None:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"the hub did not become ready: {self.log_path.read_text()[-3000:]}")
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as response:
+                return bytes(response.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        for link in self.links:
+            link.stop()
+        self.links.clear()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def link(
+        self, credentials: Credentials, site_id: str, kind: wire.DeviceKind, follow_site: bool = False
+    ) -> DeviceLink:
+        link = DeviceLink(
+            host="127.0.0.1",
+            port=self.broker_port,
+            site_id=site_id,
+            device_id=credentials.device_id,
+            password=credentials.password,
+            kind=kind,
+            follow_site=follow_site,
+        )
+        assert link.start(wait=10), f"{credentials.device_id} could not connect"
+        self.links.append(link)
+        return link
