@@ -7,7 +7,7 @@
                 username = "hub"
                 password = ""
     [broker]    directory = "var/broker"             # the managed broker's config, password and ACL files
-                port = 0                             # 0 = a free port
+                port = 1884                          # 0 = a free port
     [http]      host = "127.0.0.1"
                 port = 8080
     [clock]     start = ""                           # e.g. "2026-11-25T10:00+08:00" to demo opening hours at night
@@ -50,7 +50,8 @@ class MqttConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class BrokerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     directory: str = "var/broker"
-    port: int = 0
+    port: int = 1884
+    """0: any free port (tests)."""
 
 
 class HttpConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
