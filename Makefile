@@ -21,7 +21,7 @@ lint: deps
 bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.engine_bench
 	$(BIN)/python -m bench.store_bench
-	$(BIN)/python -m simulator --seeds 5
+	$(BIN)/python -m simulator
 
 simulate: deps
 	$(BIN)/python -m simulator
