@@ -8,7 +8,7 @@ APT_PACKAGES := python3-venv python3-dev postgresql mosquitto tzdata
 .PHONY: run test lint bench simulate apt deps clean
 
 run: deps ## start the hub: sample district, SQLite in ./var, a managed Mosquitto, HTTP on :8080
-	$(BIN)/hall-hub serve
+	HALL_LOG_FORMAT=$${HALL_LOG_FORMAT:-text} $(BIN)/hall-hub serve
 
 test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

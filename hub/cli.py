@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 import msgspec
 
 from engine.district import District
-from hub.config import load_config, make_clock
+from hub.config import load_config, make_clock, setup_logging
 from hub.console import Console, ConsoleError
 from hub.device_cli import add_device_commands, run_device_command
 from hub.devices import registry_for
@@ -72,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("words", nargs="+")
     add_device_commands(commands)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = load_config(args.config)
+    if args.command != "serve":
+        config.log.format = "text"
+    setup_logging(config.log)
     config.database.url = args.db or config.database.url
     config.district.path = args.district or config.district.path
     args.db, args.district = config.database.url, config.district.path

@@ -10,6 +10,8 @@
                 port = 1884                          # 0 = a free port
     [http]      host = "127.0.0.1"
                 port = 8080
+    [log]       format = "json"                      # or "text"
+                level = "INFO"
     [clock]     start = ""                           # e.g. "2026-11-25T10:00+08:00" to demo opening hours at night
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
@@ -17,6 +19,7 @@ For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from pythonjsonlogger.json import JsonFormatter
 
 from hub.district_file import SAMPLE_DISTRICT
 
@@ -64,6 +68,12 @@ class ClockConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Pretend the hub started at this ISO 8601 instant (demos, tests); empty: the real time."""
 
 
+class LogConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    format: str = "json"
+    """"json": one JSON object per line (for log shippers); "text": for people at a terminal."""
+    level: str = "INFO"
+
+
 class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     district: DistrictConfig = msgspec.field(default_factory=DistrictConfig)
@@ -71,6 +81,7 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     broker: BrokerConfig = msgspec.field(default_factory=BrokerConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     clock: ClockConfig = msgspec.field(default_factory=ClockConfig)
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
 
 
 class ConfigError(ValueError):
@@ -105,3 +116,13 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] = os.enviro
         return msgspec.convert(data, HubConfig, strict=False)
     except msgspec.ValidationError as error:
         raise ConfigError(f"{path or 'environment'}: {error}") from None
+
+
+def setup_logging(config: LogConfig) -> None:
+    """Structured (JSON lines) or plain logs on stderr. Log lines never carry personal data or passwords."""
+    handler = logging.StreamHandler()
+    if config.format == "json":
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", timestamp=False))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=config.level.upper(), handlers=[handler], force=True)
