@@ -11,6 +11,8 @@ Topic tree (``{site}`` is a site id, ``{device}`` a provisioned device id)::
     hall/v1/{site}/snapshot                hub -> devices  retained: the site's state for boards to start from
     hall/v1/{site}/config/{device}         hub -> device   retained: the device's configuration
     hall/v1/{site}/status/{device}         device -> all   retained: online/offline (last will) and health
+    hall/v1/{site}/info                    hub -> devices  retained: the site and its matters (names, materials)
+    hall/v1/district/summary               hub -> devices  retained: every site's waiting counts (nearby sites)
     hall/v1/hub/status                     hub -> all      retained: the hub's own online/offline
 
 Only MQTT 3.1.1 features are used (QoS 0/1, retained messages, last will), so the contract runs unchanged on
@@ -104,7 +106,12 @@ def status_topic(site_id: str, device_id: str) -> str:
     return f"{ROOT}/{site_id}/status/{device_id}"
 
 
+def info_topic(site_id: str) -> str:
+    return f"{ROOT}/{site_id}/info"
+
+
 HUB_STATUS_TOPIC = f"{ROOT}/hub/status"
+DISTRICT_SUMMARY_TOPIC = f"{ROOT}/district/summary"
 ALL_REQUESTS = f"{ROOT}/+/req/+/+"
 """The hub's subscription for every site's requests."""
 ALL_STATUSES = f"{ROOT}/+/status/+"
@@ -146,8 +153,10 @@ def device_acl(site_id: str, device_id: str, kind: DeviceKind) -> list[tuple[str
         ("read", config_topic(site_id, device_id)),
         ("read", events_topic(site_id)),
         ("read", snapshot_topic(site_id)),
+        ("read", info_topic(site_id)),
         ("readwrite", status_topic(site_id, device_id)),
         ("read", HUB_STATUS_TOPIC),
+        ("read", DISTRICT_SUMMARY_TOPIC),
     ]
     return rules
 
@@ -368,6 +377,67 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     waiting: dict[str, int]
     """Waiting tickets per matter code."""
     notice: str = ""
+
+
+class MaterialInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name_zh: str
+    name_en: str
+    originals: int
+    copies: int
+
+
+class MatterInfo(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    materials: tuple[MaterialInfo, ...]
+    windows: tuple[int, ...]
+    """Numbers of this site's windows that serve the matter."""
+    daily_limit: int
+    appointment_allowed: bool
+    green_channel: bool
+
+
+class SiteInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """Retained per site: what a kiosk shows before anyone touches it."""
+
+    v: int = PROTOCOL_VERSION
+    site_id: str
+    name_zh: str
+    name_en: str
+    tier: str
+    address_zh: str
+    address_en: str
+    latitude: float
+    longitude: float
+    matters: tuple[MatterInfo, ...]
+
+
+class SiteSummary(msgspec.Struct, frozen=True, kw_only=True):
+    site_id: str
+    name_zh: str
+    name_en: str
+    tier: str
+    address_zh: str
+    address_en: str
+    latitude: float
+    longitude: float
+    open_now: bool
+    next_opening: datetime | None
+    offered: tuple[str, ...]
+    """Matter codes this site handles."""
+    waiting: dict[str, int]
+    wait_minutes: dict[str, float | None]
+    """Estimated wait of a ticket taken now, per matter (null when no open window serves it)."""
+
+
+class DistrictSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """Retained for the whole district: a kiosk's "nearby sites" (15-minute service circle)."""
+
+    v: int = PROTOCOL_VERSION
+    at: datetime
+    sites: tuple[SiteSummary, ...]
 
 
 class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
