@@ -376,6 +376,8 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     """Newest first."""
     waiting: dict[str, int]
     """Waiting tickets per matter code."""
+    remaining: dict[str, int] = msgspec.field(default_factory=dict)
+    """Tickets still to be had today per matter code (the daily limit minus those issued)."""
     notice: str = ""
 
 

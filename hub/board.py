@@ -18,8 +18,10 @@ RECENT_CALLS = 12
 
 
 class SiteBoard:
-    def __init__(self, site: Site, recent: int = RECENT_CALLS) -> None:
+    def __init__(self, site: Site, limits: dict[str, int] | None = None, recent: int = RECENT_CALLS) -> None:
         self.site = site
+        self.limits = limits or {}
+        """Daily limit per matter code, for the tickets still to be had."""
         self.calls: deque[CallView] = deque(maxlen=recent)
         self.notice = ""
 
@@ -69,5 +71,6 @@ class SiteBoard:
             windows=tuple(windows),
             recent_calls=tuple(self.calls),
             waiting=waiting,
+            remaining={code: limit - state.issued.get(code, 0) for code, limit in self.limits.items()},
             notice=self.notice,
         )

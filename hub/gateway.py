@@ -81,7 +81,7 @@ class Gateway:
         self.district: District = service.district
         self.devices = devices
         self.clock = clock
-        self.boards = {site.id: SiteBoard(site) for site in self.district.sites}
+        self.boards = {site.id: SiteBoard(site, self._limits(site)) for site in self.district.sites}
         self.estimators = {site.id: WaitEstimator() for site in self.district.sites}
 
     def handle(self, site_id: str, device_id: str, action: str, payload: bytes) -> tuple[wire.Reply, Outcome | None]:
@@ -114,6 +114,13 @@ class Gateway:
             state, site, estimator = self.service.state(site_id), self._site(site_id), self.estimators[site_id]
             for event in outcome.events:
                 estimator.observe(event, state, site)
+
+    def _limits(self, site: Site) -> dict[str, int]:
+        return {
+            code: self.district.daily_limit(site, matter)
+            for code in site.matters
+            if (matter := self.district.matter(code))
+        }
 
     def _site(self, site_id: str) -> Site:
         site = self.district.site(site_id)

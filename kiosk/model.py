@@ -1,0 +1,291 @@
+"""The kiosk's screen logic as a plain class: what each screen shows and what a tap does. No Kivy, no MQTT.
+
+The view (Kivy) draws ``KioskModel``'s properties and forwards taps; the link feeds it the hub's retained site
+info, the district summary and the site snapshot, and sends the requests it returns. Tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import contract as wire
+from kiosk.texts import Texts
+
+EARTH_RADIUS_KM = 6371.0
+
+
+class Screen(enum.StrEnum):
+    HOME = "home"
+    MATTERS = "matters"
+    WORKING = "working"
+    TICKET = "ticket"
+    NEARBY = "nearby"
+    MESSAGE = "message"
+
+
+@dataclass(frozen=True)
+class MatterTile:
+    code: str
+    name: str
+    category: str
+    waiting: int
+    wait_text: str
+    available: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TicketView:
+    number: str
+    matter_names: str
+    people_ahead_text: str
+    wait_text: str
+    windows_text: str
+    materials: tuple[str, ...]
+    printed: bool = True
+
+
+@dataclass(frozen=True)
+class NearbySite:
+    site_id: str
+    name: str
+    address: str
+    distance_km: float
+    waiting: int
+    wait_text: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    idle_seconds: float = 60.0
+    elder_idle_seconds: float = 120.0
+    warning_seconds: float = 20.0
+    """Elder mode warns this long before returning home, with a one-tap extend (WCAG: at least 20 s)."""
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+class KioskModel:
+    def __init__(self, site_id: str, texts: Texts | None = None, timing: Timing | None = None) -> None:
+        self.site_id = site_id
+        self.texts = texts or Texts()
+        self.timing = timing or Timing()
+        self.info: wire.SiteInfo | None = None
+        self.summary: wire.DistrictSummary | None = None
+        self.snapshot: wire.Snapshot | None = None
+        self.hub_online = True
+        self.screen = Screen.HOME
+        self.elder_mode = False
+        self.message = ""
+        self.ticket: TicketView | None = None
+        self.chosen: str | None = None
+        self.warning_seconds_left: int | None = None
+        self._last_touch: datetime | None = None
+
+    # -- what the hub tells us --------------------------------------------------------------------------------
+
+    def on_info(self, info: wire.SiteInfo) -> None:
+        if info.site_id == self.site_id:
+            self.info = info
+
+    def on_summary(self, summary: wire.DistrictSummary) -> None:
+        self.summary = summary
+
+    def on_snapshot(self, snapshot: wire.Snapshot) -> None:
+        if snapshot.site_id == self.site_id:
+            self.snapshot = snapshot
+
+    @property
+    def here(self) -> wire.SiteSummary | None:
+        if self.summary is None:
+            return None
+        return next((site for site in self.summary.sites if site.site_id == self.site_id), None)
+
+    def closed_text(self) -> str | None:
+        """Why nobody can take a ticket now, or None when the site issues."""
+        here = self.here
+        if here is None or here.open_now:
+            return None
+        when = here.next_opening.strftime("%m-%d %H:%M") if here.next_opening else "—"
+        return self.texts("Closed now. Ticketing opens again at {when}.", when=when)
+
+    # -- screens ------------------------------------------------------------------------------------------------
+
+    def home_actions(self) -> list[tuple[str, str]]:
+        """(action, label) of the home screen's buttons; elder mode shows fewer choices."""
+        actions = [("take", self.texts("Take a ticket")), ("checkin", self.texts("Check in an appointment"))]
+        if not self.elder_mode:
+            actions += [("documents", self.texts("Hand in documents")), ("nearby", self.texts("Nearby service sites"))]
+        actions += [("elder", self.texts("Elder-friendly mode")), ("help", self.texts("Call staff for help"))]
+        return actions
+
+    def _wait_text(self, minutes: float | None, low: float | None = None, high: float | None = None) -> str:
+        if minutes is None:
+            return self.texts("no window open now")
+        if low is not None and high is not None and round(high) > round(low):
+            return self.texts("about {low}–{high} min", low=round(low), high=round(high))
+        return self.texts("about {minutes} min", minutes=round(minutes))
+
+    def matter_tiles(self) -> list[MatterTile]:
+        if self.info is None:
+            return []
+        waiting = self.snapshot.waiting if self.snapshot else {}
+        remaining = self.snapshot.remaining if self.snapshot else {}
+        here = self.here
+        closed = self.closed_text()
+        tiles = []
+        for matter in self.info.matters:
+            minutes = here.wait_minutes.get(matter.code) if here else None
+            full = remaining.get(matter.code, 1) <= 0
+            note = closed or (self.texts("Today's tickets are all taken") if full else "")
+            tiles.append(
+                MatterTile(
+                    code=matter.code,
+                    name=self.texts.pick(matter.name_zh, matter.name_en),
+                    category=matter.category,
+                    waiting=waiting.get(matter.code, 0),
+                    wait_text=self._wait_text(minutes),
+                    available=not note,
+                    note=note,
+                )
+            )
+        return tiles
+
+    def nearby(self, code: str) -> list[NearbySite]:
+        """Other sites offering the matter, quickest first (estimated wait, then distance)."""
+        here = self.here
+        if self.summary is None or here is None:
+            return []
+        options = []
+        for site in self.summary.sites:
+            if site.site_id == self.site_id or code not in site.offered or not site.open_now:
+                continue
+            minutes = site.wait_minutes.get(code)
+            options.append(
+                (
+                    minutes if minutes is not None else math.inf,
+                    NearbySite(
+                        site_id=site.site_id,
+                        name=self.texts.pick(site.name_zh, site.name_en),
+                        address=self.texts.pick(site.address_zh, site.address_en),
+                        distance_km=round(distance_km(here.latitude, here.longitude, site.latitude, site.longitude), 1),
+                        waiting=site.waiting.get(code, 0),
+                        wait_text=self._wait_text(minutes),
+                    ),
+                )
+            )
+        options.sort(key=lambda option: (option[0], option[1].distance_km))
+        return [site for _, site in options]
+
+    # -- taps ---------------------------------------------------------------------------------------------------
+
+    def touch(self, now: datetime) -> None:
+        self._last_touch = now
+        self.warning_seconds_left = None
+
+    def tap(self, action: str, now: datetime) -> None:
+        self.touch(now)
+        if action == "take":
+            closed = self.closed_text()
+            self._show(Screen.MESSAGE, closed) if closed else self._show(Screen.MATTERS)
+        elif action == "nearby":
+            self._show(Screen.NEARBY)
+        elif action == "elder":
+            self.elder_mode = not self.elder_mode
+        elif action == "help":
+            self._show(Screen.MESSAGE, self.texts("A member of staff is on the way."))
+        elif action == "language":
+            self.texts.language = "en" if self.texts.language.startswith("zh") else "zh_CN"
+        elif action in ("back", "home"):
+            self._show(Screen.HOME)
+
+    def choose_matter(self, code: str, now: datetime) -> dict[str, Any] | None:
+        """The issue request's body for a tapped matter, or None when it cannot be taken (the tile says why)."""
+        self.touch(now)
+        tile = next((tile for tile in self.matter_tiles() if tile.code == code), None)
+        if tile is None or not tile.available:
+            return None
+        self.chosen = code
+        self._show(Screen.WORKING, self.texts("Working…"))
+        return {"matters": [code], "channel": "kiosk"}
+
+    def on_issue_reply(self, reply: wire.Reply, printed: bool = True) -> None:
+        if not reply.ok or reply.ticket is None:
+            error = reply.error
+            self._show(Screen.MESSAGE, self.texts.pick(error.zh, error.en) if error else "")
+            return
+        ticket = reply.ticket
+        wait = ticket.wait
+        names = [self._matter_name(code) for code in ticket.matters]
+        self.ticket = TicketView(
+            number=ticket.number,
+            matter_names="、".join(names),
+            people_ahead_text=self.texts("{count} people ahead of you", count=wait.people_ahead if wait else 0),
+            wait_text=self._wait_text(wait.minutes, wait.low, wait.high) if wait else "",
+            windows_text=self.texts("Please watch windows {windows}", windows="、".join(map(str, ticket.windows))),
+            materials=self._materials(ticket.matters[0]),
+            printed=printed,
+        )
+        self._show(Screen.TICKET)
+
+    def on_unreachable(self) -> None:
+        """No reply after the retries: nothing was confirmed, so nothing is printed."""
+        self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
+
+    def tick(self, now: datetime) -> None:
+        """Called every second: warn (elder mode) and return home when nobody touches the screen."""
+        if self.screen == Screen.HOME or self._last_touch is None:
+            return
+        limit = self.timing.elder_idle_seconds if self.elder_mode else self.timing.idle_seconds
+        left = limit - (now - self._last_touch).total_seconds()
+        if left <= 0:
+            self._show(Screen.HOME)
+            self.warning_seconds_left = None
+        elif self.elder_mode and left <= self.timing.warning_seconds:
+            self.warning_seconds_left = math.ceil(left)
+
+    def warning_text(self) -> str | None:
+        if self.warning_seconds_left is None:
+            return None
+        return self.texts(
+            "Still there? This screen returns to the start in {seconds} s.", seconds=self.warning_seconds_left
+        )
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+
+    def _show(self, screen: Screen, message: str = "") -> None:
+        self.screen = screen
+        self.message = message
+
+    def _matter_name(self, code: str) -> str:
+        matter = self._matter(code)
+        return self.texts.pick(matter.name_zh, matter.name_en) if matter else code
+
+    def _matter(self, code: str) -> wire.MatterInfo | None:
+        if self.info is None:
+            return None
+        return next((matter for matter in self.info.matters if matter.code == code), None)
+
+    def _materials(self, code: str) -> tuple[str, ...]:
+        matter = self._matter(code)
+        if matter is None:
+            return ()
+        return tuple(
+            self.texts(
+                "{name}: {originals} original(s), {copies} cop(ies)",
+                name=self.texts.pick(m.name_zh, m.name_en),
+                originals=m.originals,
+                copies=m.copies,
+            )
+            for m in matter.materials
+        )

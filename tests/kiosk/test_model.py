@@ -1,0 +1,160 @@
+"""The kiosk's screen logic, driven without a window, fed by the hub's real builders and gateway."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+import contract as wire
+from engine import commands as cmd
+from engine.estimate import WaitEstimator
+from hub.district_file import SAMPLE_DISTRICT, load_district
+from hub.gateway import Gateway
+from hub.service import HallService
+from hub.site_info import district_summary, site_info
+from hub.store.memory import MemoryStore
+from kiosk.model import KioskModel, Screen, Timing
+from kiosk.texts import Texts
+
+DISTRICT = load_district(SAMPLE_DISTRICT)
+WEDNESDAY_10AM = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
+NATIONAL_DAY = datetime.fromisoformat("2026-10-01T10:00:00+08:00")
+
+
+class Hall:
+    """A hub in memory (service + gateway) and a kiosk model fed the way the link would feed it."""
+
+    def __init__(self, now: datetime = WEDNESDAY_10AM, site_id: str = "centre") -> None:
+        self.now = now
+        self.service = HallService(DISTRICT, MemoryStore())
+        self.gateway = Gateway(self.service, {"kiosk-1": _Kiosk(site_id)}.get, lambda: self.now)
+        for site in DISTRICT.sites:
+            self.service.execute(cmd.OpenDay(command_id=f"open-{site.id}", site_id=site.id, at=now))
+        self.kiosk = KioskModel(site_id, Texts("zh_CN"))
+        self.site_id = site_id
+        self.refresh()
+
+    def open_windows(self, site_id: str) -> None:
+        site = DISTRICT.site(site_id)
+        assert site is not None
+        for window in site.windows:
+            self.service.execute(
+                cmd.OpenWindow(command_id=f"w-{site_id}-{window.id}", site_id=site_id, at=self.now, window_id=window.id)
+            )
+
+    def refresh(self) -> None:
+        site = DISTRICT.site(self.site_id)
+        assert site is not None
+        states = {s.id: self.service.state(s.id) for s in DISTRICT.sites}
+        estimators = {s.id: WaitEstimator() for s in DISTRICT.sites}
+        self.kiosk.on_info(site_info(DISTRICT, site))
+        self.kiosk.on_summary(district_summary(DISTRICT, states, estimators, self.now))
+        self.kiosk.on_snapshot(self.gateway.snapshot(self.site_id))
+
+    def issue(self, body: dict[str, object], request_id: str) -> wire.Reply:
+        payload = json.dumps({"v": 1, "id": request_id, **body}).encode()
+        return self.gateway.handle(self.site_id, "kiosk-1", "issue", payload)[0]
+
+
+class _Kiosk:
+    kind = "kiosk"
+    window_id = None
+
+    def __init__(self, site_id: str) -> None:
+        self.site_id = site_id
+
+
+def test_home_is_chinese_first_and_elder_mode_offers_fewer_choices() -> None:
+    hall = Hall()
+    labels = [label for _, label in hall.kiosk.home_actions()]
+    assert labels[:2] == ["取号", "预约签到"] and "呼叫工作人员" in labels
+    hall.kiosk.tap("elder", hall.now)
+    assert len(hall.kiosk.home_actions()) < len(labels)
+    hall.kiosk.tap("language", hall.now)
+    assert hall.kiosk.home_actions()[0][1] == "Take a ticket"
+
+
+def test_taking_a_ticket_shows_number_wait_windows_and_materials() -> None:
+    hall = Hall()
+    hall.open_windows("centre")
+    for n in range(3):
+        hall.issue({"matters": ["A02"]}, f"before-{n}")
+    hall.refresh()
+    hall.kiosk.tap("take", hall.now)
+    assert hall.kiosk.screen == Screen.MATTERS
+    tile = next(tile for tile in hall.kiosk.matter_tiles() if tile.code == "A02")
+    assert (tile.name, tile.waiting, tile.available) == ("个体工商户设立登记", 3, True)
+    assert tile.wait_text.startswith("约 ")
+    body = hall.kiosk.choose_matter("A02", hall.now)
+    assert body == {"matters": ["A02"], "channel": "kiosk"} and hall.kiosk.screen == Screen.WORKING
+    hall.kiosk.on_issue_reply(hall.issue(body, "mine"))
+    ticket = hall.kiosk.ticket
+    assert hall.kiosk.screen == Screen.TICKET and ticket is not None
+    assert ticket.number == "A004" and ticket.people_ahead_text == "前面还有 3 人"
+    assert ticket.wait_text.startswith("约 ") and "分钟" in ticket.wait_text
+    assert ticket.windows_text.startswith("请留意 1、")
+    assert ticket.materials and "原件" in ticket.materials[0]
+
+
+def test_a_closed_site_and_a_full_matter_issue_nothing_and_say_why() -> None:
+    hall = Hall(now=NATIONAL_DAY)
+    hall.kiosk.tap("take", hall.now)
+    assert hall.kiosk.screen == Screen.MESSAGE and "10-08 09:00" in hall.kiosk.message
+    assert all(not tile.available for tile in hall.kiosk.matter_tiles())
+    assert hall.kiosk.choose_matter("A02", hall.now) is None
+
+    hall = Hall()
+    limit = next(m.daily_limit for m in hall.kiosk.info.matters if m.code == "G01")  # type: ignore[union-attr]
+    for n in range(limit):
+        assert hall.issue({"matters": ["G01"]}, f"g{n}").ok
+    hall.refresh()
+    full = next(tile for tile in hall.kiosk.matter_tiles() if tile.code == "G01")
+    assert (full.available, full.note) == (False, "今日号源已满")
+
+
+def test_refusals_and_an_unreachable_hub_end_on_a_message_without_a_ticket() -> None:
+    hall = Hall()
+    hall.kiosk.on_issue_reply(hall.issue({"matters": ["Z99"]}, "bad"))
+    assert hall.kiosk.screen == Screen.MESSAGE and hall.kiosk.message == "事项目录中没有 Z99"
+    hall.kiosk.on_unreachable()
+    assert hall.kiosk.ticket is None and "暂时无法连接" in hall.kiosk.message
+
+
+@pytest.mark.parametrize("elder", [False, True])
+def test_idle_screens_return_home_and_elder_mode_warns_twenty_seconds_ahead(elder: bool) -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    kiosk.timing = Timing(idle_seconds=60, elder_idle_seconds=120, warning_seconds=20)
+    if elder:
+        kiosk.tap("elder", hall.now)
+    kiosk.tap("take", hall.now)
+    limit = 120 if elder else 60
+    kiosk.tick(hall.now + timedelta(seconds=limit - 25))
+    assert kiosk.warning_text() is None
+    kiosk.tick(hall.now + timedelta(seconds=limit - 19.5))
+    if elder:
+        assert kiosk.warning_text() == "您还在吗？20 秒后返回首页。"
+        kiosk.touch(hall.now + timedelta(seconds=limit - 10))  # one tap extends
+        assert kiosk.warning_text() is None
+        kiosk.tick(hall.now + timedelta(seconds=limit + 1))
+        assert kiosk.screen == Screen.MATTERS
+        kiosk.tick(hall.now + timedelta(seconds=2 * limit))
+    else:
+        assert kiosk.warning_text() is None
+        kiosk.tick(hall.now + timedelta(seconds=limit))
+    assert kiosk.screen == Screen.HOME
+
+
+def test_nearby_sites_offer_the_matter_quickest_first() -> None:
+    hall = Hall(site_id="jixiangcun")
+    for site in ("centre", "xiaozhai", "cuihualu"):
+        hall.open_windows(site)
+    hall.refresh()
+    nearby = hall.kiosk.nearby("B01")
+    assert {site.site_id for site in nearby} <= {"centre", "xiaozhai", "dianzicheng", "dianzizhengjie", "cuihualu"}
+    assert "jixiangcun" not in {site.site_id for site in nearby} and nearby
+    assert all(0 < site.distance_km < 10 for site in nearby)
+    served = [site for site in nearby if site.wait_text != "暂无窗口办理"]
+    assert served and nearby[: len(served)] == served  # sites that can serve now come first
