@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Any
 import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
 from devicekit.site_view import Applied, SiteView
@@ -64,6 +66,7 @@ class DeviceLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self.client = client
 
     @property
@@ -142,13 +145,23 @@ class DeviceLink:
         if getattr(reason, "is_failure", False):
             log.error("broker refused device %s: %s", self.device_id, reason)
             return
+        self._subscribe()
+        client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
+        self.connected.set()
+
+    def _subscribe(self) -> None:
         topics = [(wire.reply_topic(self.site_id, self.device_id), 1), (wire.HUB_STATUS_TOPIC, 1)]
         topics.append((wire.config_topic(self.site_id, self.device_id), 1))
         if self.view is not None:
             topics += [(wire.snapshot_topic(self.site_id), 1), (wire.events_topic(self.site_id), 1)]
-        client.subscribe(topics)
-        client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
-        self.connected.set()
+        self.client.subscribe(topics)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object) -> None:
+        """A refused subscription (a NATS cluster electing a stream leader) would silently cut the device off its
+        replies or events: ask again a moment later."""
+        if any(reason.is_failure for reason in reasons):
+            log.warning("the broker refused a subscription of %s; asking again", self.device_id)
+            threading.Timer(random.uniform(0.5, 1.5), self._subscribe).start()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.connected.clear()

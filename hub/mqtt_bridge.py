@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import socket
+import threading
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
 
@@ -48,6 +52,7 @@ class MqttBridge:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self.client = client
 
     def start(self) -> None:
@@ -70,8 +75,22 @@ class MqttBridge:
             log.error("broker refused the hub: %s", reason)
             return
         log.info("connected to the broker at %s:%d", self.host, self.port)
-        client.subscribe([(wire.ALL_REQUESTS, 1), (wire.ALL_STATUSES, 1)])
+        connection = client.socket()
+        if isinstance(connection, socket.socket):
+            # no Nagle: a reply, its events and the snapshot go out at once, not after the broker's delayed ACK
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._subscribe()
         self.loop.call_soon_threadsafe(self._connected)
+
+    def _subscribe(self) -> None:
+        self.client.subscribe([(wire.ALL_REQUESTS, 1), (wire.ALL_STATUSES, 1)])
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object) -> None:
+        """A broker may refuse a subscription (a NATS cluster electing a stream leader does): without it the hub
+        would silently miss requests, so it asks again a moment later."""
+        if any(reason.is_failure for reason in reasons):
+            log.warning("the broker refused a subscription (%s); asking again", ", ".join(map(str, reasons)))
+            threading.Timer(random.uniform(0.5, 1.5), self._subscribe).start()
 
     def _connected(self) -> None:
         self.connected.set()

@@ -1,4 +1,7 @@
-"""The real hub as a child process on a private broker port and HTTP port, and device links to it."""
+"""The real hub as a child process on a private broker port and HTTP port, and device links to it.
+
+By default the hub manages its own Mosquitto on a free port; given an ``ExternalBroker`` it connects to that one
+instead (``HALL_MQTT_*``), and the broker's accounts are the caller's business."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import contract as wire
@@ -23,21 +27,45 @@ REPO = Path(__file__).resolve().parents[2]
 WEDNESDAY_10AM = "2026-11-25T10:00:00+08:00"
 
 
+@dataclass(frozen=True)
+class ExternalBroker:
+    """An MQTT broker the hub does not manage: where it listens and the hub's account on it."""
+
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+
+
 class HubProcess:
-    def __init__(self, directory: Path, db_url: str | None = None, clock_start: str = WEDNESDAY_10AM) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        db_url: str | None = None,
+        clock_start: str = WEDNESDAY_10AM,
+        broker: ExternalBroker | None = None,
+    ) -> None:
         self.directory = directory
         self.db_url = db_url or f"sqlite:///{directory}/hall.db"
-        self.broker_port = free_port()
+        self.broker_host = broker.host if broker else "127.0.0.1"
+        self.broker_port = broker.port if broker else free_port()
         self.http_port = free_port()
         self.log_path = directory / "hub.log"
         self.env = os.environ | {
             "HALL_DATABASE_URL": self.db_url,
             "HALL_DISTRICT_PATH": str(SAMPLE_DISTRICT),
-            "HALL_BROKER_DIRECTORY": str(directory / "broker"),
-            "HALL_BROKER_PORT": str(self.broker_port),
             "HALL_HTTP_PORT": str(self.http_port),
             "HALL_CLOCK_START": clock_start,
         }
+        if broker is None:
+            self.env |= {"HALL_BROKER_DIRECTORY": str(directory / "broker"), "HALL_BROKER_PORT": str(self.broker_port)}
+        else:
+            self.env |= {
+                "HALL_MQTT_HOST": broker.host,
+                "HALL_MQTT_PORT": str(broker.port),
+                "HALL_MQTT_USERNAME": broker.username,
+                "HALL_MQTT_PASSWORD": broker.password,
+            }
         self.process: subprocess.Popen[bytes] | None = None
         self.links: list[DeviceLink] = []
 
@@ -90,11 +118,17 @@ class HubProcess:
                 self.process.wait(5)
 
     def link(
-        self, credentials: Credentials, site_id: str, kind: wire.DeviceKind, follow_site: bool = False
+        self,
+        credentials: Credentials,
+        site_id: str,
+        kind: wire.DeviceKind,
+        follow_site: bool = False,
+        port: int | None = None,
     ) -> DeviceLink:
+        """A connected device; ``port``: another listener than the hub's (a different node of a cluster)."""
         link = DeviceLink(
-            host="127.0.0.1",
-            port=self.broker_port,
+            host=self.broker_host,
+            port=port or self.broker_port,
             site_id=site_id,
             device_id=credentials.device_id,
             password=credentials.password,
