@@ -32,6 +32,8 @@ def test_every_topic_of_the_contract_is_documented() -> None:
         wire.snapshot_topic("{site}"),
         wire.config_topic("{site}", "{device}"),
         wire.status_topic("{site}", "{device}"),
+        wire.info_topic("{site}"),
+        wire.DISTRICT_SUMMARY_TOPIC,
         wire.HUB_STATUS_TOPIC,
     ]
     assert [topic for topic in topics if f"`{topic}`" not in DOC] == []
