@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import contract as wire
-from kiosk.texts import Texts
+from kiosk.texts import Texts, wait_text
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -129,13 +129,6 @@ class KioskModel:
         actions += [("elder", self.texts("Elder-friendly mode")), ("help", self.texts("Call staff for help"))]
         return actions
 
-    def _wait_text(self, minutes: float | None, low: float | None = None, high: float | None = None) -> str:
-        if minutes is None:
-            return self.texts("no window open now")
-        if low is not None and high is not None and round(high) > round(low):
-            return self.texts("about {low}–{high} min", low=round(low), high=round(high))
-        return self.texts("about {minutes} min", minutes=round(minutes))
-
     def matter_tiles(self) -> list[MatterTile]:
         if self.info is None:
             return []
@@ -154,7 +147,7 @@ class KioskModel:
                     name=self.texts.pick(matter.name_zh, matter.name_en),
                     category=matter.category,
                     waiting=waiting.get(matter.code, 0),
-                    wait_text=self._wait_text(minutes),
+                    wait_text=wait_text(self.texts, wire.WaitEstimate(people_ahead=0, minutes=minutes)),
                     available=not note,
                     note=note,
                 )
@@ -180,7 +173,7 @@ class KioskModel:
                         address=self.texts.pick(site.address_zh, site.address_en),
                         distance_km=round(distance_km(here.latitude, here.longitude, site.latitude, site.longitude), 1),
                         waiting=site.waiting.get(code, 0),
-                        wait_text=self._wait_text(minutes),
+                        wait_text=wait_text(self.texts, wire.WaitEstimate(people_ahead=0, minutes=minutes)),
                     ),
                 )
             )
@@ -231,7 +224,7 @@ class KioskModel:
             number=ticket.number,
             matter_names="、".join(names),
             people_ahead_text=self.texts("{count} people ahead of you", count=wait.people_ahead if wait else 0),
-            wait_text=self._wait_text(wait.minutes, wait.low, wait.high) if wait else "",
+            wait_text=wait_text(self.texts, wait) if wait else "",
             windows_text=self.texts("Please watch windows {windows}", windows="、".join(map(str, ticket.windows))),
             materials=self._materials(ticket.matters[0]),
             printed=printed,

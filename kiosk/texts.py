@@ -13,6 +13,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+import contract as wire
+
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "assets" / "locale"
 LANGUAGES = ("zh_CN", "en")
 
@@ -43,3 +45,12 @@ class Texts:
     def pick(self, zh: str, en: str) -> str:
         """Data that carries both languages itself (matter and site names)."""
         return zh if self.language.startswith("zh") else en
+
+
+def wait_text(texts: Texts, wait: wire.WaitEstimate) -> str:
+    """The wait as the kiosk's screen says it: "约 9–21 分钟", "约 12 分钟" or "暂无窗口办理"."""
+    if wait.minutes is None:
+        return texts("no window open now")
+    if wait.low is not None and wait.high is not None and round(wait.high) > round(wait.low):
+        return texts("about {low}–{high} min", low=round(wait.low), high=round(wait.high))
+    return texts("about {minutes} min", minutes=round(wait.minutes))
