@@ -21,6 +21,7 @@ lint: deps
 bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.engine_bench
 	$(BIN)/python -m bench.store_bench
+	$(BIN)/python -m bench.estimate_bench
 	$(BIN)/python -m simulator
 
 simulate: deps

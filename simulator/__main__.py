@@ -8,6 +8,9 @@ import json
 import os
 import sys
 
+import msgspec
+
+from engine.estimate import EstimatorConfig
 from simulator.experiment import run
 from simulator.profiles import SCENARIOS
 from simulator.report import table
@@ -19,9 +22,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="run seeds 1..N of every scenario (default 5)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes")
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON instead of tables")
+    parser.add_argument(
+        "--refresh", type=float, metavar="SECONDS", help="seconds of hall time one replay answers for (default 10)"
+    )
+    parser.add_argument(
+        "--moved", type=float, metavar="SECONDS", help="the same once a window let a ticket go (default 1)"
+    )
     args = parser.parse_args(argv)
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    summaries = run(names, range(1, args.seeds + 1), args.jobs)
+    config = EstimatorConfig()
+    if args.refresh is not None:
+        config = msgspec.structs.replace(config, refresh_seconds=args.refresh)
+    if args.moved is not None:
+        config = msgspec.structs.replace(config, moved_seconds=args.moved)
+    summaries = run(names, range(1, args.seeds + 1), args.jobs, config)
     if args.json:
         print(json.dumps([dataclasses.asdict(summary) for summary in summaries], indent=2))
     else:

@@ -11,7 +11,7 @@ from typing import NamedTuple, Protocol
 
 from engine import events as ev
 from engine.district import Site
-from engine.estimate import WaitEstimator
+from engine.estimate import EstimatorConfig, WaitEstimator
 from engine.state import SiteState, Ticket
 
 
@@ -117,8 +117,8 @@ class Estimated:
 
     name = "estimate"
 
-    def __init__(self, priors: Mapping[str, float]) -> None:
-        self.estimator = WaitEstimator(priors)
+    def __init__(self, priors: Mapping[str, float], config: EstimatorConfig | None = None) -> None:
+        self.estimator = WaitEstimator(priors, config)
 
     def observe(self, event: ev.Event, state: SiteState, site: Site) -> None:
         self.estimator.observe(event, state, site)
@@ -128,13 +128,16 @@ class Estimated:
         return Prediction(estimate.minutes, estimate.low, estimate.high)
 
 
-def all_predictors(prior_minutes: float, matters: tuple[str, ...]) -> list[Predictor]:
-    """Fresh predictors for one hall; all start from the same prior minutes per matter."""
+def all_predictors(
+    prior_minutes: float, matters: tuple[str, ...], config: EstimatorConfig | None = None
+) -> list[Predictor]:
+    """Fresh predictors for one hall; all start from the same prior minutes per matter. ``config`` is the
+    estimator's (its defaults when None)."""
     naive = Naive(prior_minutes)
     return [
         naive,
         Naive(prior_minutes, plus_one=True),
         LastToEnterService(naive),
         HeadOfLine(naive),
-        Estimated(dict.fromkeys(matters, prior_minutes)),
+        Estimated(dict.fromkeys(matters, prior_minutes), config),
     ]

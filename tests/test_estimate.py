@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import msgspec
+
 from engine import Rejection
 from engine import commands as cmd
 from engine import events as ev
@@ -15,6 +17,7 @@ from tests.engine.hall import OPENING, Hall, small_district
 MINUTES = {"M1": 10.0, "M2": 10.0, "M3": 10.0, "G1": 10.0}
 EXACT = EstimatorConfig(prior_gap_minutes=0.0)
 """No turnaround between calls, so that hand-computed replays come out exact."""
+SECOND = 1.0 / 60.0
 
 
 class WatchedHall(Hall):
@@ -215,3 +218,105 @@ def test_the_usual_lunch_closing_of_a_window_is_learned_from_the_day_before() ->
     # w3 goes to lunch at 12:00 (after the call it makes now) and is back at 13:00: w1 calls the rest alone.
     assert hall.minutes(*numbers) == [0.0, 0.0, 10.0, 20.0, 30.0, 40.0]
     assert untrained.minutes == 20.0
+
+
+class CountingEstimator(WaitEstimator):
+    """Counts its replays."""
+
+    replays = 0
+
+    def _refresh(self, *args: Any) -> Any:
+        self.replays += 1
+        return super()._refresh(*args)
+
+
+def replayed_now(hall: Hall, *numbers: str) -> list[WaitEstimate]:
+    """What a new replay gives for these tickets now."""
+    found = WaitEstimator(MINUTES, EXACT).estimate_all(hall.state, hall.site, hall.now)
+    return [found[hall.ticket_id(number)] for number in numbers]
+
+
+def assert_close(reused: list[WaitEstimate], replayed: list[WaitEstimate]) -> None:
+    """Within the seconds since the replay, and one person (who of two windows calling at the same minute)."""
+    for ours, theirs in zip(reused, replayed, strict=True):
+        assert abs(known(ours.minutes) - known(theirs.minutes)) <= 0.2, (reused, replayed)
+        assert abs(ours.people_ahead - theirs.people_ahead) <= 1, (reused, replayed)
+
+
+def test_tickets_issued_while_a_replay_is_reused_wait_as_a_new_replay_says() -> None:
+    """One replay answers for ten seconds: each ticket issued meanwhile is placed at the window that would call it
+    first, after the new tickets it would call before it; at its issue it gets what a new replay would say."""
+    estimator = CountingEstimator(MINUTES, EXACT)
+    hall = WatchedHall(estimator)
+    hall.open("w1", "w2", "w3")
+    kinds = [("M1", "normal"), ("M2", "normal")] * 3 + [("M2", "elderly"), ("M1", "elderly"), ("M3", "appointment")]
+    for matter, priority in kinds:
+        number = hall.issue(matter, priority=cmd.Priority(priority))
+        assert_close(hall.estimates(number), replayed_now(hall, number))
+        hall.wait(SECOND)
+    assert estimator.replays == 1
+    hall.wait(10 * SECOND)
+    estimator.estimate_new(hall.state, hall.site, ["M2"], cmd.Priority.NORMAL, hall.now)
+    assert estimator.replays == 2
+
+
+def test_a_reused_replay_counts_down_the_minutes_of_the_tickets_it_replayed() -> None:
+    hall = WatchedHall(WaitEstimator(MINUTES, EXACT))
+    hall.open("w1")
+    numbers = [hall.issue("M2") for _ in range(3)]
+    hall.call("w1")
+    hall.ok(cmd.StartService, window_id="w1")
+    hall.wait(6 * SECOND)
+    assert hall.minutes(*numbers[1:]) == [9.9, 19.9]
+
+
+def test_a_window_opening_or_closing_is_seen_at_once() -> None:
+    """As is a pause, a resumption, a ticket coming back to the queue and a new day."""
+    hall = WatchedHall(WaitEstimator(MINUTES, EXACT))
+    hall.open("w1")
+    numbers = [hall.issue("M2") for _ in range(4)]
+    assert hall.minutes(*numbers) == [0.0, 10.0, 20.0, 30.0]
+    hall.wait(SECOND)
+    hall.ok(cmd.OpenWindow, window_id="w3")
+    assert hall.minutes(*numbers) == [0.0, 0.0, 10.0, 10.0]
+    hall.wait(SECOND)
+    hall.ok(cmd.CloseWindow, window_id="w3")
+    assert hall.minutes(*numbers) == [0.0, 10.0, 20.0, 30.0]
+
+
+def test_a_window_calling_or_letting_its_ticket_go_is_seen_within_a_second() -> None:
+    config = msgspec.structs.replace(EXACT, refresh_seconds=60.0)
+    hall = WatchedHall(WaitEstimator(MINUTES, config))
+    hall.open("w1")
+    first, second = hall.issue("M2"), hall.issue("M2")
+    hall.wait(20 * SECOND)
+    assert hall.minutes(second) == [9.7]  # the replay of 20 seconds ago still answers
+    assert hall.call("w1") == first
+    hall.ok(cmd.StartService, window_id="w1")
+    assert hall.minutes(second) == [10.0]  # a new one: w1 called only now
+    hall.wait(0.5 * SECOND)
+    hall.ok(cmd.FinishService, window_id="w1")
+    assert hall.minutes(second) == [10.0]  # a replay answers for a second even so
+    hall.wait(SECOND)
+    assert hall.minutes(second) == [0.0]
+
+
+def test_no_arrivals_are_expected_once_self_service_issuing_has_stopped() -> None:
+    """Elderly tickets came at a steady rate until 19:30, when the kiosks stopped issuing (closing at 20:00)."""
+    hall = WatchedHall(WaitEstimator(MINUTES, EXACT), start=OPENING)
+    hall.district = small_district(QueueRules(stop_issuing_minutes=30))
+    hall.site = hall.district.sites[0]
+    hall.open("w1")
+    hall.wait(10 * 60)  # 19:00
+    for _ in range(10):
+        ticket = hall.ticket_id(hall.issue("M2", priority=cmd.Priority.ELDERLY))
+        hall.ok(cmd.CancelTicket, ticket_id=ticket)
+        hall.wait(2)
+    counter = {"channel": cmd.Channel.COUNTER}
+    early = [hall.issue("M2", **counter) for _ in range(3)]  # 19:20: elderly still expected
+    assert known(hall.minutes(*early)[1]) > 10.0
+    for number in early:
+        hall.ok(cmd.CancelTicket, ticket_id=hall.ticket_id(number))
+    hall.wait(11)  # 19:31
+    late = [hall.issue("M2", **counter) for _ in range(3)]
+    assert hall.minutes(*late) == [0.0, 10.0, 20.0]
