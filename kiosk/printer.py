@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, runtime_checkable
 
 import msgspec
-import serial  # type: ignore[import-untyped]  # pyserial ships no type hints
+import serial  # pyserial ships no type hints
 
 from kiosk.printer_profile import PrinterProfile
 from kiosk.ticket_print import escpos_module
