@@ -126,7 +126,8 @@ class KioskModel:
         actions = [("take", self.texts("Take a ticket")), ("checkin", self.texts("Check in an appointment"))]
         if not self.elder_mode:
             actions += [("documents", self.texts("Hand in documents")), ("nearby", self.texts("Nearby service sites"))]
-        actions += [("elder", self.texts("Elder-friendly mode")), ("help", self.texts("Call staff for help"))]
+        elder = self.texts("Standard mode") if self.elder_mode else self.texts("Elder-friendly mode")
+        actions += [("elder", elder), ("help", self.texts("Call staff for help"))]
         return actions
 
     def matter_tiles(self) -> list[MatterTile]:
@@ -190,7 +191,12 @@ class KioskModel:
         self.touch(now)
         if action == "take":
             closed = self.closed_text()
-            self._show(Screen.MESSAGE, closed) if closed else self._show(Screen.MATTERS)
+            if not self.hub_online:
+                self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
+            elif closed:
+                self._show(Screen.MESSAGE, closed)
+            else:
+                self._show(Screen.MATTERS)
         elif action == "nearby":
             self._show(Screen.NEARBY)
         elif action == "elder":

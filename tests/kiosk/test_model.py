@@ -72,6 +72,7 @@ def test_home_is_chinese_first_and_elder_mode_offers_fewer_choices() -> None:
     assert labels[:2] == ["取号", "预约签到"] and "呼叫工作人员" in labels
     hall.kiosk.tap("elder", hall.now)
     assert len(hall.kiosk.home_actions()) < len(labels)
+    assert "标准模式" in [label for _, label in hall.kiosk.home_actions()]
     hall.kiosk.tap("language", hall.now)
     assert hall.kiosk.home_actions()[0][1] == "Take a ticket"
 
@@ -120,6 +121,9 @@ def test_refusals_and_an_unreachable_hub_end_on_a_message_without_a_ticket() -> 
     assert hall.kiosk.screen == Screen.MESSAGE and hall.kiosk.message == "事项目录中没有 Z99"
     hall.kiosk.on_unreachable()
     assert hall.kiosk.ticket is None and "暂时无法连接" in hall.kiosk.message
+    hall.kiosk.hub_online = False  # the link lost the hub: nobody may start taking a ticket
+    hall.kiosk.tap("take", hall.now)
+    assert hall.kiosk.screen == Screen.MESSAGE and "暂时无法连接" in hall.kiosk.message
 
 
 @pytest.mark.parametrize("elder", [False, True])
