@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import signal
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -27,6 +28,7 @@ from hub.gateway import Gateway
 from hub.mqtt_bridge import MqttBridge
 from hub.server import Hub
 from hub.service import HallService
+from hub.site_info import district_summary, site_info
 from hub.store import EventStore, open_store
 from hub.web import create_app
 
@@ -82,6 +84,24 @@ class DeviceCache:
         ]
 
 
+async def publish_site_views(hub: Hub, now: datetime) -> None:
+    """Retained site info and the district summary for kiosks, rebuilt every tick (they are small, and a broker
+    that restarted has them again within one tick). Built on the writer thread, where the states change."""
+    gateway, bridge = hub.gateway, hub.bridge
+    if bridge is None or not bridge.connected.is_set():
+        return
+    district = gateway.district
+
+    def build() -> list[tuple[str, bytes]]:
+        states = {site.id: gateway.service.state(site.id) for site in district.sites}
+        views = [(wire.info_topic(site.id), wire.encode(site_info(district, site))) for site in district.sites]
+        summary = district_summary(district, states, gateway.estimators, now)
+        return [*views, (wire.DISTRICT_SUMMARY_TOPIC, wire.encode(summary))]
+
+    for topic, payload in await asyncio.get_running_loop().run_in_executor(hub.writer, build):
+        bridge.publish(topic, payload, retain=True)
+
+
 async def _watch(broker: ManagedMosquitto, stop: asyncio.Event) -> None:
     """Restart the managed broker on the same port if it dies; devices and the hub reconnect by themselves."""
     while not stop.is_set():
@@ -129,6 +149,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     try:
         while not stop.is_set():
             await hub.run_schedule(clock())
+            await publish_site_views(hub, clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
             if devices.refresh():

@@ -8,9 +8,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
+import paho.mqtt.client as mqtt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
 
 import contract as wire
 from devicekit.link import DeviceLink, HubUnreachable
@@ -141,3 +143,23 @@ def test_garbage_gets_an_error_reply_and_stores_nothing(hall: Hall, payload: byt
     assert link.last_reply is not None and not link.last_reply.ok and link.last_reply.error is not None
     after = wire.decode_as(wire.Snapshot, hall.hub.get("/api/v1/sites/centre/snapshot") or b"").seq
     assert after == before
+
+
+def test_kiosks_get_the_site_info_and_the_district_summary_retained(hall: Hall) -> None:
+    received: dict[str, bytes] = {}
+    credentials = hall.credentials["board"]
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="summary-reader")
+    client.username_pw_set(credentials.device_id, credentials.password)
+    client.on_message = lambda _c, _u, message: received.__setitem__(message.topic, bytes(message.payload))
+    client.on_connect = lambda c, *_: c.subscribe([(wire.info_topic("centre"), 1), (wire.DISTRICT_SUMMARY_TOPIC, 1)])
+    client.connect("127.0.0.1", hall.hub.broker_port)
+    client.loop_start()
+    try:
+        eventually(lambda: len(received) == 2, timeout=10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    info = wire.decode_as(wire.SiteInfo, received[wire.info_topic("centre")])
+    summary = wire.decode_as(wire.DistrictSummary, received[wire.DISTRICT_SUMMARY_TOPIC])
+    assert info.name_zh == "雁塔区政务服务中心" and any(matter.code == "A02" for matter in info.matters)
+    assert len(summary.sites) == 6 and next(s for s in summary.sites if s.site_id == "centre").open_now
