@@ -1,0 +1,130 @@
+"""Render the hall display board in a real (offscreen) Kivy window; save a screenshot and its labels' measurements.
+
+One process can open one Kivy window, so the tests run this as a subprocess per render:
+
+    python -m tests.display.render_board WIDTHxHEIGHT OUT.png [--json OUT.json] [--font FONT] [--offline]
+    python -m tests.display.render_board --all docs/screenshots      # the screenshots kept in the repository
+
+The board is fed by the hub's real gateway on the sample district (2026-11-25 10:00): tickets taken, a few calls,
+the newest one still highlighted, a notice. The JSON lists every label's text, role, font size in dp and box.
+"""
+
+from __future__ import annotations
+
+# Importing render_kiosk sets Kivy's environment (offscreen window, no logs, a temporary KIVY_HOME) before Kivy loads.
+from tests.kiosk.render_kiosk import save_window, size_window  # isort: skip
+
+import argparse
+import json
+import subprocess
+import sys
+import traceback
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.metrics import dp
+from kivy.uix.label import Label
+
+from display.board_model import Board, BoardModel
+from display.board_view import BoardView
+from kiosk.theme import CJK_FONT
+from kiosk.view import use_font
+from tests.display.test_board_model import BoardHall
+
+NOTICE = "温馨提示：请提前备好身份证件和申请材料；过号请到服务台重新取号。"
+SCREENSHOTS = {"board-landscape.png": "1920x1080", "board-portrait.png": "1080x1920"}
+
+
+def build_board(offline: bool = False) -> Board:
+    hall = BoardHall()
+    hall.take(*["A02"] * 5, *["B01"] * 6, *["C01"] * 3, *["D01"] * 4, "E01", *["F01"] * 2)
+    model = BoardModel(hall.site_id, highlight_seconds=10)
+    model.on_info(hall.info)
+    model.hub_online = not offline
+    for window in ("w01", "w07", "w08", "w09", "w05", "w02", "w10", "w03"):
+        hall.call(window)
+        hall.deliver()
+        model.board(hall.view, hall.now)
+    snapshot = hall.snapshot()
+    hall.view.apply_snapshot(msgspec.structs.replace(snapshot, notice=NOTICE))
+    return model.board(hall.view, hall.now + timedelta(seconds=3))
+
+
+def measure(root: Any) -> list[dict[str, Any]]:
+    unit = dp(1)
+    labels = []
+    for widget in root.walk(restrict=True):
+        if isinstance(widget, Label) and widget.text.strip():
+            x, y = widget.to_window(widget.x, widget.y)
+            labels.append(
+                {
+                    "text": widget.text,
+                    "role": getattr(widget, "role", None),
+                    "font_dp": widget.font_size / unit,
+                    "box": [x, y, widget.width, widget.height],
+                    "texture": list(widget.texture_size),
+                }
+            )
+    return labels
+
+
+def render(size: str, out: Path, measurements: Path | None, font: str, offline: bool) -> None:
+    width, height = (int(v) for v in size.split("x"))
+    size_window(width, height)
+    board = build_board(offline)
+    use_font(font)
+
+    class Shot(App):  # type: ignore[misc]  # Kivy has no type hints
+        def build(self) -> BoardView:
+            self.view = BoardView(portrait=height > width)
+            self.view.show(board)
+            Clock.schedule_interval(self.check, 0)
+            return self.view
+
+        def check(self, _dt: float) -> bool:
+            if Clock.frames_displayed < 5:  # the first frames may be black; labels settle their sizes in between
+                return True
+            save_window(out, width, height)
+            if measurements is not None:
+                data = {"size": [width, height], "font": font, "labels": measure(self.view), "texts": board.texts()}
+                measurements.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+            self.stop()
+            return False
+
+    try:
+        Shot().run()
+    except BaseException:
+        traceback.print_exc(file=sys.__stderr__)
+        raise
+
+
+def render_all(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, size in SCREENSHOTS.items():
+        subprocess.run([sys.executable, "-m", "tests.display.render_board", size, str(folder / name)], check=True)
+        print(folder / name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--all", type=Path, metavar="FOLDER", help="write the repository's screenshots here")
+    parser.add_argument("size", nargs="?", default="1920x1080")
+    parser.add_argument("out", nargs="?", type=Path)
+    parser.add_argument("--json", type=Path, help="write the measurements here")
+    parser.add_argument("--font", default=CJK_FONT, help="the default font (a non-CJK one shows the boxes)")
+    parser.add_argument("--offline", action="store_true", help="the hub is unreachable")
+    args = parser.parse_args(argv)
+    if args.all is not None:
+        render_all(args.all)
+    elif args.out:
+        render(args.size, args.out, args.json, args.font, args.offline)
+    else:
+        parser.error("give SIZE OUT, or --all FOLDER")
+
+
+if __name__ == "__main__":
+    main()
