@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri
+APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri espeak-ng
 
 .PHONY: run test lint bench simulate apt deps clean
 
@@ -16,7 +16,7 @@ test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
 lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contract.py engine devicekit hub kiosk simulator bench run_kiosk.py
+	$(BIN)/mypy contract.py engine devicekit hub kiosk display simulator bench run_kiosk.py
 
 bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.engine_bench

@@ -97,7 +97,11 @@ class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints
         except msgspec.DecodeError as error:
             log.warning("unreadable message on %s: %s", message.topic, error)
             return
-        Clock.schedule_once(lambda _dt: (self.model.on_info(info), self._refresh()))
+        Clock.schedule_once(lambda _dt: self._take_info(info))
+
+    def _take_info(self, info: wire.SiteInfo) -> None:
+        self.model.on_info(info)
+        self._refresh()
 
     def _refresh(self) -> None:
         """On the Kivy thread: draw the link's view as it is now."""
