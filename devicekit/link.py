@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
 from devicekit.site_view import Applied, SiteView
+from engine import events as ev
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class DeviceLink:
         self.detail: dict[str, str] = {}
         self.on_change: Callable[[], None] = lambda: None
         """Called from the network thread after the view, config or hub status changed."""
+        self.on_call: Callable[[wire.CallView], None] = lambda call: None
+        """Called from the network thread for each call as it happens (not for calls a resync brings back)."""
         self.replies_received = 0
         self.last_reply: wire.Reply | None = None
         """Every reply counts, also those to requests nobody waits for any more (diagnostics, tests)."""
@@ -185,8 +188,12 @@ class DeviceLink:
                 pending[1].append(reply)
                 pending[0].set()
         elif topic == wire.events_topic(site) and self.view is not None:
-            if self.view.apply_event(wire.decode_event(payload)) is Applied.GAP:
+            event = wire.decode_event(payload)
+            applied = self.view.apply_event(event)
+            if applied is Applied.GAP:
                 self.resync()
+            elif applied is Applied.APPLIED and isinstance(event, ev.TicketCalled) and self.view.latest_call:
+                self.on_call(self.view.latest_call)
             self.on_change()
         elif topic == wire.snapshot_topic(site) and self.view is not None and payload:
             if self.view.apply_snapshot(wire.decode_as(wire.Snapshot, payload)):

@@ -20,6 +20,7 @@ from kivy.config import Config
 
 import contract as wire
 from devicekit.link import DeviceLink
+from display.announcer import Announcer
 from display.board_model import BoardModel
 from display.board_view import BoardView
 from display.config import BoardConfig
@@ -51,10 +52,13 @@ def make_link(config: BoardConfig) -> DeviceLink:
 
 
 class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints
-    def __init__(self, settings: BoardConfig, link: DeviceLink | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, settings: BoardConfig, link: DeviceLink | None = None, announcer: Announcer | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.link = link if link is not None else make_link(settings)
+        self.announcer = announcer
         self.model = BoardModel(settings.site, highlight_seconds=settings.highlight_seconds, recent=settings.recent)
         self.view: BoardView | None = None
 
@@ -69,11 +73,16 @@ class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self._listen()
         self._refresh()
         Clock.schedule_interval(lambda _dt: self._refresh(), 1.0)
+        if self.announcer is not None:
+            self.announcer.start()
+            self.link.on_call = self.announcer.announce  # thread-safe: the announcer has its own queue
         self.link.start(wait=0)
         return self.view
 
     def on_stop(self) -> None:
         self.link.stop()
+        if self.announcer is not None:
+            self.announcer.stop()
 
     def _listen(self) -> None:
         """Besides what DeviceLink dispatches: the site's retained info (matter and site names)."""
