@@ -22,6 +22,7 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.engine_bench
 	$(BIN)/python -m bench.store_bench
 	$(BIN)/python -m bench.estimate_bench
+	$(BIN)/python -m bench.hub_bench
 	$(BIN)/python -m simulator
 
 simulate: deps
