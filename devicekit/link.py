@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import paho.mqtt.client as mqtt
@@ -28,6 +28,28 @@ from devicekit.site_view import Applied, SiteView
 from engine import events as ev
 
 log = logging.getLogger(__name__)
+
+
+class LinkSettings(Protocol):
+    """What a device's configuration says about reaching the hub."""
+
+    host: str
+    port: int
+    site: str
+    device_id: str
+    password: str
+
+
+def link_for(settings: LinkSettings, kind: wire.DeviceKind, follow_site: bool = True) -> DeviceLink:
+    return DeviceLink(
+        host=settings.host,
+        port=settings.port,
+        site_id=settings.site,
+        device_id=settings.device_id,
+        password=settings.password,
+        kind=kind,
+        follow_site=follow_site,
+    )
 
 
 class HubUnreachable(Exception):

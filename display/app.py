@@ -16,10 +16,9 @@ import msgspec
 import paho.mqtt.client as mqtt
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.config import Config
 
 import contract as wire
-from devicekit.link import DeviceLink
+from devicekit.link import DeviceLink, link_for
 from display.announcer import Announcer
 from display.board_model import BoardModel
 from display.board_view import BoardView
@@ -29,35 +28,13 @@ from kiosk.view import use_font
 log = logging.getLogger(__name__)
 
 
-def configure_window(config: BoardConfig) -> None:
-    """Size, fullscreen and rotation; must run before the window opens."""
-    Config.set("graphics", "width", str(config.width))
-    Config.set("graphics", "height", str(config.height))
-    Config.set("graphics", "fullscreen", "auto" if config.fullscreen else "0")
-    Config.set("graphics", "rotation", str(config.rotation))
-    Config.set("graphics", "show_cursor", "0")
-    Config.set("kivy", "exit_on_escape", "0")
-
-
-def make_link(config: BoardConfig) -> DeviceLink:
-    return DeviceLink(
-        host=config.host,
-        port=config.port,
-        site_id=config.site,
-        device_id=config.device_id,
-        password=config.password,
-        kind=wire.DeviceKind.BOARD,
-        follow_site=True,
-    )
-
-
 class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints
     def __init__(
         self, settings: BoardConfig, link: DeviceLink | None = None, announcer: Announcer | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
-        self.link = link if link is not None else make_link(settings)
+        self.link = link if link is not None else link_for(settings, wire.DeviceKind.BOARD)
         self.announcer = announcer
         self.model = BoardModel(settings.site, highlight_seconds=settings.highlight_seconds, recent=settings.recent)
         self.view: BoardView | None = None

@@ -20,7 +20,8 @@ from kivy.clock import Clock
 from kivy.config import Config
 
 import contract as wire
-from devicekit.link import DeviceLink, HubUnreachable
+from devicekit.link import DeviceLink, HubUnreachable, link_for
+from devicekit.window import configure_window as configure_device_window
 from kiosk.config import KioskConfig
 from kiosk.model import KioskModel
 from kiosk.texts import Texts
@@ -30,32 +31,16 @@ log = logging.getLogger(__name__)
 
 
 def configure_window(config: KioskConfig) -> None:
-    """Size, fullscreen and rotation; must run before the window opens (it cannot be resized offscreen later)."""
-    Config.set("graphics", "width", str(config.width))
-    Config.set("graphics", "height", str(config.height))
-    Config.set("graphics", "fullscreen", "auto" if config.fullscreen else "0")
-    Config.set("graphics", "rotation", str(config.rotation))
-    Config.set("kivy", "exit_on_escape", "0")
-    Config.set("input", "mouse", "mouse,multitouch_on_demand")  # no multitouch dots on a long press
-
-
-def make_link(config: KioskConfig) -> DeviceLink:
-    return DeviceLink(
-        host=config.host,
-        port=config.port,
-        site_id=config.site,
-        device_id=config.device_id,
-        password=config.password,
-        kind=wire.DeviceKind.KIOSK,
-        follow_site=True,
-    )
+    """The common window settings, and no multitouch dots on a long press."""
+    configure_device_window(config)
+    Config.set("input", "mouse", "mouse,multitouch_on_demand")
 
 
 class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
     def __init__(self, settings: KioskConfig, link: DeviceLink | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.settings = settings
-        self.link = link if link is not None else make_link(settings)
+        self.link = link if link is not None else link_for(settings, wire.DeviceKind.KIOSK)
         self.model = KioskModel(settings.site, Texts(settings.language))
         self.view: KioskView | None = None
 

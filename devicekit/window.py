@@ -1,0 +1,31 @@
+"""The Kivy window settings every device app applies before its window opens (offscreen it cannot be resized
+later). Imported only by the device apps' entry points."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kivy.config import Config
+
+
+class WindowSettings(Protocol):
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def fullscreen(self) -> bool: ...
+
+    @property
+    def rotation(self) -> int: ...
+
+
+def configure_window(settings: WindowSettings) -> None:
+    """Size, fullscreen and rotation; no escape-to-quit on a public device."""
+    Config.set("graphics", "width", str(settings.width))
+    Config.set("graphics", "height", str(settings.height))
+    Config.set("graphics", "fullscreen", "auto" if settings.fullscreen else "0")
+    Config.set("graphics", "rotation", str(settings.rotation))
+    Config.set("kivy", "exit_on_escape", "0")
