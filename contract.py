@@ -401,30 +401,27 @@ class MatterInfo(msgspec.Struct, frozen=True, kw_only=True):
     green_channel: bool
 
 
-class SiteInfo(msgspec.Struct, frozen=True, kw_only=True):
+class SitePlace(msgspec.Struct, frozen=True, kw_only=True):
+    """Which site, and where: what every view of a site starts with."""
+
+    site_id: str
+    name_zh: str
+    name_en: str
+    tier: str
+    address_zh: str
+    address_en: str
+    latitude: float
+    longitude: float
+
+
+class SiteInfo(SitePlace, frozen=True, kw_only=True):
     """Retained per site: what a kiosk shows before anyone touches it."""
 
     v: int = PROTOCOL_VERSION
-    site_id: str
-    name_zh: str
-    name_en: str
-    tier: str
-    address_zh: str
-    address_en: str
-    latitude: float
-    longitude: float
     matters: tuple[MatterInfo, ...]
 
 
-class SiteSummary(msgspec.Struct, frozen=True, kw_only=True):
-    site_id: str
-    name_zh: str
-    name_en: str
-    tier: str
-    address_zh: str
-    address_en: str
-    latitude: float
-    longitude: float
+class SiteSummary(SitePlace, frozen=True, kw_only=True):
     open_now: bool
     next_opening: datetime | None
     offered: tuple[str, ...]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import contract as wire
 from engine.calendar import next_opening, open_period
@@ -12,6 +13,19 @@ from engine.commands import Priority
 from engine.district import District, Site
 from engine.estimate import WaitEstimator
 from engine.state import SiteState
+
+
+def _place(site: Site) -> dict[str, Any]:
+    return {
+        "site_id": site.id,
+        "name_zh": site.name_zh,
+        "name_en": site.name_en,
+        "tier": site.tier,
+        "address_zh": site.address_zh,
+        "address_en": site.address_en,
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+    }
 
 
 def site_info(district: District, site: Site) -> wire.SiteInfo:
@@ -37,17 +51,7 @@ def site_info(district: District, site: Site) -> wire.SiteInfo:
                 green_channel=matter.green_channel,
             )
         )
-    return wire.SiteInfo(
-        site_id=site.id,
-        name_zh=site.name_zh,
-        name_en=site.name_en,
-        tier=site.tier,
-        address_zh=site.address_zh,
-        address_en=site.address_en,
-        latitude=site.latitude,
-        longitude=site.longitude,
-        matters=tuple(matters),
-    )
+    return wire.SiteInfo(**_place(site), matters=tuple(matters))
 
 
 def district_summary(
@@ -69,14 +73,7 @@ def district_summary(
             wait_minutes[code] = estimate.minutes if estimate is not None else None
         sites.append(
             wire.SiteSummary(
-                site_id=site.id,
-                name_zh=site.name_zh,
-                name_en=site.name_en,
-                tier=site.tier,
-                address_zh=site.address_zh,
-                address_en=site.address_en,
-                latitude=site.latitude,
-                longitude=site.longitude,
+                **_place(site),
                 open_now=is_open,
                 next_opening=None if is_open else next_opening(site, district.calendar, now),
                 offered=tuple(site.matters),
