@@ -714,8 +714,6 @@ class Bench:
         args = self.args
         self.prepare()
         command = [sys.executable, "-m", "hub.cli", "serve"]
-        if args.proposed:
-            command = [sys.executable, "-m", "bench.proposed_hub", *args.proposed]
         started = self.hub.start(command)
         hub_pid = self.hub.pid
         self.report.add("hub start (load history, open 9 days)", f"{started:.1f} s")
@@ -786,13 +784,6 @@ def main() -> None:
     parser.add_argument("--profile-gil", action="store_true", help="record only the thread holding the GIL")
     parser.add_argument(
         "--phases", nargs="+", default=PHASES, choices=PHASES, help="run only these phases (default: all)"
-    )
-    parser.add_argument(
-        "--proposed",
-        nargs="+",
-        metavar="CHANGE",
-        help="run the hub with proposed changes patched in: broker-nodelay, group-commit, switch=SECONDS "
-        "(bench/proposed_hub.py)",
     )
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="hall-hub-bench-"))
