@@ -11,15 +11,21 @@ managed Mosquitto), opens the day at every site, every window is opened, and:
 2. **HTTP**: ``--clients`` clients POST ``/api/v1/sites/{site}/issue`` (HTTP Basic) at sites s05-s08 alike;
 3. **two windows**: at s09, four kiosks issue while the callers of windows 1 and 2 press call-next as fast as
    the hub answers; no number may be given twice and no ticket called twice;
-4. **boards**: ``--devices`` boards of s09 (two child processes) follow the site; a caller calls 20 times a
-   second and each board notes when each TicketCalled arrived: latency from the caller's publish;
+4. **boards**: ``--devices`` boards of s09 (two child processes at nice 10) follow the site; a caller calls 20
+   times a second and each board notes when each TicketCalled reached its socket (the kernel's receive timestamp):
+   latency from the caller's publish, plus the hub's own arrival-to-reply time from its /metrics;
 5. **broker restart**: the managed Mosquitto is killed (SIGKILL), a window calls over HTTP meanwhile, the hub's
    watchdog restarts the broker and every board must reconnect and catch up with the site (retained snapshot, the
    event, or its own snapshot request): time from the kill until each board's view reaches the new sequence.
 
 Each phase's throughput counts only replies, and a reply comes after the command's transaction committed. After
 the hub stopped, the database is read back: every acknowledged ticket is in the log, no number twice a day, no
-ticket called twice. Figures are printed as one table; CPU is the share of one core each process used.
+ticket called twice. Figures are printed as one table; CPU is the share of one core each process used, "other
+processes" is whatever else ran on the machine meanwhile (a shared machine: ``--quiet-wait`` waits for it to calm
+down before each phase), "kernel interrupts" mostly the loopback TCP of the run itself.
+
+``--proposed CHANGE ...`` runs the hub with changes not (yet) in it, patched in by ``bench/proposed_hub.py``;
+``--profile-hub DIR`` records the hub with py-spy during each phase (``pip install py-spy``).
 """
 
 from __future__ import annotations

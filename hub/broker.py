@@ -112,6 +112,7 @@ class ManagedMosquitto:
                 f"password_file {self.password_path}",
                 f"acl_file {self.acl_path}",
                 "persistence false",
+                "set_tcp_nodelay true",  # no Nagle delay: replies and calls leave at once (~40 ms saved each)
                 f"max_queued_messages {self.max_queued_messages}",
                 f"max_inflight_messages {self.max_inflight_messages}",
                 f"user {pwd.getpwuid(os.geteuid()).pw_name}",
