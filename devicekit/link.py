@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 import paho.mqtt.client as mqtt
@@ -24,23 +24,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
+from devicekit.settings import DeviceSettings
 from devicekit.site_view import Applied, SiteView
 from engine import events as ev
 
 log = logging.getLogger(__name__)
 
 
-class LinkSettings(Protocol):
-    """What a device's configuration says about reaching the hub."""
-
-    host: str
-    port: int
-    site: str
-    device_id: str
-    password: str
-
-
-def link_for(settings: LinkSettings, kind: wire.DeviceKind, follow_site: bool = True) -> DeviceLink:
+def link_for(settings: DeviceSettings, kind: wire.DeviceKind, follow_site: bool = True) -> DeviceLink:
     return DeviceLink(
         host=settings.host,
         port=settings.port,

@@ -3,26 +3,12 @@ later). Imported only by the device apps' entry points."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from kivy.config import Config
 
-
-class WindowSettings(Protocol):
-    @property
-    def width(self) -> int: ...
-
-    @property
-    def height(self) -> int: ...
-
-    @property
-    def fullscreen(self) -> bool: ...
-
-    @property
-    def rotation(self) -> int: ...
+from devicekit.settings import DeviceSettings
 
 
-def configure_window(settings: WindowSettings) -> None:
+def configure_window(settings: DeviceSettings) -> None:
     """Size, fullscreen and rotation; no escape-to-quit on a public device."""
     Config.set("graphics", "width", str(settings.width))
     Config.set("graphics", "height", str(settings.height))
