@@ -126,8 +126,9 @@ class KioskModel:
         actions = [("take", self.texts("Take a ticket")), ("checkin", self.texts("Check in an appointment"))]
         if not self.elder_mode:
             actions += [("documents", self.texts("Hand in documents")), ("nearby", self.texts("Nearby service sites"))]
-        elder = self.texts("Standard mode") if self.elder_mode else self.texts("Elder-friendly mode")
-        actions += [("elder", elder), ("help", self.texts("Call staff for help"))]
+        if not self.elder_mode:  # the way in is prominent; the way out stays in the header ("标准模式")
+            actions.append(("elder", self.texts("Elder-friendly mode")))
+        actions.append(("help", self.texts("Call staff for help")))
         return actions
 
     def matter_tiles(self) -> list[MatterTile]:
