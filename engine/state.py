@@ -87,6 +87,13 @@ class SiteState(msgspec.Struct, kw_only=True):
     """Ids of WAITING tickets (an ordered set)."""
     windows: dict[str, WindowState] = msgspec.field(default_factory=dict)
 
+    def ticket_id(self, ref: str) -> str:
+        """The id of a ticket given by its id or by today's number (A001); ``ref`` itself when neither matches."""
+        if ref in self.tickets:
+            return ref
+        wanted = ref.upper()
+        return next((ticket.id for ticket in self.tickets.values() if ticket.number == wanted), ref)
+
     def window(self, window_id: str) -> WindowState:
         """The window's state for reading (a closed, idle window if it never opened). Never changes the state."""
         return self.windows.get(window_id) or WindowState(id=window_id)

@@ -76,10 +76,7 @@ class Console:
         return kind(command_id=uuid.uuid4().hex, site_id=site_id, at=self.clock(), **fields)
 
     def _ticket_id(self, site_id: str, number: str) -> str:
-        for ticket in self.service.state(site_id).tickets.values():
-            if ticket.number == number.upper():
-                return ticket.id
-        return number
+        return self.service.state(site_id).ticket_id(number)
 
     def parse(self, verb: str, args: list[str]) -> cmd.Command:
         parser = self._parsers().get(verb)

@@ -149,12 +149,7 @@ class Gateway:
         return None
 
     def _ticket_id(self, site_id: str, ticket: str) -> str:
-        """A ticket id, or today's number (A001) turned into its id."""
-        state = self.service.state(site_id)
-        if ticket in state.tickets:
-            return ticket
-        wanted = ticket.upper()
-        return next((t.id for t in state.tickets.values() if t.number == wanted), ticket)
+        return self.service.state(site_id).ticket_id(ticket)
 
     def _command(self, site_id: str, device_id: str, action: wire.Action, request: wire.Request) -> cmd.Command:
         # ids are scoped by device: one device can never answer another's retry
