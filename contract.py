@@ -66,11 +66,13 @@ class Action(enum.StrEnum):
     OPEN_WINDOW = "open-window"
     CLOSE_WINDOW = "close-window"
     SNAPSHOT = "snapshot"
+    QUEUE = "queue"
+    CHECK_IN = "check-in"
 
 
-_CALLER_ACTIONS = frozenset(Action) - {Action.ISSUE}
+_CALLER_ACTIONS = frozenset(Action) - {Action.ISSUE, Action.CHECK_IN}
 ALLOWED_ACTIONS: dict[DeviceKind, frozenset[Action]] = {
-    DeviceKind.KIOSK: frozenset({Action.ISSUE, Action.SNAPSHOT}),
+    DeviceKind.KIOSK: frozenset({Action.ISSUE, Action.CHECK_IN, Action.SNAPSHOT}),
     DeviceKind.CALLER: _CALLER_ACTIONS,
     DeviceKind.BOARD: frozenset({Action.SNAPSHOT}),
     DeviceKind.WINDOW_SCREEN: frozenset({Action.SNAPSHOT}),
@@ -187,7 +189,11 @@ class WindowRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 class OpenWindowRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The clerk signs in at the window: the hub checks ``pin`` against its staff registry (argon2 hashes); the
+    PIN is never stored or logged."""
+
     staff_id: str = ""
+    pin: str = ""
 
 
 class PauseRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -216,6 +222,18 @@ class SnapshotRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=
     """Ask for the site's snapshot in the reply (a board that found a gap in the sequence numbers)."""
 
 
+class QueueRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A caller asks for the tickets its window can call (waiting, parked, no-show), in calling order."""
+
+    window_id: str
+
+
+class CheckInRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A kiosk checks in an appointment: ``code`` is the text of the booking's QR code as the camera read it."""
+
+    code: str
+
+
 REQUEST_TYPES: dict[Action, type[Request]] = {
     Action.ISSUE: IssueRequest,
     Action.CALL_NEXT: WindowRequest,
@@ -234,6 +252,8 @@ REQUEST_TYPES: dict[Action, type[Request]] = {
     Action.OPEN_WINDOW: OpenWindowRequest,
     Action.CLOSE_WINDOW: WindowRequest,
     Action.SNAPSHOT: SnapshotRequest,
+    Action.QUEUE: QueueRequest,
+    Action.CHECK_IN: CheckInRequest,
 }
 
 _request_decoders = {action: msgspec.json.Decoder(kind) for action, kind in REQUEST_TYPES.items()}
@@ -324,6 +344,31 @@ class TicketInfo(msgspec.Struct, frozen=True, kw_only=True):
     """Numbers of the windows that serve the first matter."""
     wait: WaitEstimate | None = None
     issued_at: datetime
+    status_path: str = ""
+    """The ticket's public status page, under the hub's public address (``/t/<token>``); the token is an HMAC of
+    the ticket id, so it cannot be guessed from a number."""
+    appointment: str | None = None
+    """For a checked-in appointment: its slot, e.g. ``10:00-10:30``."""
+
+
+class QueuedTicket(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a caller's queue: never a name or ID number."""
+
+    ticket_id: str
+    number: str
+    matters: tuple[str, ...]
+    priority: Priority
+    status: str
+    """``waiting``, ``parked`` or ``no_show`` (missed today: it may be called back or reactivated)."""
+    issued_at: datetime
+    waited_minutes: float
+
+
+class StaffInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """Who signed in at a window (the reply to ``open-window``)."""
+
+    staff_id: str
+    name: str
 
 
 class Reply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -335,6 +380,8 @@ class Reply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     error: Error | None = None
     ticket: TicketInfo | None = None
     snapshot: Snapshot | None = None
+    queue: tuple[QueuedTicket, ...] | None = None
+    staff: StaffInfo | None = None
 
 
 # --- hub -> devices: snapshot, status, config -----------------------------------------------------------------------

@@ -60,10 +60,12 @@ from bench.hub_setup import MATTERS, WINDOWS, bench_district, preload, provision
 from bench.sim_devices import Board, Device, fleet_main, now_ns
 from engine import events as ev
 from hub.broker import free_port
+from hub.staff import staff_for
 from hub.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_START = "2026-11-25T10:00:00+08:00"
+STAFF_PIN = "2468"
 SITES = 9
 MQTT_SITES = [site_id(n) for n in (1, 2, 3, 4)]
 HTTP_SITES = [site_id(n) for n in (5, 6, 7, 8)]
@@ -121,6 +123,7 @@ class HubProcess:
         self.log_path = directory / "hub.log"
         self.env = os.environ | {
             "HALL_DATABASE_URL": db_url,
+            "HALL_SECRETS_PATH": str(directory / "hub-secret"),
             "HALL_BROKER_DIRECTORY": str(self.broker_dir),
             "HALL_BROKER_PORT": str(self.broker_port),
             "HALL_HTTP_PORT": str(self.http_port),
@@ -316,10 +319,12 @@ class Bench:
                 self._provision(store, HTTP_SITES[n % len(HTTP_SITES)], Kind.KIOSK, f"kiosk-h{n}")
             for n in range(HALL_KIOSKS):
                 self._provision(store, HALL, Kind.KIOSK, f"kiosk-{HALL}-{n}", cheap=True)
+            staff = staff_for(store, self.district)
             for site in self.district.sites:
                 for w in range(1, WINDOWS + 1):
                     window = f"w{w:02d}"
                     self._provision(store, site.id, Kind.CALLER, f"caller-{site.id}-{window}", window, cheap=True)
+                    staff.add(site.id, f"staff-{site.id}-{window}", f"职员{window}", STAFF_PIN)
             for n in range(args.devices):
                 self._provision(store, HALL, Kind.BOARD, f"board-{n}", cheap=True)
             self._provision(store, HALL, Kind.BOARD, "board-probe", cheap=True)
@@ -356,7 +361,8 @@ class Bench:
                 callers.append(self.connect(site.id, f"caller-{site.id}-w{w:02d}", Kind.CALLER))
         for caller in await asyncio.gather(*callers):
             window = caller.device_id.rpartition("-")[2]
-            reply = await caller.request(wire.Action.OPEN_WINDOW, {"window_id": window, "staff_id": f"staff-{window}"})
+            staff = {"staff_id": f"staff-{caller.site_id}-{window}", "pin": STAFF_PIN}
+            reply = await caller.request(wire.Action.OPEN_WINDOW, {"window_id": window, **staff})
             assert reply.ok, reply.error
 
     def _probes(self) -> list[Board]:

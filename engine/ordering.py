@@ -44,3 +44,11 @@ def choose_next(state: SiteState, window: Window, rules: QueueRules, now: dateti
         return min(pool, key=lambda ticket: ticket.key), []
     chosen = min(pool, key=lambda ticket: (-score(ticket, window, rules, now), ticket.key))
     return chosen, [ticket.id for ticket in pool if ticket.key < chosen.key]
+
+
+def calling_order(state: SiteState, window: Window, rules: QueueRules, now: datetime) -> list[Ticket]:
+    """The tickets ``window`` would call, in the order call-next would take them if nothing changed meanwhile."""
+    pool = candidates(state, window)
+    if any(ticket.overtaken >= rules.max_overtakes for ticket in pool):
+        return sorted(pool, key=lambda ticket: ticket.key)
+    return sorted(pool, key=lambda ticket: (-score(ticket, window, rules, now), ticket.key))

@@ -28,6 +28,8 @@ from hub.devices import registry_for
 from hub.district_file import load_district
 from hub.main import open_district, serve
 from hub.service import HallService
+from hub.staff import staff_for
+from hub.staff_cli import add_staff_commands, run_staff_command
 from hub.store import EventStore, open_store
 
 
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     one = commands.add_parser("do", help="run one console command, e.g.: do issue centre A02")
     one.add_argument("words", nargs="+")
     add_device_commands(commands)
+    add_staff_commands(commands)
     args = parser.parse_args(argv)
     config = load_config(args.config)
     if args.command != "serve":
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         console = Console(HallService(district, store), make_clock(args.at or config.clock.start))
         if args.command == "device":
             return run_device_command(args, registry_for(store, district))
+        if args.command == "staff":
+            return run_staff_command(args, staff_for(store, district))
         if args.command == "init":
             print(f"{district.name_zh}: {len(district.sites)} sites, {len(district.catalogue)} matters → {args.db}")
         elif args.command == "do":

@@ -13,6 +13,8 @@
     [log]       format = "json"                      # or "text"
                 level = "INFO"
     [clock]     start = ""                           # e.g. "2026-11-25T10:00+08:00" to demo opening hours at night
+    [secrets]   path = "var/hub-secret"              # 32 random bytes made at first start (mode 0600): the key
+                                                     # of tickets' status links and appointment codes
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -74,6 +77,24 @@ class LogConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     level: str = "INFO"
 
 
+class SecretsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    path: str = "var/hub-secret"
+
+
+def load_secret(path: Path) -> bytes:
+    """The hub's secret key, made (32 random bytes, readable by the hub's user only) when the file is missing.
+    Every hub process of one deployment must share it: copy the file, never regenerate it."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(secrets.token_bytes(32))
+    secret = path.read_bytes()
+    if len(secret) < 16:
+        raise ConfigError(f"{path}: a secret key needs at least 16 bytes")
+    return secret
+
+
 class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     district: DistrictConfig = msgspec.field(default_factory=DistrictConfig)
@@ -82,6 +103,7 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     clock: ClockConfig = msgspec.field(default_factory=ClockConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
+    secrets: SecretsConfig = msgspec.field(default_factory=SecretsConfig)
 
 
 class ConfigError(ValueError):

@@ -7,10 +7,13 @@ problem becomes an error reply and one log line without personal data.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -19,8 +22,11 @@ from engine import commands as cmd
 from engine import events as ev
 from engine.district import District, Site
 from engine.estimate import WaitEstimator
+from engine.ordering import calling_order
+from engine.state import QueueKey, Ticket, TicketStatus
 from hub.board import SiteBoard
 from hub.service import HallService, Outcome
+from hub.staff import SignInRefused, StaffDirectory
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,36 @@ def error_reply(request_id: str | None, code: wire.ErrorCode, detail: str = "") 
     )
 
 
+def refusal_reply(request_id: str, reason: str) -> wire.Reply:
+    """A refusal the hub makes before the engine sees the request (a wrong PIN, a forged appointment code)."""
+    zh, en = REFUSALS[reason]
+    return wire.Reply(id=request_id, ok=False, error=wire.Error(code=reason, zh=zh, en=en))
+
+
+REFUSALS: dict[str, tuple[str, str]] = {
+    "bad_credentials": ("工号或密码错误", "Wrong staff id or PIN"),
+    "staff_locked": ("密码错误次数过多，请5分钟后再试", "Too many wrong PINs; try again in 5 minutes"),
+    "wrong_site_staff": ("该工作人员不属于本站点", "This staff member belongs to another site"),
+}
+
+
+def _held_order(ticket: Ticket) -> tuple[bool, QueueKey]:
+    """Parked tickets (the window's own) before missed ones, each in queue order."""
+    return ticket.status != TicketStatus.PARKED, ticket.key
+
+
+def _queued(ticket: Ticket, now: datetime) -> wire.QueuedTicket:
+    return wire.QueuedTicket(
+        ticket_id=ticket.id,
+        number=ticket.number,
+        matters=ticket.matters,
+        priority=ticket.priority,
+        status="no_show" if ticket.status == TicketStatus.MISSED else ticket.status.value,
+        issued_at=ticket.issued_at,
+        waited_minutes=round(max((now - ticket.key[0]).total_seconds(), 0.0) / 60.0, 1),
+    )
+
+
 def public(event: wire.AnyEvent) -> wire.AnyEvent:
     """The event as devices may see it: the hashed citizen reference stays in the hub."""
     if isinstance(event, ev.TicketIssued) and event.citizen_ref is not None:
@@ -75,32 +111,86 @@ def public(event: wire.AnyEvent) -> wire.AnyEvent:
     return event
 
 
+Request = tuple[str, str, str, bytes]
+"""(site id, device id, action, payload) as they came in."""
+
+
+class _Pending(NamedTuple):
+    """A request that became a command; it is answered once the command's outcome is stored."""
+
+    request_id: str
+    site_id: str
+    command: cmd.Command
+    staff: wire.StaffInfo | None = None
+
+
 class Gateway:
-    def __init__(self, service: HallService, devices: DeviceLookup, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        service: HallService,
+        devices: DeviceLookup,
+        clock: Callable[[], datetime],
+        *,
+        staff: StaffDirectory | None = None,
+        secret: bytes = b"",
+    ) -> None:
+        """``staff``: the directory a clerk's PIN is checked against at sign-in (None: no check, for tests of other
+        things). ``secret``: the key of the tickets' status-page tokens."""
         self.service = service
         self.district: District = service.district
         self.devices = devices
         self.clock = clock
+        self.staff = staff
+        self.secret = secret
         self.boards = {site.id: SiteBoard(site, self._limits(site)) for site in self.district.sites}
         self.estimators = {site.id: WaitEstimator() for site in self.district.sites}
 
     def handle(self, site_id: str, device_id: str, action: str, payload: bytes) -> tuple[wire.Reply, Outcome | None]:
         """Answer one request; the outcome (for publishing its events) when a command was executed."""
+        return self.handle_batch([(site_id, device_id, action, payload)])[0]
+
+    def handle_batch(self, requests: Sequence[Request]) -> list[tuple[wire.Reply, Outcome | None]]:
+        """Answer requests in order. Their commands are decided in turn and stored in one transaction (a group
+        commit); a request that needs no command (an error, a snapshot, a queue) is answered at once."""
+        prepared = [self._prepare(*request) for request in requests]
+        pending = [item for item in prepared if isinstance(item, _Pending)]
+        outcomes = iter(self.service.execute_many([item.command for item in pending]) if pending else [])
+        answers: list[tuple[wire.Reply, Outcome | None]] = []
+        for item in prepared:
+            if isinstance(item, wire.Reply):
+                answers.append((item, None))
+                continue
+            outcome = next(outcomes)
+            self._observe(item.site_id, outcome)
+            answers.append((self._reply(item, outcome), outcome))
+        return answers
+
+    def _prepare(self, site_id: str, device_id: str, action: str, payload: bytes) -> wire.Reply | _Pending:
         try:
             request = wire.decode_request(action, payload)
         except wire.ProtocolError as error:
             log.warning("refused request from %s/%s: %s (%s)", site_id, device_id, error.code, error.detail[:200])
-            return error_reply(wire.request_id_of(payload), error.code, error.detail[:200]), None
+            return error_reply(wire.request_id_of(payload), error.code, error.detail[:200])
         problem = self._authorise(site_id, device_id, wire.Action(action), request)
         if problem:
             log.warning("unauthorised %s from %s/%s: %s", action, site_id, device_id, problem)
-            return error_reply(request.id, wire.ErrorCode.UNAUTHORISED, problem), None
-        if isinstance(request, wire.SnapshotRequest):
-            return wire.Reply(id=request.id, ok=True, snapshot=self.snapshot(site_id)), None
-        command = self._command(site_id, device_id, wire.Action(action), request)
-        outcome = self.service.execute(command)
-        self._observe(site_id, outcome)
-        return self._reply(request.id, site_id, outcome), outcome
+            return error_reply(request.id, wire.ErrorCode.UNAUTHORISED, problem)
+        match request:
+            case wire.SnapshotRequest():
+                return wire.Reply(id=request.id, ok=True, snapshot=self.snapshot(site_id))
+            case wire.QueueRequest():
+                return wire.Reply(id=request.id, ok=True, queue=self.queue(site_id, request.window_id))
+            case wire.OpenWindowRequest() if self.staff is not None:
+                try:
+                    member = self.staff.sign_in(site_id, request.staff_id, request.pin)
+                except SignInRefused as refused:
+                    log.warning("sign-in refused at %s/%s: %s", site_id, request.window_id, refused.reason)
+                    return refusal_reply(request.id, refused.reason)
+                command = self._command(site_id, device_id, wire.Action(action), request)
+                return _Pending(
+                    request.id, site_id, command, wire.StaffInfo(staff_id=member.staff_id, name=member.name)
+                )
+        return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request))
 
     def execute(self, command: cmd.Command) -> Outcome:
         """A command of the hub's own (the day schedule), decided like a device's."""
@@ -182,14 +272,36 @@ class Gateway:
                 return cmd.Reactivate(**base, ticket_id=self._ticket_id(site_id, request.ticket))
         raise AssertionError(f"no command for {action}")
 
-    def _reply(self, request_id: str, site_id: str, outcome: Outcome) -> wire.Reply:
+    def _reply(self, pending: _Pending, outcome: Outcome) -> wire.Reply:
         if outcome.rejection is not None:
             rejection = outcome.rejection
             error = wire.Error(code=rejection.reason, zh=rejection.zh, en=rejection.en)
-            return wire.Reply(id=request_id, ok=False, error=error)
+            return wire.Reply(id=pending.request_id, ok=False, error=error)
         events = tuple(public(event) for event in outcome.events)
         issued = next((e for e in outcome.events if isinstance(e, ev.TicketIssued)), None)
-        return wire.Reply(id=request_id, ok=True, events=events, ticket=self._ticket_info(site_id, issued))
+        ticket = self._ticket_info(pending.site_id, issued)
+        return wire.Reply(id=pending.request_id, ok=True, events=events, ticket=ticket, staff=pending.staff)
+
+    def queue(self, site_id: str, window_id: str) -> tuple[wire.QueuedTicket, ...]:
+        """The tickets a window can call, in calling order, then those parked at it and today's missed ones of its
+        matters (which it may call back or reactivate)."""
+        site, state, now = self._site(site_id), self.service.state(site_id), self.clock()
+        window = site.window(window_id)
+        if window is None:
+            return ()
+        waiting = calling_order(state, window, site.rules, now)
+        held = [
+            ticket
+            for ticket in state.tickets.values()
+            if (ticket.status == TicketStatus.PARKED and ticket.window_id == window_id)
+            or (ticket.status == TicketStatus.MISSED and window.serves(ticket.matter))
+        ]
+        return tuple(_queued(ticket, now) for ticket in [*waiting, *sorted(held, key=_held_order)])
+
+    def status_token(self, ticket_id: str) -> str:
+        """The unguessable part of a ticket's public status link: an HMAC of its id under the hub's secret."""
+        digest = hmac.new(self.secret, ticket_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:15]).decode()
 
     def _ticket_info(self, site_id: str, issued: ev.TicketIssued | None) -> wire.TicketInfo | None:
         if issued is None:
@@ -206,4 +318,5 @@ class Gateway:
             matters=issued.matters,
             windows=windows,
             issued_at=issued.at,
+            status_path=f"/t/{self.status_token(issued.ticket_id)}" if self.secret else "",
         )

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from aiohttp import web
 import contract as wire
 from engine.district import District
 from hub.broker import ManagedMosquitto
-from hub.config import HubConfig, make_clock
+from hub.config import HubConfig, load_secret, make_clock
 from hub.devices import Device, DeviceRegistry, registry_for
 from hub.district_file import load_district
 from hub.gateway import Gateway
@@ -29,6 +30,7 @@ from hub.mqtt_bridge import MqttBridge
 from hub.server import Hub
 from hub.service import HallService
 from hub.site_info import district_summary, site_info
+from hub.staff import staff_for
 from hub.store import EventStore, open_store
 from hub.web import create_app
 
@@ -111,6 +113,13 @@ async def _watch(broker: ManagedMosquitto, stop: asyncio.Event) -> None:
             broker.restart()
 
 
+def _gateway(
+    config: HubConfig, store: EventStore, district: District, devices: DeviceCache, clock: Callable[[], datetime]
+) -> Gateway:
+    secret = load_secret(Path(config.secrets.path))
+    return Gateway(HallService(district, store), devices.get, clock, staff=staff_for(store, district), secret=secret)
+
+
 async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -133,8 +142,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     else:
         host, port, user, password = config.mqtt.host, config.mqtt.port, config.mqtt.username, config.mqtt.password
     clock = make_clock(config.clock.start)
-    gateway = Gateway(HallService(district, store), devices.get, clock)
-    hub = Hub(gateway)
+    hub = Hub(_gateway(config, store, district, devices, clock))
     hub.set_configs(devices.configs())
     await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
     runner = web.AppRunner(create_app(hub, devices.check_password), access_log=None)

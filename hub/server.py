@@ -158,7 +158,12 @@ class Hub:
         self._queued.set()
 
     def _handle_batch(self, requests: list[Request]) -> list[tuple[wire.Reply, Outcome | None]]:
-        """On the writer thread: answer each request in turn; one that fails gets an error reply."""
+        """On the writer thread: answer the batch (one transaction); if that fails, each request on its own, and one
+        that still fails gets an error reply."""
+        try:
+            return self.gateway.handle_batch(requests)
+        except Exception:
+            log.exception("a batch of %d requests failed; answering them one by one", len(requests))
         answers: list[tuple[wire.Reply, Outcome | None]] = []
         for site_id, device_id, action, payload in requests:
             try:

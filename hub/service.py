@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import cast
 
 import msgspec
@@ -74,28 +75,56 @@ class HallService:
         return state
 
     def execute(self, command: Command) -> Outcome:
-        with self._lock(command.site_id):
-            stored = self.store.outcome(command.command_id)
-            if stored is not None:
-                return _decode_outcome(stored)
-            state = self.state(command.site_id)
-            seq_before = state.seq
-            try:
-                outcome = self._decide(state, command)
-                self.store.append([Entry(command.site_id, command.command_id, outcome.events, _encode(outcome))])
-            except DuplicateCommand:
-                self._states.pop(command.site_id, None)
-                stored = self.store.outcome(command.command_id)
-                assert stored is not None
-                return _decode_outcome(stored)
-            except Exception:
-                # the in-memory state may hold events that were never stored: forget it, reload on next use
-                self._states.pop(command.site_id, None)
-                log.exception("command failed for site %s; its state will be reloaded from the store", command.site_id)
-                raise
-            if state.seq // self.snapshot_every != seq_before // self.snapshot_every:
-                self._snapshot(state)
-            return outcome
+        return self.execute_many([command])[0]
+
+    def execute_many(self, commands: Sequence[Command]) -> list[Outcome]:
+        """Decide the commands in turn and store all their entries in one transaction (a group commit); answer each
+        in order. A command id already stored, or seen earlier in the batch, gets the first answer.
+
+        If the batch cannot be stored, nothing of it was: the sites' states are reloaded and the commands run again
+        one at a time, so one bad command (or a retry racing its first attempt) costs only itself.
+        """
+        sites = sorted({command.site_id for command in commands})
+        locks = [self._lock(site_id) for site_id in sites]
+        for lock in locks:
+            lock.acquire()
+        try:
+            known = self._decide_and_store(commands, sites)
+        finally:
+            for lock in locks:
+                lock.release()
+        if known is None:
+            return [outcome for command in commands for outcome in self.execute_many([command])]
+        return [known[command.command_id] for command in commands]
+
+    def _stored(self, command_ids: Sequence[str]) -> dict[str, Outcome]:
+        return {key: _decode_outcome(value) for key, value in self.store.outcomes(command_ids).items()}
+
+    def _decide_and_store(self, commands: Sequence[Command], sites: list[str]) -> dict[str, Outcome] | None:
+        """Under the sites' locks: every command's outcome by id, or None when a batch of several failed to store."""
+        known = self._stored([command.command_id for command in commands])
+        seqs_before = {site_id: self.state(site_id).seq for site_id in sites}
+        entries: list[Entry] = []
+        try:
+            for command in commands:
+                if command.command_id not in known:
+                    outcome = known[command.command_id] = self._decide(self.state(command.site_id), command)
+                    entries.append(Entry(command.site_id, command.command_id, outcome.events, _encode(outcome)))
+            self.store.append(entries)
+        except Exception as error:
+            for site_id in sites:  # the states may hold events that were never stored: reload on next use
+                self._states.pop(site_id, None)
+            if len(commands) > 1:
+                log.warning("a batch of %d commands could not be stored (%r); one by one now", len(commands), error)
+                return None
+            if isinstance(error, DuplicateCommand):  # a retry raced its first attempt: answer as that one was
+                return self._stored([commands[0].command_id])
+            log.exception("command failed for site %s; its state will be reloaded from the store", sites[0])
+            raise
+        for site_id in sites:
+            if self.state(site_id).seq // self.snapshot_every != seqs_before[site_id] // self.snapshot_every:
+                self._snapshot(self.state(site_id))
+        return known
 
     def _decide(self, state: SiteState, command: Command) -> Outcome:
         result = handle(self.district, state, command)

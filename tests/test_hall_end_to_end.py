@@ -35,6 +35,7 @@ def test_kiosk_caller_board_and_voice_through_the_real_hub(hub: HubProcess, tmp_
     kiosk_account = hub.provision("centre", "kiosk")
     caller_account = hub.provision("centre", "caller", "w03")
     board_account = hub.provision("centre", "board")
+    hub.add_staff("centre", "wang")
     hub.start()
     kiosk_link = hub.link(kiosk_account, "centre", Kind.KIOSK, follow_site=True)
     caller_link = hub.link(caller_account, "centre", Kind.CALLER)
@@ -59,7 +60,7 @@ def test_kiosk_caller_board_and_voice_through_the_real_hub(hub: HubProcess, tmp_
         number = kiosk.ticket.number
 
         # the caller at window 3 signs in and calls the next citizen
-        assert caller_link.request(wire.Action.OPEN_WINDOW, {"window_id": "w03", "staff_id": "wang"}).ok
+        assert caller_link.request(wire.Action.OPEN_WINDOW, {"window_id": "w03", "staff_id": "wang", "pin": "2468"}).ok
         called = caller_link.request(wire.Action.CALL_NEXT, {"window_id": "w03"})
         assert called.ok, called.error
 

@@ -35,6 +35,9 @@ class MemoryStore:
     def outcome(self, command_id: str) -> bytes | None:
         return self._outcomes.get(command_id)
 
+    def outcomes(self, command_ids: Sequence[str]) -> dict[str, bytes]:
+        return {command_id: self._outcomes[command_id] for command_id in command_ids if command_id in self._outcomes}
+
     def events(self, site_id: str, after_seq: int = 0) -> Iterator[Event]:
         return iter(self._events.get(site_id, [])[after_seq:])
 

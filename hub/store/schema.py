@@ -66,3 +66,52 @@ devices = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
 """Provisioned devices (``hub.devices``): only hashes of their passwords, the broker's and the hub's own."""
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("staff_id", sa.String(32), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("pin_hash", sa.String(255), nullable=False),
+)
+"""Counter staff (``hub.staff``): an argon2 hash of each PIN, never the PIN."""
+
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("booking_id", sa.String(32), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("matter", sa.String(32), nullable=False),
+    sa.Column("slot_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("slot_end", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("phone_masked", sa.String(16), nullable=False),
+    sa.Column("phone_hash", sa.String(64), nullable=False),
+    sa.Column("name_masked", sa.String(64), nullable=True),
+    sa.Column("citizen_ref", sa.String(64), nullable=True),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("checkin_command_id", sa.String(160), nullable=True),
+    sa.Column("checkin_priority", sa.String(16), nullable=True),
+    sa.Column("ticket_id", sa.String(64), nullable=True),
+    sa.UniqueConstraint("request_id", name="uq_appointments_request_id"),
+    sa.UniqueConstraint("checkin_command_id", name="uq_appointments_checkin_command_id"),
+    sa.Index("ix_appointments_site_slot", "site_id", "slot_start"),
+    sa.Index("ix_appointments_phone_hash", "phone_hash"),
+)
+"""Booked appointments (``hub.appointments``). The phone is kept only masked (138****1234) and as a keyed hash (HMAC)
+for the no-show rule; an ID number only as the keyed ``citizen_ref``; a name only masked."""
+
+appointment_slots = sa.Table(
+    "appointment_slots",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("matter", sa.String(32), primary_key=True),
+    sa.Column("slot_start", sa.DateTime(timezone=True), primary_key=True),
+    sa.Column("booked", sa.Integer(), nullable=False),
+)
+"""Bookings held per slot: a conditional ``UPDATE ... SET booked = booked + 1 WHERE booked < capacity`` takes a place
+atomically on both backends (a row lock on PostgreSQL, the write lock on SQLite)."""

@@ -127,6 +127,9 @@ class SqlStore:
         self._insert_commands = commands.insert()
         self._insert_events = events.insert()
         self._select_outcome = sa.select(commands.c.outcome).where(commands.c.command_id == sa.bindparam("command_id"))
+        self._select_outcomes = sa.select(commands.c.command_id, commands.c.outcome).where(
+            commands.c.command_id.in_(sa.bindparam("command_ids", expanding=True))
+        )
         self._select_events = (
             sa.select(events.c.payload)
             .where(events.c.site_id == sa.bindparam("site_id"), events.c.seq > sa.bindparam("after_seq"))
@@ -172,6 +175,13 @@ class SqlStore:
         with self._reads.connect() as connection:
             stored: bytes | None = connection.execute(self._select_outcome, {"command_id": command_id}).scalar()
         return stored
+
+    def outcomes(self, command_ids: Sequence[str]) -> dict[str, bytes]:
+        if not command_ids:
+            return {}
+        with self._reads.connect() as connection:
+            rows = connection.execute(self._select_outcomes, {"command_ids": list(command_ids)})
+            return {row.command_id: bytes(row.outcome) for row in rows}
 
     def events(self, site_id: str, after_seq: int = 0) -> Iterator[Event]:
         with self.engine.connect() as connection:

@@ -78,6 +78,7 @@ class ClusterHall:
         self.credentials: dict[str, Credentials] = {
             role: self.hub.provision(site, kind, window) for role, (site, kind, window) in wanted.items()
         }
+        self.hub.add_staff("centre", "li")
         self.users = [hub_user("hub", HUB_PASSWORD)]
         self.users += [
             device_user(wanted[role][0], credentials.device_id, wanted[role][1], credentials.password)
@@ -118,7 +119,7 @@ def test_a_call_made_through_one_node_reaches_the_boards_on_every_node(hall: Clu
     issued = hall.kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]})  # node 2 -> hub on node 1 -> node 2
     assert issued.ok and issued.ticket is not None, issued.error
     number = issued.ticket.number
-    assert hall.caller.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li"}).ok
+    assert hall.caller.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li", "pin": "2468"}).ok
     called = hall.caller.request(wire.Action.CALL_NEXT, {"window_id": "w01"})
     assert called.ok, called.error
 

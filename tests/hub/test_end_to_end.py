@@ -40,6 +40,7 @@ class Hall:
             "board": hub.provision("centre", "board"),
             "other_kiosk": hub.provision("xiaozhai", "kiosk"),
         }
+        hub.add_staff("centre", "li")
         hub.start()
         self.kiosk = hub.link(self.credentials["kiosk"], "centre", Kind.KIOSK)
         self.caller = hub.link(self.credentials["caller"], "centre", Kind.CALLER)
@@ -60,7 +61,7 @@ def test_a_ticket_issued_and_called_reaches_the_board(hall: Hall) -> None:
     issued = hall.kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]})
     assert issued.ok and issued.ticket is not None and issued.ticket.wait is not None
     number = issued.ticket.number
-    assert hall.caller.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li"}).ok
+    assert hall.caller.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li", "pin": "2468"}).ok
     called = hall.caller.request(wire.Action.CALL_NEXT, {"window_id": "w01"})
     assert called.ok, called.error
     view = hall.board.view

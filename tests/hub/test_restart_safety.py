@@ -98,6 +98,7 @@ def test_kill_9_under_load_loses_nothing_acknowledged(hub: HubProcess) -> None:
 def test_boards_miss_no_call_when_the_broker_dies(hub: HubProcess) -> None:
     kiosk = hub.provision("centre", "kiosk")
     caller = hub.provision("centre", "caller", "w01")
+    hub.add_staff("centre", "li")
     boards = [hub.provision("centre", "board") for _ in range(3)]
     hub.start()
     kiosk_link = hub.link(kiosk, "centre", Kind.KIOSK)
@@ -105,7 +106,7 @@ def test_boards_miss_no_call_when_the_broker_dies(hub: HubProcess) -> None:
     board_links = [hub.link(board, "centre", Kind.BOARD, follow_site=True) for board in boards]
     for _ in range(10):
         assert kiosk_link.request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
-    assert caller_link.request(wire.Action.OPEN_WINDOW, {"window_id": "w01"}).ok
+    assert caller_link.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li", "pin": "2468"}).ok
 
     called: list[str] = []
 

@@ -186,6 +186,15 @@ class StoreContract:
         assert store.outcome("refused") == b"answer to refused"
         assert store.outcome("other") is None
 
+    def test_outcomes_of_many_commands_come_in_one_look_up(self, store: EventStore) -> None:
+        store.append([entry("accepted", issued(1)), entry("refused")])
+
+        assert store.outcomes(["refused", "other", "accepted"]) == {
+            "accepted": b"answer to accepted",
+            "refused": b"answer to refused",
+        }
+        assert store.outcomes([]) == {}
+
     def test_a_long_log_streams_whole_and_in_order(self, store: EventStore) -> None:
         count = 4500
         store.append([entry(f"c{seq}", issued(seq)) for seq in range(1, count + 1)])

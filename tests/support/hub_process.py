@@ -21,6 +21,7 @@ from hub.broker import free_port
 from hub.devices import Credentials, registry_for
 from hub.district_file import SAMPLE_DISTRICT
 from hub.main import open_district
+from hub.staff import staff_for
 from hub.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,6 +54,7 @@ class HubProcess:
         self.log_path = directory / "hub.log"
         self.env = os.environ | {
             "HALL_DATABASE_URL": self.db_url,
+            "HALL_SECRETS_PATH": str(directory / "hub-secret"),
             "HALL_DISTRICT_PATH": str(SAMPLE_DISTRICT),
             "HALL_HTTP_PORT": str(self.http_port),
             "HALL_CLOCK_START": clock_start,
@@ -75,6 +77,14 @@ class HubProcess:
         try:
             registry = registry_for(store, open_district(store, SAMPLE_DISTRICT))
             return registry.provision(site_id, kind, window_id=window_id)
+        finally:
+            store.close()
+
+    def add_staff(self, site_id: str, staff_id: str, name: str = "测试员", pin: str = "2468") -> None:
+        """Add a clerk who may sign in at the site's windows (``open-window`` with this staff id and PIN)."""
+        store = open_store(self.db_url)
+        try:
+            staff_for(store, open_district(store, SAMPLE_DISTRICT)).add(site_id, staff_id, name, pin)
         finally:
             store.close()
 

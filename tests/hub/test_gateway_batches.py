@@ -1,0 +1,175 @@
+"""The gateway's batches (a group commit), the clerk's sign-in, the caller's queue and the tickets' status links."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pytest
+
+import contract as wire
+from engine.commands import OpenDay
+from hub.gateway import Gateway, Request
+from hub.service import HallService
+from hub.staff import LOCKOUT, MAX_FAILURES, MemoryStaffRows, StaffDirectory
+from hub.store.base import Entry, SequenceConflict
+from hub.store.memory import MemoryStore
+from tests.hub.test_gateway import DEVICES, DISTRICT, WEDNESDAY_10AM
+
+PIN = "2468"
+
+
+class FlakyStore(MemoryStore):
+    """Refuses the next ``fail`` appends that hold more than one entry (as if another writer got in first)."""
+
+    def __init__(self, fail: int = 0) -> None:
+        super().__init__()
+        self.fail = fail
+        self.appends: list[int] = []
+
+    def append(self, entries: Sequence[Entry]) -> None:
+        if len(entries) > 1 and self.fail:
+            self.fail -= 1
+            raise SequenceConflict("another writer")
+        self.appends.append(len(entries))
+        super().append(entries)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = WEDNESDAY_10AM
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+
+def hall(store: MemoryStore | None = None, clock: Clock | None = None) -> tuple[Gateway, FlakyStore | MemoryStore]:
+    store = store or MemoryStore()
+    clock = clock or Clock()
+    staff = StaffDirectory(DISTRICT, MemoryStaffRows(), clock)
+    staff.add("centre", "li", "李敏", PIN)
+    staff.add("xiaozhai", "zhao", "赵强", PIN)
+    service = HallService(DISTRICT, store)
+    service.execute(OpenDay(command_id="open-centre", site_id="centre", at=WEDNESDAY_10AM))
+    return Gateway(service, DEVICES.get, clock, staff=staff, secret=b"k" * 32), store
+
+
+def request(device: str, action: str, request_id: str, **body: object) -> Request:
+    return ("centre", device, action, json.dumps({"v": 1, "id": request_id, **body}).encode())
+
+
+def issues(count: int, first: int = 0) -> list[Request]:
+    return [request("kiosk-centre-1", "issue", f"i{n}", matters=["A02"]) for n in range(first, first + count)]
+
+
+def test_a_batch_is_stored_in_one_transaction_and_answered_in_order() -> None:
+    gateway, store = hall(FlakyStore())
+    answers = gateway.handle_batch([*issues(3), ("centre", "kiosk-centre-1", "issue", b"garbage"), *issues(2, 3)])
+    assert [reply.ticket.number if reply.ticket else reply.error.code for reply, _ in answers] == [  # type: ignore[union-attr]
+        "A001", "A002", "A003", "malformed", "A004", "A005",
+    ]  # fmt: skip
+    assert isinstance(store, FlakyStore) and store.appends == [1, 5]  # the day's opening, then the batch at once
+
+
+def test_a_retry_inside_a_batch_gets_the_first_answer() -> None:
+    gateway, _ = hall()
+    first, again, other = gateway.handle_batch([*issues(1), *issues(1), *issues(1, 1)])
+    assert first[0] == again[0] and first[0].ticket.number == "A001"  # type: ignore[union-attr]
+    assert other[0].ticket.number == "A002"  # type: ignore[union-attr]
+    assert gateway.handle_batch(issues(1))[0][0] == first[0]  # and in a later batch
+
+
+def test_a_batch_that_cannot_be_stored_runs_again_one_by_one_without_gaps() -> None:
+    gateway, store = hall(FlakyStore(fail=1))
+    answers = gateway.handle_batch(issues(4))
+    assert [reply.ticket.number for reply, _ in answers] == ["A001", "A002", "A003", "A004"]  # type: ignore[union-attr]
+    assert isinstance(store, FlakyStore) and store.appends == [1, 1, 1, 1, 1]
+    assert [event.seq for event in store.events("centre")] == list(range(1, 6))
+
+
+def test_a_clerk_signs_in_with_the_right_pin_only() -> None:
+    gateway, _ = hall()
+    (wrong, _), (right, _) = gateway.handle_batch([
+        request("caller-centre-w01", "open-window", "s1", window_id="w01", staff_id="li", pin="1111"),
+        request("caller-centre-w01", "open-window", "s2", window_id="w01", staff_id="li", pin=PIN),
+    ])  # fmt: skip
+    assert not wrong.ok and wrong.error is not None and wrong.error.code == "bad_credentials"
+    assert wrong.error.zh == "工号或密码错误"
+    assert right.ok and right.staff == wire.StaffInfo(staff_id="li", name="李敏")
+    assert gateway.service.state("centre").window("w01").staff_id == "li"
+
+
+def test_a_clerk_of_another_site_or_without_a_pin_cannot_sign_in() -> None:
+    gateway, _ = hall()
+    for staff_id, pin, code in (
+        ("zhao", PIN, "wrong_site_staff"),
+        ("li", "", "bad_credentials"),
+        ("", "", "bad_credentials"),
+    ):
+        reply = gateway.handle_batch(
+            [request("caller-centre-w01", "open-window", staff_id + pin, window_id="w01", staff_id=staff_id, pin=pin)]
+        )[0][0]
+        assert not reply.ok and reply.error is not None and reply.error.code == code
+    assert not gateway.service.state("centre").window("w01").is_open
+
+
+def test_five_wrong_pins_lock_the_staff_id_for_a_while() -> None:
+    clock = Clock()
+    gateway, _ = hall(clock=clock)
+    sign_in = lambda n, pin: gateway.handle_batch(  # noqa: E731
+        [request("caller-centre-w01", "open-window", f"s{n}", window_id="w01", staff_id="li", pin=pin)]
+    )[0][0]
+    codes = [sign_in(n, "0000").error.code for n in range(MAX_FAILURES)]  # type: ignore[union-attr]
+    assert codes == ["bad_credentials"] * MAX_FAILURES
+    assert sign_in(10, PIN).error.code == "staff_locked"  # type: ignore[union-attr]
+    clock.now += LOCKOUT
+    assert sign_in(11, PIN).ok
+
+
+def test_the_caller_gets_its_queue_in_calling_order_with_parked_and_missed_tickets() -> None:
+    clock = Clock()
+    gateway, _ = hall(clock=clock)
+    gateway.handle_batch([
+        request("caller-centre-w01", "open-window", "s", window_id="w01", staff_id="li", pin=PIN),
+        *issues(4),
+        request("kiosk-centre-1", "issue", "elder", matters=["A02"], priority="elderly"),
+        request("caller-centre-w01", "call-next", "c1", window_id="w01"),
+        request("caller-centre-w01", "park", "p1", window_id="w01"),
+        request("caller-centre-w01", "call-next", "c2", window_id="w01"),
+        request("caller-centre-w01", "no-show", "n2", window_id="w01"),
+    ])  # fmt: skip
+    clock.now = clock.now.replace(minute=12)
+    reply = gateway.handle_batch([request("caller-centre-w01", "queue", "q", window_id="w01")])[0][0]
+    assert reply.ok and reply.queue is not None
+    lines = [(line.number, line.status) for line in reply.queue]
+    # the elderly ticket (A005) was called first, then parked; A001 was called next and missed
+    assert lines == [
+        ("A002", "waiting"),
+        ("A003", "waiting"),
+        ("A004", "waiting"),
+        ("A005", "parked"),
+        ("A001", "no_show"),
+    ]
+    assert all(line.waited_minutes == 12.0 for line in reply.queue if line.status == "waiting")
+    kiosk = gateway.handle_batch([request("kiosk-centre-1", "queue", "q", window_id="w01")])[0][0]
+    assert not kiosk.ok and kiosk.error is not None and kiosk.error.code == "unauthorised"
+
+
+def test_a_ticket_carries_an_unguessable_status_link() -> None:
+    gateway, _ = hall()
+    first, second = (reply.ticket for reply, _ in gateway.handle_batch(issues(2)))
+    assert first is not None and second is not None
+    assert first.status_path.startswith("/t/") and len(first.status_path) == 3 + 20
+    assert first.status_path != second.status_path
+    assert first.number not in first.status_path and first.ticket_id not in first.status_path
+    other_key = Gateway(gateway.service, DEVICES.get, Clock(), secret=b"x" * 32)
+    assert other_key.status_token(first.ticket_id) != first.status_path[3:]
+
+
+@pytest.mark.parametrize("secret", [b""])
+def test_without_a_secret_no_link_is_made(secret: bytes) -> None:
+    service = HallService(DISTRICT, MemoryStore())
+    service.execute(OpenDay(command_id="open-centre", site_id="centre", at=WEDNESDAY_10AM))
+    gateway = Gateway(service, DEVICES.get, Clock(), secret=secret)
+    ticket = gateway.handle_batch(issues(1))[0][0].ticket
+    assert ticket is not None and ticket.status_path == ""
