@@ -19,7 +19,7 @@ come; a quiet hall replays at most once per ticket, as before.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -154,22 +154,45 @@ class _Snapshot:
 
 
 class _InLine:
-    """People ahead when the replay cannot call a ticket: the waiting tickets of its matter queued before it."""
+    """People ahead when the replay cannot call a ticket: the waiting tickets of its matter queued before it.
+
+    Built from the state once, then kept up to date by the estimator while only tickets are issued (each joins its
+    matter's sorted keys); any other change to the waiting tickets makes the estimator build a new one."""
 
     def __init__(self, state: SiteState) -> None:
         self.state = state
-        self.keys: dict[str, list[QueueKey]] | None = None
+        self.seq = state.seq
+        self.keys: dict[str, list[QueueKey]] = {}
+        tickets = state.tickets
+        for ticket_id in state.waiting:
+            ticket = tickets[ticket_id]
+            self.keys.setdefault(ticket.matter, []).append(ticket.key)
+        for keys in self.keys.values():
+            keys.sort()
 
     def before(self, matter: str, key: QueueKey) -> int:
-        if self.keys is None:
-            self.keys = {}
-            tickets = self.state.tickets
-            for ticket_id in self.state.waiting:
-                ticket = tickets[ticket_id]
-                self.keys.setdefault(ticket.matter, []).append(ticket.key)
-            for keys in self.keys.values():
-                keys.sort()
         return bisect_left(self.keys.get(matter, []), key)
+
+    def follow(self, event: ev.Event) -> bool:
+        """Take in the next event of the site; False when this index no longer describes the waiting tickets."""
+        if event.seq <= self.seq:  # built from a state that already held it
+            return True
+        if event.seq != self.seq + 1:
+            return False
+        if isinstance(event, ev.TicketIssued):
+            ticket = self.state.tickets.get(event.ticket_id)
+            if ticket is None or ticket.status != TicketStatus.WAITING:
+                return False
+            insort(self.keys.setdefault(ticket.matter, []), ticket.key)
+        elif type(event) not in _LEAVES_QUEUE_ALONE:
+            return False
+        self.seq = event.seq
+        return True
+
+
+_LEAVES_QUEUE_ALONE = frozenset(
+    {ev.WindowOpened, ev.WindowClosed, ev.WindowPaused, ev.WindowResumed, ev.ServiceStarted}
+)
 
 
 Observer = Callable[[Any, SiteState, Site], None]
@@ -202,6 +225,7 @@ class WaitEstimator:
         self._released: dict[str, datetime] = {}
         self._paused: dict[str, datetime] = {}
         self._snapshot: _Snapshot | None = None
+        self._in_line: _InLine | None = None
         self._observers: dict[type[ev.Event], Observer] = {
             ev.DayOpened: self._day_opened,
             ev.DayClosed: self._day_closed,
@@ -222,6 +246,8 @@ class WaitEstimator:
 
     def observe(self, event: ev.Event, state: SiteState, site: Site) -> None:
         """Learn from one event; ``state`` is the site's state after the command that caused it."""
+        if self._in_line is not None and not (self._in_line.state is state and self._in_line.follow(event)):
+            self._in_line = None
         snapshot = self._snapshot
         if snapshot is not None:
             if type(event) in _RESHAPING or (isinstance(event, ev.ServiceFinished) and event.next_matter is not None):
@@ -339,14 +365,14 @@ class WaitEstimator:
         snapshot = self._fresh(state, site, now)
         if snapshot is None or not snapshot.knows(ticket_id):
             snapshot = self._refresh(state, site, now)
-        return self._answer(snapshot, ticket, now, _InLine(state))
+        return self._answer(snapshot, ticket, now, self._line(state))
 
     def estimate_all(self, state: SiteState, site: Site, now: datetime) -> dict[str, WaitEstimate]:
         """The wait of every waiting ticket, by ticket id (one replay for the whole board)."""
         snapshot = self._fresh(state, site, now)
         if snapshot is None or not all(snapshot.knows(ticket_id) for ticket_id in state.waiting):
             snapshot = self._refresh(state, site, now)
-        in_line = _InLine(state)
+        in_line = self._line(state)
         tickets = state.tickets
         return {ticket_id: self._answer(snapshot, tickets[ticket_id], now, in_line) for ticket_id in state.waiting}
 
@@ -360,8 +386,14 @@ class WaitEstimator:
         snapshot = self._fresh(state, site, now) or self._refresh(state, site, now)
         found = snapshot.plan((matters[0], priority))
         if found is None:
-            return WaitEstimate(people_ahead=_InLine(state).before(matters[0], (now, state.seq + 1, 0)))
+            return WaitEstimate(people_ahead=self._line(state).before(matters[0], (now, state.seq + 1, 0)))
         return self._corrected(max(found[0] - minutes_between(now, snapshot.at), 0.0), found[1])
+
+    def _line(self, state: SiteState) -> _InLine:
+        in_line = self._in_line
+        if in_line is None or in_line.state is not state or in_line.seq != state.seq:
+            in_line = self._in_line = _InLine(state)
+        return in_line
 
     def _answer(self, snapshot: _Snapshot, ticket: Ticket, now: datetime, in_line: _InLine) -> WaitEstimate:
         found = snapshot.raw(ticket.id)

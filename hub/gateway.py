@@ -144,6 +144,8 @@ class Gateway:
         self.secret = secret
         self.boards = {site.id: SiteBoard(site, self._limits(site)) for site in self.district.sites}
         self.estimators = {site.id: WaitEstimator() for site in self.district.sites}
+        self._observed: dict[str, int] = {}
+        """Per site, the last event's seq the boards and estimators saw."""
 
     def handle(self, site_id: str, device_id: str, action: str, payload: bytes) -> tuple[wire.Reply, Outcome | None]:
         """Answer one request; the outcome (for publishing its events) when a command was executed."""
@@ -154,16 +156,16 @@ class Gateway:
         commit); a request that needs no command (an error, a snapshot, a queue) is answered at once."""
         prepared = [self._prepare(*request) for request in requests]
         pending = [item for item in prepared if isinstance(item, _Pending)]
-        outcomes = iter(self.service.execute_many([item.command for item in pending]) if pending else [])
-        answers: list[tuple[wire.Reply, Outcome | None]] = []
-        for item in prepared:
-            if isinstance(item, wire.Reply):
-                answers.append((item, None))
-                continue
-            outcome = next(outcomes)
+        outcomes = self.service.execute_many([item.command for item in pending]) if pending else []
+        for item, outcome in zip(pending, outcomes, strict=True):  # all first: the replies see the batch's state
             self._observe(item.site_id, outcome)
-            answers.append((self._reply(item, outcome), outcome))
-        return answers
+        answered = iter(outcomes)
+        return [
+            (item, None) if isinstance(item, wire.Reply) else self._answer(item, next(answered)) for item in prepared
+        ]
+
+    def _answer(self, pending: _Pending, outcome: Outcome) -> tuple[wire.Reply, Outcome]:
+        return self._reply(pending, outcome), outcome
 
     def _prepare(self, site_id: str, device_id: str, action: str, payload: bytes) -> wire.Reply | _Pending:
         try:
@@ -199,11 +201,16 @@ class Gateway:
         return outcome
 
     def _observe(self, site_id: str, outcome: Outcome) -> None:
-        self.boards[site_id].observe(outcome.events)
-        if outcome.events:
-            state, site, estimator = self.service.state(site_id), self._site(site_id), self.estimators[site_id]
-            for event in outcome.events:
-                estimator.observe(event, state, site)
+        """Show the board and the estimator the outcome's events, unless they saw them already (a retry's)."""
+        seen = self._observed.get(site_id, 0)
+        events = [event for event in outcome.events if event.seq > seen]
+        if not events:
+            return
+        self._observed[site_id] = events[-1].seq
+        self.boards[site_id].observe(events)
+        state, site, estimator = self.service.state(site_id), self._site(site_id), self.estimators[site_id]
+        for event in events:
+            estimator.observe(event, state, site)
 
     def _limits(self, site: Site) -> dict[str, int]:
         return {
@@ -225,6 +232,7 @@ class Gateway:
         state = self.service.state(site_id)
         store = self.service.store
         self.boards[site_id].observe(store.events(site_id, after_seq=max(0, state.seq - recent_events)))
+        self._observed[site_id] = state.seq
 
     def _authorise(self, site_id: str, device_id: str, action: wire.Action, request: wire.Request) -> str | None:
         device = self.devices(device_id)

@@ -172,6 +172,18 @@ def test_no_open_window_for_the_matter_gives_no_minutes() -> None:
     assert hall.estimator.estimate_new(hall.state, hall.site, ["M3"], cmd.Priority.NORMAL, hall.now).minutes is None
 
 
+def test_people_ahead_without_a_window_follow_issues_and_cancellations() -> None:
+    hall = WatchedHall(WaitEstimator(MINUTES))
+    hall.open("w2")
+    numbers = [hall.issue("M2") for _ in range(3)]
+    assert [e.people_ahead for e in hall.estimates(*numbers)] == [0, 1, 2]
+    hall.do(cmd.CancelTicket, ticket_id=hall.ticket_id(numbers[0]))
+    assert [e.people_ahead for e in hall.estimates(*numbers[1:])] == [0, 1]
+    later = hall.issue("M2")
+    assert [e.people_ahead for e in hall.estimates(*numbers[1:], later)] == [0, 1, 2]
+    assert hall.estimator.estimate_new(hall.state, hall.site, ["M2"], cmd.Priority.NORMAL, hall.now).people_ahead == 3
+
+
 def test_time_per_call_is_learned_from_the_services_seen() -> None:
     hall = WatchedHall(WaitEstimator(MINUTES, EXACT))
     hall.open("w1")
