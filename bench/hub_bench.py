@@ -124,6 +124,7 @@ class HubProcess:
         self.env = os.environ | {
             "HALL_DATABASE_URL": db_url,
             "HALL_SECRETS_PATH": str(directory / "hub-secret"),
+            "HALL_APPOINTMENTS_KEYS_FILE": str(directory / "appointment-keys.toml"),
             "HALL_BROKER_DIRECTORY": str(self.broker_dir),
             "HALL_BROKER_PORT": str(self.broker_port),
             "HALL_HTTP_PORT": str(self.http_port),

@@ -48,6 +48,9 @@ class IssueTicket(Command, frozen=True, kw_only=True, tag=True):
     channel: Channel = Channel.KIOSK
     citizen_ref: str | None = None
     """An opaque, already hashed reference to the citizen (never an ID number): one open ticket per matter."""
+    kept_for_appointments: dict[str, int] = msgspec.field(default_factory=dict)
+    """Per matter, today's booked places not yet checked in: a walk-in ticket leaves them free under the daily
+    limit (an appointment's own check-in sends none)."""
 
 
 class OpenWindow(Command, frozen=True, kw_only=True, tag=True):

@@ -128,8 +128,11 @@ def _issue_matters(ctx: _Context, command: cmd.IssueTicket) -> list[Matter] | Re
             return reject(Reason.MATTER_NOT_OFFERED, matter=ctx.names(matter))
         if not ctx.served_somewhere(code):
             return reject(Reason.NO_WINDOW_SERVES, matter=ctx.names(matter))
-        if ctx.state.issued.get(code, 0) >= ctx.district.daily_limit(ctx.site, matter):
+        issued, limit = ctx.state.issued.get(code, 0), ctx.district.daily_limit(ctx.site, matter)
+        if issued >= limit:
             return reject(Reason.DAILY_LIMIT, matter=ctx.names(matter))
+        if issued + command.kept_for_appointments.get(code, 0) >= limit:
+            return reject(Reason.KEPT_FOR_APPOINTMENTS, matter=ctx.names(matter))
         matters.append(matter)
     return matters
 

@@ -18,6 +18,7 @@ class Reason(enum.StrEnum):
     DAY_ALREADY_OPEN = "day_already_open"
     SITE_CLOSED = "site_closed"
     DAILY_LIMIT = "daily_limit"
+    KEPT_FOR_APPOINTMENTS = "kept_for_appointments"
     NUMBERS_EXHAUSTED = "numbers_exhausted"
     ALREADY_HOLDS_TICKET = "already_holds_ticket"
     NOT_GREEN_CHANNEL = "not_green_channel"
@@ -51,6 +52,10 @@ _TEXTS: dict[Reason, tuple[str, str]] = {
     Reason.DAY_ALREADY_OPEN: ("{day} 已经开始营业", "The business day {day} is already open"),
     Reason.SITE_CLOSED: ("当前不在办理时间，下次取号时间：{next}", "Closed now; ticketing opens again at {next}"),
     Reason.DAILY_LIMIT: ("“{matter}”今日号源已满", "Today's tickets for “{matter}” are all taken"),
+    Reason.KEPT_FOR_APPOINTMENTS: (
+        "“{matter}”今日剩余号源已留给预约群众，请预约其他时段或前往附近站点",
+        "Today's remaining places for “{matter}” are kept for appointments; book a slot or try a nearby site",
+    ),
     Reason.NUMBERS_EXHAUSTED: ("{prefix} 字头今日号码已用完", "No numbers left today with prefix {prefix}"),
     Reason.ALREADY_HOLDS_TICKET: (
         "您已有“{matter}”的有效号 {number}，可补打号票",

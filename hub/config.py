@@ -14,7 +14,9 @@
                 level = "INFO"
     [clock]     start = ""                           # e.g. "2026-11-25T10:00+08:00" to demo opening hours at night
     [secrets]   path = "var/hub-secret"              # 32 random bytes made at first start (mode 0600): the key
-                                                     # of tickets' status links and appointment codes
+                                                     # of tickets' status links
+    [appointments] keys_file = "var/appointment-keys.toml"  # rotating keys of appointment QR codes
+                walk_in_share = 0.3 ...              # the booking rules: hub/appointments/rules.py
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
 """
@@ -33,6 +35,7 @@ from typing import Any
 import msgspec
 from pythonjsonlogger.json import JsonFormatter
 
+from hub.appointments.rules import AppointmentsConfig
 from hub.district_file import SAMPLE_DISTRICT
 
 
@@ -104,6 +107,7 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     clock: ClockConfig = msgspec.field(default_factory=ClockConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     secrets: SecretsConfig = msgspec.field(default_factory=SecretsConfig)
+    appointments: AppointmentsConfig = msgspec.field(default_factory=AppointmentsConfig)
 
 
 class ConfigError(ValueError):

@@ -24,6 +24,7 @@ from engine.district import District, Site
 from engine.estimate import WaitEstimator
 from engine.ordering import calling_order
 from engine.state import QueueKey, Ticket, TicketStatus
+from hub.appointments import AppointmentDesk, CheckIn, CheckInRefused
 from hub.board import SiteBoard
 from hub.service import HallService, Outcome
 from hub.staff import SignInRefused, StaffDirectory
@@ -84,6 +85,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "bad_credentials": ("工号或密码错误", "Wrong staff id or PIN"),
     "staff_locked": ("密码错误次数过多，请5分钟后再试", "Too many wrong PINs; try again in 5 minutes"),
     "wrong_site_staff": ("该工作人员不属于本站点", "This staff member belongs to another site"),
+    "appointments_off": ("本系统未开通预约签到，请取号", "Appointment check-in is not available here; take a ticket"),
 }
 
 
@@ -122,6 +124,7 @@ class _Pending(NamedTuple):
     site_id: str
     command: cmd.Command
     staff: wire.StaffInfo | None = None
+    check_in: CheckIn | None = None
 
 
 class Gateway:
@@ -133,15 +136,21 @@ class Gateway:
         *,
         staff: StaffDirectory | None = None,
         secret: bytes = b"",
+        appointments: AppointmentDesk | None = None,
     ) -> None:
         """``staff``: the directory a clerk's PIN is checked against at sign-in (None: no check, for tests of other
-        things). ``secret``: the key of the tickets' status-page tokens."""
+        things). ``secret``: the key of the tickets' status-page tokens. ``appointments``: the desk that checks
+        appointment codes in (None: ``check-in`` is refused)."""
         self.service = service
         self.district: District = service.district
         self.devices = devices
         self.clock = clock
         self.staff = staff
         self.secret = secret
+        self.appointments = appointments
+        self.reserved: dict[str, dict[str, int]] = {}
+        """Per site and matter, today's booked places not yet checked in: walk-ins leave them free
+        (``reserve``)."""
         self.boards = {site.id: SiteBoard(site, self._limits(site)) for site in self.district.sites}
         self.estimators = {site.id: WaitEstimator() for site in self.district.sites}
         self._observed: dict[str, int] = {}
@@ -159,6 +168,8 @@ class Gateway:
         outcomes = self.service.execute_many([item.command for item in pending]) if pending else []
         for item, outcome in zip(pending, outcomes, strict=True):  # all first: the replies see the batch's state
             self._observe(item.site_id, outcome)
+            if item.check_in is not None:
+                self._settle_check_in(item.check_in, outcome)
         answered = iter(outcomes)
         return [
             (item, None) if isinstance(item, wire.Reply) else self._answer(item, next(answered)) for item in prepared
@@ -192,7 +203,37 @@ class Gateway:
                 return _Pending(
                     request.id, site_id, command, wire.StaffInfo(staff_id=member.staff_id, name=member.name)
                 )
+            case wire.CheckInRequest():
+                return self._check_in(site_id, f"{device_id}:{request.id}", request)
         return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request))
+
+    def _check_in(self, site_id: str, command_id: str, request: wire.CheckInRequest) -> wire.Reply | _Pending:
+        if self.appointments is None:
+            return refusal_reply(request.id, "appointments_off")
+        try:
+            check_in = self.appointments.check_in(site_id, request.code, self.clock(), command_id=command_id)
+        except CheckInRefused as refused:
+            log.warning("check-in refused at %s: %s", site_id, refused.code)
+            return wire.Reply(
+                id=request.id, ok=False, error=wire.Error(code=refused.code, zh=refused.zh, en=refused.en)
+            )
+        return _Pending(request.id, site_id, check_in.issue_command(self.clock()), check_in=check_in)
+
+    def _settle_check_in(self, check_in: CheckIn, outcome: Outcome) -> None:
+        """The booking is used by the ticket it got, or free to be checked in again when the engine refused it."""
+        assert self.appointments is not None
+        issued = next((event for event in outcome.events if isinstance(event, ev.TicketIssued)), None)
+        if issued is None:
+            self.appointments.release(check_in.booking_id, check_in.command_id)
+            return
+        self.appointments.mark_used(check_in.booking_id, issued.ticket_id, check_in.command_id)
+        reserved = self.reserved.get(check_in.site_id, {})
+        if reserved.get(check_in.matter, 0) > 0:
+            reserved[check_in.matter] -= 1
+
+    def reserve(self, site_id: str, places: dict[str, int]) -> None:
+        """Today's booked places not yet checked in, by matter (the hub refreshes it every tick)."""
+        self.reserved[site_id] = dict(places)
 
     def execute(self, command: cmd.Command) -> Outcome:
         """A command of the hub's own (the day schedule), decided like a device's."""
@@ -258,6 +299,7 @@ class Gateway:
                     "priority": request.priority,
                     "channel": request.channel,
                     "citizen_ref": request.citizen_ref,
+                    "kept_for_appointments": dict(self.reserved.get(site_id, {})),
                 }
                 return cmd.IssueTicket(**base, matters=request.matters, **fields)
             case wire.OpenWindowRequest():
@@ -288,6 +330,8 @@ class Gateway:
         events = tuple(public(event) for event in outcome.events)
         issued = next((e for e in outcome.events if isinstance(e, ev.TicketIssued)), None)
         ticket = self._ticket_info(pending.site_id, issued)
+        if ticket is not None and pending.check_in is not None:
+            ticket = msgspec.structs.replace(ticket, appointment=pending.check_in.slot_label)
         return wire.Reply(id=pending.request_id, ok=True, events=events, ticket=ticket, staff=pending.staff)
 
     def queue(self, site_id: str, window_id: str) -> tuple[wire.QueuedTicket, ...]:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 import contract as wire
 from engine.district import District
+from hub.appointments import desk_for, keyfile
 from hub.broker import ManagedMosquitto
 from hub.config import HubConfig, load_secret, make_clock
 from hub.devices import Device, DeviceRegistry, registry_for
@@ -117,7 +118,30 @@ def _gateway(
     config: HubConfig, store: EventStore, district: District, devices: DeviceCache, clock: Callable[[], datetime]
 ) -> Gateway:
     secret = load_secret(Path(config.secrets.path))
-    return Gateway(HallService(district, store), devices.get, clock, staff=staff_for(store, district), secret=secret)
+    keys = keyfile.load_or_create(Path(config.appointments.keys_file))
+    desk = desk_for(store, district, keys, config.appointments.rules())
+    service = HallService(district, store)
+    staff = staff_for(store, district)
+    return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk)
+
+
+async def settle_appointments(hub: Hub, now: datetime) -> None:
+    """Mark the bookings nobody came for, and tell the gateway today's places still kept for bookings."""
+    gateway, desk = hub.gateway, hub.gateway.appointments
+    if desk is None:
+        return
+
+    def settle() -> None:
+        desk.mark_no_shows(now)
+        for site in gateway.district.sites:
+            day = gateway.service.state(site.id).day
+            if day is not None:
+                gateway.reserve(site.id, desk.outstanding(site.id, day))
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(hub.writer, settle)
+    except Exception:
+        log.exception("could not settle today's appointments; will try again next tick")
 
 
 async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
@@ -145,7 +169,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     hub = Hub(_gateway(config, store, district, devices, clock))
     hub.set_configs(devices.configs())
     await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
-    runner = web.AppRunner(create_app(hub, devices.check_password), access_log=None)
+    runner = web.AppRunner(create_app(hub, devices.check_password, clock), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()
     log.info(
@@ -158,6 +182,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
         while not stop.is_set():
             await hub.run_schedule(clock())
             await publish_site_views(hub, clock())
+            await settle_appointments(hub, clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
             if devices.refresh():

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from datetime import datetime
 
 import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import contract as wire
+from hub.appointments.web import add_routes
 from hub.server import Hub
 
 HUB = web.AppKey("hub", Hub)
@@ -94,7 +96,26 @@ async def devices(request: web.Request) -> web.Response:
     return web.Response(body=msgspec.json.encode(statuses), content_type="application/json")
 
 
-def create_app(hub: Hub, check_password: Callable[[str, str], bool]) -> web.Application:
+def _staff_device(app: web.Application) -> Callable[[web.Request], bool]:
+    """Whether a request comes from a caller device (Basic auth): only staff see a day's bookings."""
+
+    def may_list(request: web.Request) -> bool:
+        credentials = _basic_auth(request)
+        if credentials is None or not app[CHECK_PASSWORD](*credentials):
+            return False
+        device = app[HUB].gateway.devices(credentials[0])
+        return (
+            device is not None
+            and device.kind == wire.DeviceKind.CALLER
+            and device.site_id == request.match_info.get("site")
+        )
+
+    return may_list
+
+
+def create_app(
+    hub: Hub, check_password: Callable[[str, str], bool], clock: Callable[[], datetime] | None = None
+) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY + 1024)
     app[HUB] = hub
     app[CHECK_PASSWORD] = check_password
@@ -104,5 +125,7 @@ def create_app(hub: Hub, check_password: Callable[[str, str], bool]) -> web.Appl
     app.router.add_get("/api/v1/district", district)
     app.router.add_get("/api/v1/devices", devices)
     app.router.add_get("/api/v1/sites/{site}/snapshot", snapshot)
+    if hub.gateway.appointments is not None:  # before the device actions: "appointments" is no action
+        add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device(app))
     app.router.add_post("/api/v1/sites/{site}/{action}", command)
     return app

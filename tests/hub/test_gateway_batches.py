@@ -173,3 +173,21 @@ def test_without_a_secret_no_link_is_made(secret: bytes) -> None:
     gateway = Gateway(service, DEVICES.get, Clock(), secret=secret)
     ticket = gateway.handle_batch(issues(1))[0][0].ticket
     assert ticket is not None and ticket.status_path == ""
+
+
+def test_walk_ins_leave_the_places_booked_for_appointments() -> None:
+    gateway, _ = hall()
+    limit = gateway.boards["centre"].limits["A02"]
+    gateway.reserve("centre", {"A02": limit - 1})
+    first, second = (reply for reply, _ in gateway.handle_batch(issues(2)))
+    assert first.ok
+    assert not second.ok and second.error is not None and second.error.code == "kept_for_appointments"
+    assert "预约" in second.error.zh
+    gateway.reserve("centre", {})
+    assert gateway.handle_batch(issues(1, 5))[0][0].ok
+
+
+def test_check_in_is_refused_when_the_hub_has_no_appointment_desk() -> None:
+    gateway, _ = hall()
+    reply = gateway.handle_batch([request("kiosk-centre-1", "check-in", "c", code="HQ1.x.y.z")])[0][0]
+    assert not reply.ok and reply.error is not None and reply.error.code == "appointments_off"

@@ -55,6 +55,7 @@ class HubProcess:
         self.env = os.environ | {
             "HALL_DATABASE_URL": self.db_url,
             "HALL_SECRETS_PATH": str(directory / "hub-secret"),
+            "HALL_APPOINTMENTS_KEYS_FILE": str(directory / "appointment-keys.toml"),
             "HALL_DISTRICT_PATH": str(SAMPLE_DISTRICT),
             "HALL_HTTP_PORT": str(self.http_port),
             "HALL_CLOCK_START": clock_start,

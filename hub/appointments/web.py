@@ -1,0 +1,202 @@
+"""The booking REST API (aiohttp), added to the hub's web app with ``add_routes``.
+
+    GET    /api/v1/sites/{site}/slots?matter=A02&day=2026-11-25     slots with places left (public)
+    POST   /api/v1/sites/{site}/appointments                        book: {"matter","slot","phone",...} (public)
+    GET    /api/v1/sites/{site}/appointments?day=2026-11-25         the day's bookings, masked (staff: ``may_list``)
+    POST   /api/v1/appointments/{booking_id}/code                   the code again: {"phone"} (public)
+    DELETE /api/v1/appointments/{booking_id}                        cancel: {"phone"} (public)
+    POST   /api/v1/appointments/{booking_id}/cancel                 the same, for clients that cannot DELETE with a body
+
+Answers are JSON: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "zh", "en"}}`` with 400 (bad request),
+401 (not staff), 404 (unknown site or appointment) or 409 (refused by the rules). Phone numbers and ID numbers are
+read from bodies only (never from URLs, which end up in logs) and are never echoed.
+
+Register these routes **before** the hub's ``POST /api/v1/sites/{site}/{action}`` device route: aiohttp matches in
+order, and ``appointments`` would otherwise be taken for a device action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime
+from functools import partial
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from hub.appointments.desk import AppointmentDesk, Booked
+from hub.appointments.texts import AppointmentRefusal, BookingReason
+
+MAX_BODY = 4096
+
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class BookingBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    matter: Short
+    slot: Annotated[datetime, msgspec.Meta(tz=True)]
+    """The slot's start as ISO 8601 with its offset, as ``GET .../slots`` gives it."""
+    phone: Annotated[str, msgspec.Meta(min_length=5, max_length=32)]
+    id_number: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    request_id: Annotated[str, msgspec.Meta(min_length=8, max_length=128)] | None = None
+    """A client-made id (a UUID): a retried POST with it returns the first booking."""
+
+
+class PhoneBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    phone: Annotated[str, msgspec.Meta(min_length=5, max_length=32)]
+
+
+Body = TypeVar("Body", bound=msgspec.Struct)
+
+_NOT_FOUND = {BookingReason.UNKNOWN_SITE, BookingReason.UNKNOWN_MATTER, BookingReason.UNKNOWN_APPOINTMENT}
+_BAD_REQUEST = {BookingReason.BAD_PHONE, BookingReason.BAD_ID_NUMBER, BookingReason.NO_SUCH_SLOT}
+_BAD_REQUEST |= {BookingReason.REQUEST_ID_REUSED}
+
+
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, zh: str, en: str) -> web.Response:
+    return _json({"ok": False, "error": {"code": code, "zh": zh, "en": en}}, status)
+
+
+def _bad_request(detail: str) -> web.Response:
+    return _error(400, "malformed", "请求格式错误", f"The request is malformed: {detail}")
+
+
+def _refused(refusal: AppointmentRefusal) -> web.Response:
+    status = 404 if refusal.reason in _NOT_FOUND else 400 if refusal.reason in _BAD_REQUEST else 409
+    return _error(status, refusal.code, refusal.zh, refusal.en)
+
+
+def _booked(booked: Booked) -> dict[str, Any]:
+    return {"ok": True, "appointment": msgspec.to_builtins(booked.booking), "code": booked.code}
+
+
+async def _body(request: web.Request, kind: type[Body]) -> Body | web.Response:
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return _error(413, "too_large", "请求过大", f"The request is larger than {MAX_BODY} bytes")
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.DecodeError as error:
+        return _bad_request(str(error))
+
+
+def _day(request: web.Request) -> date | web.Response:
+    text = request.query.get("day", "")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return _bad_request("day must be an ISO date, e.g. ?day=2026-11-25")
+
+
+class _Routes:
+    def __init__(
+        self, desk: AppointmentDesk, clock: Callable[[], datetime], may_list: Callable[[web.Request], bool]
+    ) -> None:
+        self.desk = desk
+        self.clock = clock
+        self.may_list = may_list
+
+    async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Desk calls touch the database: off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args, **kwargs))
+
+    async def slots(self, request: web.Request) -> web.Response:
+        site_id, matter = request.match_info["site"], request.query.get("matter", "")
+        day = _day(request)
+        if isinstance(day, web.Response):
+            return day
+        if not matter:
+            return _bad_request("give the matter, e.g. ?matter=A02&day=2026-11-25")
+        try:
+            slots = await self._call(self.desk.slots, site_id, matter, day, self.clock())
+        except AppointmentRefusal as refusal:
+            return _refused(refusal)
+        listed = [
+            {
+                "start": open_slot.slot.start.isoformat(),
+                "end": open_slot.slot.end.isoformat(),
+                "label": open_slot.slot.label,
+                "capacity": open_slot.slot.capacity,
+                "remaining": open_slot.remaining,
+            }
+            for open_slot in slots
+        ]
+        return _json({"ok": True, "site_id": site_id, "matter": matter, "day": day.isoformat(), "slots": listed})
+
+    async def book(self, request: web.Request) -> web.Response:
+        body = await _body(request, BookingBody)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            booked = await self._call(
+                self.desk.book,
+                request.match_info["site"],
+                body.matter,
+                body.slot,
+                body.phone,
+                self.clock(),
+                id_number=body.id_number,
+                name=body.name,
+                request_id=body.request_id,
+            )
+        except AppointmentRefusal as refusal:
+            return _refused(refusal)
+        return _json(_booked(booked), status=201)
+
+    async def list_day(self, request: web.Request) -> web.Response:
+        if not self.may_list(request):
+            return _error(401, "unauthorised", "需要工作人员登录", "Staff sign-in needed")
+        day = _day(request)
+        if isinstance(day, web.Response):
+            return day
+        try:
+            bookings = await self._call(self.desk.bookings, request.match_info["site"], day)
+        except AppointmentRefusal as refusal:
+            return _refused(refusal)
+        listed = [msgspec.to_builtins(booking) for booking in bookings]
+        return _json({"ok": True, "day": day.isoformat(), "appointments": listed})
+
+    async def code(self, request: web.Request) -> web.Response:
+        body = await _body(request, PhoneBody)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            booked = await self._call(self.desk.booking, request.match_info["booking_id"], body.phone)
+        except AppointmentRefusal as refusal:
+            return _refused(refusal)
+        return _json(_booked(booked))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        body = await _body(request, PhoneBody)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            booking = await self._call(self.desk.cancel, request.match_info["booking_id"], body.phone, self.clock())
+        except AppointmentRefusal as refusal:
+            return _refused(refusal)
+        return _json({"ok": True, "appointment": msgspec.to_builtins(booking)})
+
+
+def add_routes(
+    app: web.Application,
+    desk: AppointmentDesk,
+    *,
+    clock: Callable[[], datetime],
+    may_list: Callable[[web.Request], bool],
+) -> None:
+    """Add the booking API to ``app``. ``may_list(request)`` says whether the request comes from staff (e.g. Basic
+    auth of a caller device or a manager): only staff see a day's bookings."""
+    routes = _Routes(desk, clock, may_list)
+    app.router.add_get("/api/v1/sites/{site}/slots", routes.slots)
+    app.router.add_post("/api/v1/sites/{site}/appointments", routes.book)
+    app.router.add_get("/api/v1/sites/{site}/appointments", routes.list_day)
+    app.router.add_post("/api/v1/appointments/{booking_id}/code", routes.code)
+    app.router.add_post("/api/v1/appointments/{booking_id}/cancel", routes.cancel)
+    app.router.add_delete("/api/v1/appointments/{booking_id}", routes.cancel)
