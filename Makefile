@@ -16,7 +16,7 @@ test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
 lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy contract.py engine devicekit hub kiosk display simulator bench run_kiosk.py
+	$(BIN)/mypy contract.py engine devicekit hub kiosk display caller simulator bench run_kiosk.py
 
 bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.engine_bench

@@ -1,0 +1,96 @@
+"""The caller's side of the wire, without Kivy: a ``DeviceLink`` that follows the site (snapshot, events, resync), plus
+the site's retained info (matter names and materials) and every event of the site handed to callbacks, and the
+blocking ``send`` of a model's request. ``drive`` runs a request and its follow-ups to the end (tests, tools); the
+app does the same one request at a time from worker threads.
+
+Callbacks run on paho's network thread: the app moves them onto the Kivy thread before touching the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, cast
+
+import msgspec
+import paho.mqtt.client as mqtt
+
+import contract as wire
+from caller.model import CallerModel, Request
+from devicekit.link import DeviceLink, HubUnreachable
+from engine import events as ev
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[Request], wire.Reply | None]
+"""Send a request and wait for its answer; None when the hub stayed silent (the link's retries included)."""
+
+
+class CallerLink:
+    def __init__(self, link: DeviceLink) -> None:
+        self.link = link
+        self.info: wire.SiteInfo | None = None
+        self.on_info: Callable[[wire.SiteInfo], None] = lambda info: None
+        self.on_event: Callable[[ev.Event], None] = lambda event: None
+        client, site = link.client, link.site_id
+        self._info_topic, self._events_topic = wire.info_topic(site), wire.events_topic(site)
+        client.message_callback_add(self._info_topic, self._on_info)
+        link_on_connect = cast(Callable[..., None], client.on_connect)
+        link_on_message = cast(Callable[..., None], client.on_message)
+
+        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+            link_on_connect(client, userdata, flags, reason, properties)
+            if not getattr(reason, "is_failure", False):
+                client.subscribe([(self._info_topic, 1)])  # again after every reconnect: the session is clean
+
+        def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            link_on_message(client, userdata, message)  # the link's site view first
+            if message.topic == self._events_topic:
+                self._on_event(bytes(message.payload))
+
+        client.on_connect = on_connect
+        client.on_message = on_message
+
+    def start(self, wait: float = 5.0) -> bool:
+        return self.link.start(wait=wait)
+
+    def stop(self) -> None:
+        self.link.stop()
+
+    @property
+    def online(self) -> bool:
+        return self.link.connected.is_set() and self.link.hub_online
+
+    def send(self, request: Request) -> wire.Reply | None:
+        """Blocks through the link's retries (never call it on the UI thread)."""
+        try:
+            return self.link.request(request.action, request.body, request_id=request.request_id)
+        except HubUnreachable:
+            return None
+
+    def _on_info(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if not message.payload:
+            return  # a cleared retained message
+        try:
+            info = wire.decode_as(wire.SiteInfo, bytes(message.payload))
+        except msgspec.DecodeError as error:
+            log.warning("unreadable message on %s: %s", message.topic, error)
+            return
+        self.info = info
+        self.on_info(info)
+
+    def _on_event(self, payload: bytes) -> None:
+        try:
+            event = wire.decode_event(payload)
+        except msgspec.DecodeError:
+            return  # the link has logged it
+        self.on_event(event)
+
+
+def drive(model: CallerModel, send: Send, request: Request | None) -> None:
+    """Send a request and every follow-up it brings, one after another, applying each answer to the model."""
+    pending = [request] if request is not None else []
+    while pending:
+        current = pending.pop(0)
+        reply = send(current)
+        pending += model.on_reply(current, reply) if reply is not None else model.on_unreachable(current)
