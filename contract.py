@@ -357,6 +357,8 @@ class QueuedTicket(msgspec.Struct, frozen=True, kw_only=True):
     ticket_id: str
     number: str
     matters: tuple[str, ...]
+    matter: str
+    """The matter it waits for now (of ``matters``, for a ticket of several)."""
     priority: Priority
     status: str
     """``waiting``, ``parked`` or ``no_show`` (missed today: it may be called back or reactivated)."""
@@ -408,6 +410,8 @@ class WindowView(msgspec.Struct, frozen=True, kw_only=True):
     pause_reason: str = ""
     current: str | None = None
     """The number called to or served at the window."""
+    serving: bool = False
+    """The current number is being served (not only called)."""
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -466,6 +470,8 @@ class SiteInfo(SitePlace, frozen=True, kw_only=True):
 
     v: int = PROTOCOL_VERSION
     matters: tuple[MatterInfo, ...]
+    target_wait_minutes: int = 15
+    """The site's waiting-time target: a caller warns when a ticket has waited longer."""
 
 
 class SiteSummary(SitePlace, frozen=True, kw_only=True):

@@ -14,7 +14,7 @@ the way kiosk/config.py reads a kiosk's.
     compact_width = 360
     compact_height = 640
     language = "zh_CN"          # or "en"
-    target_wait_minutes = 15    # a waiting ticket older than this raises the alert (the site's own target)
+    target_wait_minutes = 15    # a waiting ticket older than this raises the alert (default: the site's own target)
     queue_refresh_seconds = 10  # the queue is also refreshed on every event of the site
     font = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 
@@ -50,7 +50,8 @@ class CallerConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     compact_width: Positive = 360
     compact_height: Positive = 640
     language: str = "zh_CN"
-    target_wait_minutes: Annotated[float, msgspec.Meta(gt=0)] = DEFAULT_TARGET_WAIT_MINUTES
+    target_wait_minutes: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    """None: the site's target from the hub's site info (until it arrives, 15 minutes)."""
     queue_refresh_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     font: str = CJK_FONT
     """A font with Simplified Chinese glyphs; Kivy's own (Roboto) draws boxes."""

@@ -126,14 +126,15 @@ class CallerModel:
         window_id: str,
         texts: Texts | None = None,
         *,
-        target_wait_minutes: float = DEFAULT_TARGET_WAIT_MINUTES,
+        target_wait_minutes: float | None = None,
         compact: bool = False,
         clock: Callable[[], datetime] | None = None,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self.site_id, self.window_id = site_id, window_id
         self.texts = texts or Texts()
-        self.target_wait_minutes = target_wait_minutes
+        self.configured_target = target_wait_minutes
+        """The wait that raises the alert when the configuration sets one; else the site's (``target_wait_minutes``)."""
         self.compact = compact
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.new_id = new_id
@@ -171,6 +172,12 @@ class CallerModel:
         return Status.PAUSED if self.window.paused else Status.IDLE
 
     # -- what the hub tells us ----------------------------------------------------------------------------------
+
+    @property
+    def target_wait_minutes(self) -> float:
+        if self.configured_target is not None:
+            return self.configured_target
+        return float(self.info.target_wait_minutes) if self.info is not None else DEFAULT_TARGET_WAIT_MINUTES
 
     def on_info(self, info: wire.SiteInfo) -> None:
         if info.site_id == self.site_id:
@@ -312,12 +319,6 @@ class CallerModel:
         self._unanswered = None  # only the very next action may be a retry of one that got no answer
         for event in reply.events:
             self.on_event(event)
-        if not reply.ok and request.purpose == "sign_in" and reply.error and reply.error.code == "window_already_open":
-            # the hub checked the PIN before it found the window open: the clerk carries on at the open window
-            # (after the caller restarted, or a handover without signing out)
-            self.clerk = Clerk(staff_id=str(request.body["staff_id"]), name=str(request.body["staff_id"]))
-            self._say(self.texts("The window is open: carrying on"))
-            return [r for r in (self.queue_request(),) if r is not None]
         if not reply.ok:
             error = reply.error
             self._say(self.texts.pick(error.zh, error.en) if error else self.texts("Refused"), error=True)

@@ -100,7 +100,9 @@ class WindowState:
         elif self.current is None or self.current.number != window.current:
             ticket_id = self._ids.get(window.current)
             matters = self._matters.get(ticket_id, ()) if ticket_id else ()
-            self.current = Current(number=window.current, ticket_id=ticket_id, matters=matters)
+            self.current = Current(number=window.current, ticket_id=ticket_id, matters=matters, serving=window.serving)
+        elif window.serving and not self.current.serving:
+            self.current = replace(self.current, serving=True)
 
     def _learn(self, event: ev.Event) -> None:
         if isinstance(event, ev.TicketIssued):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from contract import CallView, Snapshot, WindowView
 from engine import events as ev
 from engine.district import Site
-from engine.state import SiteState
+from engine.state import SiteState, TicketStatus
 
 RECENT_CALLS = 12
 
@@ -46,7 +46,7 @@ class SiteBoard:
         windows = []
         for window in self.site.windows:
             live = state.window(window.id)
-            current = state.tickets[live.current].number if live.current else None
+            ticket = state.tickets[live.current] if live.current else None
             windows.append(
                 WindowView(
                     window_id=window.id,
@@ -56,7 +56,8 @@ class SiteBoard:
                     is_open=live.is_open,
                     paused=live.paused,
                     pause_reason=live.pause_reason,
-                    current=current,
+                    current=ticket.number if ticket else None,
+                    serving=ticket is not None and ticket.status == TicketStatus.SERVING,
                 )
             )
         waiting = dict.fromkeys(self.site.matters, 0)

@@ -99,6 +99,7 @@ def _queued(ticket: Ticket, now: datetime) -> wire.QueuedTicket:
         ticket_id=ticket.id,
         number=ticket.number,
         matters=ticket.matters,
+        matter=ticket.matter,
         priority=ticket.priority,
         status="no_show" if ticket.status == TicketStatus.MISSED else ticket.status.value,
         issued_at=ticket.issued_at,
@@ -199,10 +200,12 @@ class Gateway:
                 except SignInRefused as refused:
                     log.warning("sign-in refused at %s/%s: %s", site_id, request.window_id, refused.reason)
                     return refusal_reply(request.id, refused.reason)
+                staff = wire.StaffInfo(staff_id=member.staff_id, name=member.name)
+                window = self.service.state(site_id).window(request.window_id)
+                if window.is_open and window.staff_id == member.staff_id:  # the same clerk again (a caller restart)
+                    return wire.Reply(id=request.id, ok=True, staff=staff)
                 command = self._command(site_id, device_id, wire.Action(action), request)
-                return _Pending(
-                    request.id, site_id, command, wire.StaffInfo(staff_id=member.staff_id, name=member.name)
-                )
+                return _Pending(request.id, site_id, command, staff)
             case wire.CheckInRequest():
                 return self._check_in(site_id, f"{device_id}:{request.id}", request)
         return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request))

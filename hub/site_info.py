@@ -51,7 +51,7 @@ def site_info(district: District, site: Site) -> wire.SiteInfo:
                 green_channel=matter.green_channel,
             )
         )
-    return wire.SiteInfo(**_place(site), matters=tuple(matters))
+    return wire.SiteInfo(**_place(site), matters=tuple(matters), target_wait_minutes=site.rules.target_wait_minutes)
 
 
 def district_summary(

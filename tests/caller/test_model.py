@@ -294,7 +294,7 @@ def test_the_alert_names_the_tickets_waiting_past_the_target() -> None:
     lines = {line.number: line for line in screen(hall).queue_lines()}
     assert lines[first].overdue and lines[first].waited_text == "15 分钟" and not lines[second].overdue
 
-    hall.model.target_wait_minutes = 10
+    hall.model.configured_target = 10
     alert = screen(hall).alert()
     assert alert is not None and alert.numbers == (first, second)
     hall.model.shortcut("f12")
@@ -441,7 +441,7 @@ def test_config_reads_toml_then_environment_and_names_a_bad_key(tmp_path: Path) 
     assert (config.site, config.window, config.device_id, config.compact) == ("xiaozhai", "w02", "caller-x", False)
     assert config.target_wait_minutes == 20 and config.window_size == (1280, 800)
     assert load_config(None, {"CALLER_COMPACT": "true"}).window_size == (360, 640)
-    assert load_config(None, {}).target_wait_minutes == 15
+    assert load_config(None, {}).target_wait_minutes is None  # the site's own target
     with pytest.raises(ConfigError, match="target_wait_minutes"):
         load_config(None, {"CALLER_TARGET_WAIT_MINUTES": "0"})
     with pytest.raises(ConfigError, match="language"):
@@ -489,8 +489,8 @@ def test_a_snapshot_overtaking_the_reply_does_not_hide_that_service_started() ->
     assert request is not None
     reply = hall.send(request)
     assert reply is not None
-    hall.model.on_snapshot(hall.gateway.snapshot(SITE))  # says A001 is at the window, not that it is served
-    assert hall.model.status is Status.CALLED
+    hall.model.on_snapshot(hall.gateway.snapshot(SITE))  # says A001 is at the window and being served
+    assert hall.model.status is Status.SERVING
     hall.model.on_reply(request, reply)
     assert hall.model.status is Status.SERVING and hall.model.message == f"开始办理 {number}"
     # and a late event older than the snapshot cannot bring back a ticket the snapshot says is gone
@@ -518,7 +518,7 @@ def test_after_a_restart_the_clerk_signs_in_again_at_the_open_window() -> None:
     restarted.do(restarted.model.sign_in(CLERK, "1111"))
     assert restarted.model.clerk is None and restarted.model.message == "工号或密码错误"  # the PIN still counts
     restarted.do(restarted.model.sign_in(CLERK, PIN))
-    assert restarted.model.clerk is not None and restarted.model.message == "窗口已开启，继续办理"
+    assert restarted.model.clerk is not None and restarted.model.message == "李敏 已签到"  # the hub: same clerk
     assert restarted.model.status is Status.CALLED
     restarted.do(restarted.model.command("start"))
     assert restarted.model.status is Status.SERVING

@@ -191,3 +191,16 @@ def test_check_in_is_refused_when_the_hub_has_no_appointment_desk() -> None:
     gateway, _ = hall()
     reply = gateway.handle_batch([request("kiosk-centre-1", "check-in", "c", code="HQ1.x.y.z")])[0][0]
     assert not reply.ok and reply.error is not None and reply.error.code == "appointments_off"
+
+
+def test_the_same_clerk_signs_in_again_at_the_open_window_and_another_must_wait() -> None:
+    gateway, _ = hall()
+    gateway.staff.add("centre", "wang", "王芳", PIN)  # type: ignore[union-attr]
+    sign_in = lambda staff_id, n: gateway.handle_batch(  # noqa: E731
+        [request("caller-centre-w01", "open-window", f"s{n}", window_id="w01", staff_id=staff_id, pin=PIN)]
+    )[0][0]
+    assert sign_in("li", 1).ok
+    again = sign_in("li", 2)  # the caller restarted
+    assert again.ok and again.staff == wire.StaffInfo(staff_id="li", name="李敏") and again.events == ()
+    other = sign_in("wang", 3)
+    assert not other.ok and other.error is not None and other.error.code == "window_already_open"
