@@ -1,5 +1,5 @@
 """Start the kiosk: ``python run_kiosk.py [--config kiosk.toml]`` (keys and ``KIOSK_<KEY>`` overrides in
-kiosk/config.py)."""
+kiosk/config.py; docs/kiosk.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from kiosk.app import KioskApp, configure_window
 from kiosk.config import ConfigError, load_config
 
 
@@ -24,8 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, OSError) as error:
         parser.exit(2, f"{error}\n")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from kiosk.app import build_app, configure_window  # noqa: PLC0415 (Kivy starts here, after the settings are good)
+
     configure_window(config)
-    KioskApp(config).run()
+    build_app(config).run()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -41,6 +42,15 @@ def link_for(settings: DeviceSettings, kind: wire.DeviceKind, follow_site: bool 
         kind=kind,
         follow_site=follow_site,
     )
+
+
+def no_nagle(client: mqtt.Client) -> None:
+    """Switch Nagle's algorithm off on an MQTT client's socket (paho leaves it on; call it on every connect).
+    Otherwise a request published right after the PUBACK of the previous reply waits for the broker's delayed ACK:
+    ~40 ms on every request (a kiosk's issue round trip: median 48 ms with Nagle, 5 ms without)."""
+    connection = client.socket()
+    if isinstance(connection, socket.socket):
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class HubUnreachable(Exception):
@@ -161,6 +171,7 @@ class DeviceLink:
         if getattr(reason, "is_failure", False):
             log.error("broker refused device %s: %s", self.device_id, reason)
             return
+        no_nagle(client)
         self._subscribe()
         client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
         self.connected.set()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
 import threading
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
+from devicekit.link import no_nagle
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,7 @@ class MqttBridge:
             log.error("broker refused the hub: %s", reason)
             return
         log.info("connected to the broker at %s:%d", self.host, self.port)
-        connection = client.socket()
-        if isinstance(connection, socket.socket):
-            # no Nagle: a reply, its events and the snapshot go out at once, not after the broker's delayed ACK
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        no_nagle(client)  # a reply, its events and the snapshot go out at once, not after the broker's delayed ACK
         self._subscribe()
         self.loop.call_soon_threadsafe(self._connected)
 

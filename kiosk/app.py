@@ -1,16 +1,17 @@
-"""The kiosk app: one place that wires the model, the Kivy view and the link to the hub.
+"""The kiosk app: the one place that wires the model, the Kivy view, the controller and the link to the hub.
 
 Threads: paho's network thread receives (snapshot, hub status, site info, district summary) and hands every change
-to the Kivy thread with ``Clock.schedule_once``; an issue request runs in a worker thread (``DeviceLink.request``
-blocks through its retries), and so does printing; only the Kivy thread touches the model and the view.
+to the Kivy thread with ``Clock.schedule_once``; requests, printing, the camera and read-aloud run in the
+controller's workers (kiosk/controller.py) and post their results back the same way; only the Kivy thread touches
+the model and the view.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 import msgspec
@@ -20,14 +21,23 @@ from kivy.clock import Clock
 from kivy.config import Config
 
 import contract as wire
-from devicekit.link import DeviceLink, HubUnreachable, link_for
+from devicekit.link import DeviceLink, link_for
 from devicekit.window import configure_window as configure_device_window
-from kiosk.config import KioskConfig
+from kiosk.camera import CameraScan
+from kiosk.config import KioskConfig, printer_transport
+from kiosk.controller import KioskController, Printing, Scan
 from kiosk.model import KioskModel
+from kiosk.printer import TicketPrinter
+from kiosk.printer_profile import profile_named
+from kiosk.speech import ScreenReader
 from kiosk.texts import Texts
 from kiosk.view import KioskView, use_font
 
 log = logging.getLogger(__name__)
+
+PRINTER_POLL_SECONDS = 60.0
+"""How often an idle kiosk asks its printer's status (paper low or out shows on the device list before the next
+citizen arrives)."""
 
 
 def configure_window(config: KioskConfig) -> None:
@@ -36,13 +46,53 @@ def configure_window(config: KioskConfig) -> None:
     Config.set("input", "mouse", "mouse,multitouch_on_demand")
 
 
+def printing_for(settings: KioskConfig) -> Printing | None:
+    """The configured printer and its profile, or None when the kiosk has no printer."""
+    transport = printer_transport(settings.printer)
+    if transport is None:
+        return None
+    profile = profile_named(settings.printer_profile)
+    return Printing(TicketPrinter(transport, profile), profile, settings.public_url, settings.timezone)
+
+
+def reader_for(settings: KioskConfig) -> ScreenReader | None:
+    """Elder mode's read-aloud through the boards' voice engine (espeak-ng), or None when switched off."""
+    if not settings.voice:
+        return None
+    from display.announcer import KivyPlayer  # noqa: PLC0415 (the player imports Kivy's audio when it plays)
+    from display.voice import Synthesizer  # noqa: PLC0415
+
+    return ScreenReader(Synthesizer(Path(settings.voice_cache)), KivyPlayer())
+
+
 class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
-    def __init__(self, settings: KioskConfig, link: DeviceLink | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        settings: KioskConfig,
+        link: DeviceLink | None = None,
+        *,
+        printing: Printing | None = None,
+        scan: Scan | None = None,
+        reader: ScreenReader | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.link = link if link is not None else link_for(settings, wire.DeviceKind.KIOSK)
         self.model = KioskModel(settings.site, Texts(settings.language))
         self.view: KioskView | None = None
+        self.reader = reader
+        self.scan = scan
+        self.controller = KioskController(
+            self.model,
+            self.link,
+            self._post,
+            printing=printing,
+            scan=scan,
+            reader=reader,
+            refresh=self._redraw,
+            now=self.now,
+        )
 
     @staticmethod
     def now() -> datetime:
@@ -51,13 +101,25 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
     def build(self) -> KioskView:
         use_font(self.settings.font)
         self.title = "Kiosk"
-        self.view = KioskView(self.model, now=self.now, issue=self.issue)
+        controller = self.controller
+        self.view = KioskView(
+            self.model, now=self.now, issue=controller.issue, effect=controller.effect, on_render=controller.speak
+        )
         self._listen()
-        Clock.schedule_interval(self._tick, 1.0)
+        Clock.schedule_interval(lambda _dt: controller.tick(), 1.0)
+        Clock.schedule_interval(lambda _dt: controller.check_printer(), PRINTER_POLL_SECONDS)
+        controller.check_printer()
+        if self.reader is not None:
+            self.reader.start()
         self.link.start(wait=0)
         return self.view
 
     def on_stop(self) -> None:
+        self.controller.close()
+        if self.reader is not None:
+            self.reader.stop(timeout=1)
+        if isinstance(self.scan, CameraScan):
+            self.scan.close()
         self.link.stop()
 
     # -- the hub (network thread -> Kivy thread) ------------------------------------------------------------------
@@ -78,7 +140,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
                 client.subscribe(extra)  # again after every reconnect: the session is clean
 
         client.on_connect = on_connect
-        self.link.on_change = lambda: Clock.schedule_once(self._link_changed)
+        self.link.on_change = lambda: self._post(self._link_changed)
 
     def _retained(self, kind: type[Any], apply: Callable[[Any], None]) -> Callable[..., None]:
         def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -89,51 +151,38 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
             except msgspec.DecodeError as error:
                 log.warning("unreadable message on %s: %s", message.topic, error)
                 return
-            Clock.schedule_once(lambda _dt: self._apply(apply, decoded))
+
+            def change() -> None:
+                apply(decoded)
+                self.controller.changed()
+
+            self._post(change)
 
         return on_message
 
-    def _link_changed(self, _dt: float) -> None:
+    def _link_changed(self) -> None:
         view = self.link.view
         if view is not None and view.snapshot is not None:
             self.model.on_snapshot(view.snapshot)
-        self._refresh()
+        self.controller.changed()
 
     # -- the Kivy thread -----------------------------------------------------------------------------------------
 
-    def _apply(self, change: Callable[..., None], *args: Any) -> None:
-        change(*args)
-        self._refresh()
+    @staticmethod
+    def _post(change: Callable[[], object]) -> None:
+        """Run ``change`` on the Kivy thread (from any thread)."""
+        Clock.schedule_once(lambda _dt: change())
 
-    def _refresh(self) -> None:
-        self.model.hub_online = self.link.connected.is_set() and self.link.hub_online
+    def _redraw(self) -> None:
         if self.view is not None:
             self.view.update()
 
-    def _tick(self, _dt: float) -> None:
-        self.model.tick(self.now())
-        self._refresh()
 
-    # -- issuing (worker thread) ---------------------------------------------------------------------------------
-
-    def issue(self, body: dict[str, Any]) -> None:
-        """Send an issue request off the Kivy thread; the model shows WORKING until the answer is applied."""
-        threading.Thread(target=self._issue, args=(body,), name="kiosk-issue", daemon=True).start()
-
-    def _issue(self, body: dict[str, Any]) -> None:
-        try:
-            reply = self.link.request(wire.Action.ISSUE, body)
-        except HubUnreachable:
-            Clock.schedule_once(lambda _dt: self._apply(self.model.on_unreachable))
-            return
-        printed = self.on_ticket(reply) if reply.ok and reply.ticket is not None else True
-        Clock.schedule_once(lambda _dt: self._apply(self.model.on_issue_reply, reply, printed))
-
-    def on_ticket(self, reply: wire.Reply) -> bool:
-        """Print the ticket of an accepted issue request (worker thread); True when it printed.
-
-        The printer adapter (kiosk/printer.py, kiosk/ticket_print.py) plugs in here. With no printer configured this
-        says "printed": the screen shows the number either way, and a "printing failed" line on every kiosk that
-        has no printer would be false. Only a configured printer that fails may return False.
-        """
-        return True
+def build_app(settings: KioskConfig) -> KioskApp:
+    """The kiosk as configured: the link to the hub, the printer, the camera and the read-aloud voice."""
+    return KioskApp(
+        settings,
+        printing=printing_for(settings),
+        scan=CameraScan(settings.camera_source),
+        reader=reader_for(settings),
+    )

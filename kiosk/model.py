@@ -1,19 +1,22 @@
 """The kiosk's screen logic as a plain class: what each screen shows and what a tap does. No Kivy, no MQTT.
 
 The view (Kivy) draws ``KioskModel``'s properties and forwards taps; the link feeds it the hub's retained site
-info, the district summary and the site snapshot, and sends the requests it returns. Tests drive it directly.
+info, the district summary and the site snapshot, and sends the requests it returns. A tap that needs the outside
+world answers an ``Effect`` (call staff, start or stop the camera) for the controller to carry out. ``spoken()`` is
+what elder mode reads aloud on the current screen. Tests drive it directly.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import contract as wire
-from kiosk.texts import Texts, wait_text
+from display.voice import ticket_en, ticket_zh
+from kiosk.texts import Texts, spoken_wait_text, wait_text
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -25,6 +28,16 @@ class Screen(enum.StrEnum):
     TICKET = "ticket"
     NEARBY = "nearby"
     MESSAGE = "message"
+    CHECKIN = "checkin"
+    """The camera looks for an appointment's QR code."""
+
+
+class Effect(enum.StrEnum):
+    """What a tap asks of the world outside the model (the controller does it)."""
+
+    CALL_STAFF = "call_staff"
+    START_SCAN = "start_scan"
+    STOP_SCAN = "stop_scan"
 
 
 @dataclass(frozen=True)
@@ -46,7 +59,29 @@ class TicketView:
     wait_text: str
     windows_text: str
     materials: tuple[str, ...]
-    printed: bool = True
+    printed: bool | None = True
+    """True: printed (or no printer); None: printing now; False: the printer failed (the number is still valid)."""
+    print_note: str = ""
+    """Why printing failed, from the printer's status ("打印机缺纸，请记下屏幕上的号码")."""
+    appointment: str = ""
+    """"预约时段 09:00–09:30" for a checked-in appointment."""
+    spoken_number: str = ""
+    """The number as a person reads it aloud ("A 零零四")."""
+    spoken_wait: str = ""
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """What elder mode reads aloud: sentences in one language (``zh`` or ``en``)."""
+
+    language: str
+    sentences: tuple[str, ...]
+    warning: str = ""
+    """Elder mode's idle warning, read when it appears (its seconds count down: it is not part of the screen)."""
+
+    @property
+    def everything(self) -> tuple[str, ...]:
+        return (*self.sentences, self.warning) if self.warning else self.sentences
 
 
 @dataclass(frozen=True)
@@ -90,6 +125,8 @@ class KioskModel:
         self.ticket: TicketView | None = None
         self.chosen: str | None = None
         self.warning_seconds_left: int | None = None
+        self.retry_action: str | None = None
+        """A message screen's second button: "checkin" (scan again) after a refused check-in."""
         self._last_touch: datetime | None = None
 
     # -- what the hub tells us --------------------------------------------------------------------------------
@@ -188,8 +225,11 @@ class KioskModel:
         self._last_touch = now
         self.warning_seconds_left = None
 
-    def tap(self, action: str, now: datetime) -> None:
+    def tap(self, action: str, now: datetime) -> Effect | None:
+        """A tap on a button; the effect the controller must carry out, if any."""
         self.touch(now)
+        leaving_scan = self.screen == Screen.CHECKIN and action not in ("elder", "language")
+        effect: Effect | None = Effect.STOP_SCAN if leaving_scan else None
         if action == "take":
             closed = self.closed_text()
             if not self.hub_online:
@@ -198,16 +238,24 @@ class KioskModel:
                 self._show(Screen.MESSAGE, closed)
             else:
                 self._show(Screen.MATTERS)
+        elif action == "checkin":
+            if not self.hub_online:
+                self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
+            else:
+                self._show(Screen.CHECKIN)
+                effect = Effect.START_SCAN
         elif action == "nearby":
             self._show(Screen.NEARBY)
         elif action == "elder":
             self.elder_mode = not self.elder_mode
         elif action == "help":
             self._show(Screen.MESSAGE, self.texts("A member of staff is on the way."))
+            effect = Effect.CALL_STAFF
         elif action == "language":
             self.texts.language = "en" if self.texts.language.startswith("zh") else "zh_CN"
         elif action in ("back", "home"):
             self._show(Screen.HOME)
+        return effect
 
     def choose_matter(self, code: str, now: datetime) -> dict[str, Any] | None:
         """The issue request's body for a tapped matter, or None when it cannot be taken (the tile says why)."""
@@ -215,11 +263,12 @@ class KioskModel:
         tile = next((tile for tile in self.matter_tiles() if tile.code == code), None)
         if tile is None or not tile.available:
             return None
-        self.chosen = code
+        self.chosen, self.ticket = code, None
         self._show(Screen.WORKING, self.texts("Working…"))
         return {"matters": [code], "channel": "kiosk"}
 
-    def on_issue_reply(self, reply: wire.Reply, printed: bool = True) -> None:
+    def on_issue_reply(self, reply: wire.Reply, printed: bool | None = True) -> None:
+        """The hub's answer to an issue (or check-in) request. ``printed``: None while the ticket is printing."""
         if not reply.ok or reply.ticket is None:
             error = reply.error
             self._show(Screen.MESSAGE, self.texts.pick(error.zh, error.en) if error else "")
@@ -227,16 +276,52 @@ class KioskModel:
         ticket = reply.ticket
         wait = ticket.wait
         names = [self._matter_name(code) for code in ticket.matters]
+        slot = ticket.appointment
         self.ticket = TicketView(
             number=ticket.number,
             matter_names="、".join(names),
             people_ahead_text=self.texts("{count} people ahead of you", count=wait.people_ahead if wait else 0),
             wait_text=wait_text(self.texts, wait) if wait else "",
             windows_text=self.texts("Please watch windows {windows}", windows="、".join(map(str, ticket.windows))),
-            materials=self._materials(ticket.matters[0]),
+            materials=self._materials(ticket.matters[0]) if ticket.matters else (),
             printed=printed,
+            appointment=self.texts("Appointment {slot}", slot=slot) if slot else "",
+            spoken_number=self._spoken_number(ticket.number),
+            spoken_wait=spoken_wait_text(self.texts, wait) if wait else "",
         )
         self._show(Screen.TICKET)
+
+    def on_printed(self, printed: bool, zh: str = "", en: str = "") -> None:
+        """The printer's outcome for the ticket on screen; the ticket is valid either way."""
+        if self.ticket is None:
+            return
+        note = (
+            ""
+            if printed
+            else (self.texts.pick(zh, en) or self.texts("The printer failed: please note your number on the screen."))
+        )
+        self.ticket = replace(self.ticket, printed=printed, print_note=note)
+
+    def on_scanned(self, code: str, now: datetime) -> dict[str, Any] | None:
+        """The camera read a code: the check-in request's body, or None when nobody is on the scanning screen."""
+        if self.screen != Screen.CHECKIN or not code.strip():
+            return None
+        self.touch(now)
+        self.ticket = None
+        self._show(Screen.WORKING, self.texts("Checking in…"))
+        return {"code": code.strip()}
+
+    def on_checkin_reply(self, reply: wire.Reply, printed: bool | None = True) -> None:
+        """Checked in: the ticket screen, with the appointment's time slot. Refused (forged, expired, another site,
+        already used, too early): the hub's reason as it is, and a button to scan again."""
+        self.on_issue_reply(reply, printed)
+        if self.screen == Screen.MESSAGE:
+            self.retry_action = "checkin"
+
+    def on_camera_failed(self) -> None:
+        """No camera (none configured, OpenCV missing, the device gone): say so instead of scanning forever."""
+        if self.screen == Screen.CHECKIN:
+            self._show(Screen.MESSAGE, self.texts("The camera is not available. Please ask the staff."))
 
     def on_unreachable(self) -> None:
         """No reply after the retries: nothing was confirmed, so nothing is printed."""
@@ -261,11 +346,56 @@ class KioskModel:
             "Still there? This screen returns to the start in {seconds} s.", seconds=self.warning_seconds_left
         )
 
+    # -- read aloud (elder mode) -------------------------------------------------------------------------------
+
+    def spoken(self) -> Spoken:
+        """The current screen as sentences to read aloud, in the screen's language: what it says, in the order a
+        person reads it, with the ticket number read out character by character."""
+        t = self.texts
+        language = "zh" if t.language.startswith("zh") else "en"
+        sentences: list[str] = []
+        if not self.hub_online:
+            sentences.append(t("No connection to the service system"))
+        if self.screen == Screen.HOME:
+            sentences.append(self.closed_text() or t("Hello! What would you like to do?"))
+            sentences += [label for action, label in self.home_actions() if action != "elder"]
+        elif self.screen == Screen.MATTERS:
+            sentences.append(t("Choose your matter"))
+            sentences += [tile.name for tile in self.matter_tiles() if tile.available]
+        elif self.screen == Screen.TICKET and self.ticket is not None:
+            sentences += self._spoken_ticket(self.ticket)
+        elif self.screen == Screen.NEARBY:
+            sentences.append(t("Nearby service sites"))
+        elif self.screen == Screen.CHECKIN:
+            sentences += [t("Check in an appointment"), t("Hold the QR code of your appointment up to the camera.")]
+        elif self.message:
+            sentences.append(self.message)
+        sentences = [sentence for sentence in sentences if sentence]
+        return Spoken(language, tuple(sentences), self.warning_text() or "")
+
+    def _spoken_ticket(self, ticket: TicketView) -> list[str]:
+        t = self.texts
+        sentences = [t("Your number is {number}", number=ticket.spoken_number or ticket.number), ticket.matter_names]
+        sentences += [ticket.appointment, ticket.people_ahead_text, ticket.spoken_wait, ticket.windows_text]
+        if ticket.printed is False:
+            sentences.append(ticket.print_note)
+        if ticket.materials:
+            sentences.append(t("Please have ready:"))
+            sentences += list(ticket.materials)
+        return sentences
+
     # -- helpers ------------------------------------------------------------------------------------------------
 
     def _show(self, screen: Screen, message: str = "") -> None:
         self.screen = screen
         self.message = message
+        self.retry_action = None
+
+    def _spoken_number(self, number: str) -> str:
+        try:
+            return ticket_zh(number) if self.texts.language.startswith("zh") else ticket_en(number)
+        except ValueError:  # not letters followed by digits: read it as written
+            return number
 
     def _matter_name(self, code: str) -> str:
         matter = self._matter(code)

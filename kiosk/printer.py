@@ -73,8 +73,8 @@ class PrinterStatus:
     """Technical, for the log: which query got which byte, or which error."""
 
     def report(self) -> dict[str, str]:
-        """For ``DeviceLink.report(**status.report())``: ``{"printer": "paper_low"}``."""
-        return {"printer": self.state.value}
+        """For ``DeviceLink.report(**status.report())``: ``{"printer": "paper_low"}``; a ready printer is ``ok``."""
+        return {"printer": "ok" if self.state is PrinterState.READY else self.state.value}
 
 
 @dataclass(frozen=True)

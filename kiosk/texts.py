@@ -54,3 +54,12 @@ def wait_text(texts: Texts, wait: wire.WaitEstimate) -> str:
     if wait.low is not None and wait.high is not None and round(wait.high) > round(wait.low):
         return texts("about {low}–{high} min", low=round(wait.low), high=round(wait.high))
     return texts("about {minutes} min", minutes=round(wait.minutes))
+
+
+def spoken_wait_text(texts: Texts, wait: wire.WaitEstimate) -> str:
+    """The wait as it is read aloud: words instead of the dash ("大约 9 到 21 分钟")."""
+    if wait.minutes is None:
+        return texts("no window open now")
+    if wait.low is not None and wait.high is not None and round(wait.high) > round(wait.low):
+        return texts("about {low} to {high} minutes", low=round(wait.low), high=round(wait.high))
+    return texts("about {minutes} minutes", minutes=round(wait.minutes))

@@ -255,6 +255,15 @@ def _materials(matters: Sequence[MatterNames]) -> list[Named]:
     return list(unique.values())[:MATERIALS_SHOWN]
 
 
+def status_url(public_url: str, ticket: wire.TicketInfo) -> str:
+    """Where a phone that scans the ticket's QR code goes: the hub's public address and the ticket's status path
+    (``http://hall.example.cn`` + ``/t/8F3K2``); empty when the hub gave no path (then no QR is printed)."""
+    path = ticket.status_path
+    if not path:
+        return ""
+    return public_url.rstrip("/") + "/" + path.lstrip("/")
+
+
 def build_ticket(
     profile: PrinterProfile,
     site: Named,
@@ -268,7 +277,8 @@ def build_ticket(
     """The ticket's bytes for the profile's printer. ``matters`` are the ticket's, in its order; ``language``
     (``zh_CN`` or ``en``) chooses the words of the body, while the site's name is printed in Chinese then English;
     ``timezone`` is the site's, for the issue time. The QR code carries ``status_url`` (a printed line when the
-    printer has no native QR)."""
+    printer has no native QR); an empty ``status_url`` prints neither. A checked-in appointment's time slot is
+    printed under the number."""
     texts = Texts(language)
     sheet = _Sheet(profile)
     sheet.line(site.name_zh, bold=True)
@@ -278,6 +288,8 @@ def build_ticket(
         sheet.line(texts.pick(matter.name_zh, matter.name_en), bold=True)
     sheet.line(texts("Your number"))
     sheet.line(ticket.number, bold=True, magnification=number_magnification(profile, ticket.number))
+    if ticket.appointment:
+        sheet.line(texts("Appointment {slot}", slot=ticket.appointment), bold=True)
     if ticket.wait is not None:
         ahead = texts("{count} people ahead of you", count=ticket.wait.people_ahead)
         sheet.line(f"{ahead} · {wait_text(texts, ticket.wait)}")
@@ -285,7 +297,9 @@ def build_ticket(
         windows = texts.pick("、", ", ").join(map(str, ticket.windows))
         sheet.line(texts("Please watch windows {windows}", windows=windows))
     sheet.line(ticket.issued_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M"))
-    if sheet.capabilities.supports("qrCode"):
+    if not status_url:
+        pass
+    elif sheet.capabilities.supports("qrCode"):
         sheet.qr(status_url)
     else:
         sheet.line(status_url, small=True)

@@ -25,7 +25,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
-from kiosk.model import KioskModel, MatterTile, NearbySite, Screen
+from kiosk.model import Effect, KioskModel, MatterTile, NearbySite, Screen
 from kiosk.theme import LINE_HEIGHT, RGB, Pair, Theme, theme_for
 
 NUMBER_FONT = resource_find("data/fonts/Roboto-Bold.ttf")
@@ -47,6 +47,7 @@ FONT_HEIGHT = 1.17
 """A line's height per font size (ascent + descent) of WQY Micro Hei and Roboto."""
 
 IssueRequest = Callable[[dict[str, Any]], None]
+EffectHandler = Callable[[Effect], None]
 
 
 def use_font(path: str) -> None:
@@ -208,6 +209,39 @@ class Spinner(Widget):  # type: ignore[misc]  # Kivy has no type hints
         self._event.cancel()
 
 
+class QrTarget(Widget):  # type: ignore[misc]  # Kivy has no type hints
+    """Where to hold the code: four corner brackets and a sketch of a QR code's finder squares."""
+
+    def __init__(self, rgb: RGB, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rgb = rgb
+        self.bind(pos=self._draw, size=self._draw)
+
+    def _draw(self, *_: object) -> None:
+        self.canvas.clear()
+        side = min(self.width, self.height) * 0.9
+        x0, y0 = self.center_x - side / 2, self.center_y - side / 2
+        arm, width = side * 0.18, dp(6)
+        with self.canvas:
+            Color(*rgba(self.rgb))
+            for cx, cy, dx, dy in (
+                (x0, y0, 1, 1),
+                (x0 + side, y0, -1, 1),
+                (x0, y0 + side, 1, -1),
+                (x0 + side, y0 + side, -1, -1),
+            ):
+                Line(points=[cx + dx * arm, cy, cx, cy, cx, cy + dy * arm], width=width)
+            finder = side * 0.2
+            inset = side * 0.18
+            for fx, fy in (
+                (x0 + inset, y0 + side - inset - finder),
+                (x0 + side - inset - finder, y0 + side - inset - finder),
+                (x0 + inset, y0 + inset),
+            ):
+                Line(rectangle=(fx, fy, finder, finder), width=dp(4))
+                Rectangle(pos=(fx + finder * 0.3, fy + finder * 0.3), size=(finder * 0.4, finder * 0.4))
+
+
 def vertical(**kwargs: Any) -> BoxLayout:
     """A column as tall as its content."""
     box = BoxLayout(orientation="vertical", size_hint_y=None, **kwargs)
@@ -266,11 +300,23 @@ def scrolling(content: Widget) -> ScrollView:
 
 
 class KioskView(Panel):
-    """The whole kiosk screen. ``now`` gives the time of a tap; ``issue`` sends an issue request (off this thread)."""
+    """The whole kiosk screen. ``now`` gives the time of a tap; ``issue`` sends an issue request (off this thread);
+    ``effect`` carries out what a tap asks of the world (call staff, camera on or off); ``on_render`` is called after
+    every new picture (read-aloud follows what is drawn)."""
 
-    def __init__(self, model: KioskModel, now: Callable[[], datetime], issue: IssueRequest, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: KioskModel,
+        now: Callable[[], datetime],
+        issue: IssueRequest,
+        effect: EffectHandler | None = None,
+        on_render: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(theme_for(model.elder_mode).colours.page.bg, orientation="vertical", **kwargs)
         self.model, self.now, self.issue = model, now, issue
+        self.effect: EffectHandler = effect or (lambda _effect: None)
+        self.on_render: Callable[[], None] = on_render or (lambda: None)
         self.nearby_code: str | None = None
         """The matter whose nearby sites are listed (the model's nearby screen has no matter of its own)."""
         self._rendered: tuple[object, ...] = ()
@@ -290,14 +336,16 @@ class KioskView(Panel):
     # -- taps -----------------------------------------------------------------------------------------------------
 
     def tap(self, action: str) -> None:
-        self.model.tap(action, self.now())
+        effect = self.model.tap(action, self.now())
         self.render()
+        if effect is not None:
+            self.effect(effect)
 
     def choose(self, code: str) -> None:
         body = self.model.choose_matter(code, self.now())
-        self.render()
         if body is not None:
-            self.issue(body)
+            self.issue(body)  # first: the request leaves while the screen is drawn
+        self.render()
 
     def more_time(self) -> None:
         self.model.touch(self.now())
@@ -322,6 +370,7 @@ class KioskView(Panel):
             m.elder_mode,
             m.texts.language,
             m.message,
+            m.retry_action,
             m.warning_seconds_left,
             m.hub_online,
             m.ticket,
@@ -364,6 +413,7 @@ class KioskView(Panel):
             Screen.TICKET: self._ticket,
             Screen.NEARBY: self._nearby,
             Screen.MESSAGE: self._message,
+            Screen.CHECKIN: self._checkin,
         }
         body = BoxLayout(orientation="vertical", padding=dp(theme.padding), spacing=dp(theme.spacing))
         screens[self.model.screen](body, theme)
@@ -371,6 +421,7 @@ class KioskView(Panel):
         if keep_scroll is not None and self._scroll is not None:
             self._scroll.scroll_y = keep_scroll
         self._rendered = self._picture()
+        self.on_render()
 
     def _header(self, theme: Theme) -> BoxLayout:
         c, t = theme.colours, self.model.texts
@@ -478,11 +529,11 @@ class KioskView(Panel):
     def _tapper(self, action: str) -> Callable[[], None]:
         return lambda: self.tap(action)
 
-    def _notice(self, text: str, pair: Pair, theme: Theme) -> BoxLayout:
+    def _notice(self, text: str, pair: Pair, theme: Theme, halign: str = "left") -> BoxLayout:
         pad = dp(theme.spacing)
         panel = Panel(pair.bg, size_hint_y=None, padding=pad)
         panel.bind(minimum_height=panel.setter("height"))
-        panel.add_widget(Text(text, pair, theme.main, "main", strong=True))
+        panel.add_widget(Text(text, pair, theme.main, "main", strong=True, halign=halign))
         return panel
 
     def _matters(self, body: BoxLayout, theme: Theme) -> None:
@@ -548,6 +599,11 @@ class KioskView(Panel):
             Text(t("Your number"), c.card, theme.main, "main", halign="center", paragraph=False),
             number,
             Text(ticket.matter_names, c.card, theme.main, "main", halign="center", strong=True, paragraph=False),
+            *(
+                [Text(ticket.appointment, c.card, theme.main, "main", halign="center", strong=True, paragraph=False)]
+                if ticket.appointment
+                else []
+            ),
             Text(ticket.people_ahead_text, c.card, theme.main, "wait", halign="center", paragraph=False),
             Text(ticket.wait_text, c.card, theme.main, "wait", halign="center", paragraph=False),
         ):
@@ -556,8 +612,11 @@ class KioskView(Panel):
         shrink_to_fit(number, card, pad)
         details = BoxLayout(orientation="vertical", spacing=gap)
         fixed: list[Widget] = [Text(ticket.windows_text, c.page, theme.title, "main", strong=True, paragraph=False)]
-        if not ticket.printed:
-            fixed.append(self._notice(t("The printer failed: please note your number on the screen."), c.alert, theme))
+        if ticket.printed is False:
+            note = ticket.print_note or t("The printer failed: please note your number on the screen.")
+            fixed.append(self._notice(note, c.alert, theme))
+        elif ticket.printed is None:
+            fixed.append(self._notice(t("Printing your ticket…"), c.tile, theme))
         heading = Text(t("Please have ready:"), c.tile, theme.main, "main", strong=True, paragraph=False)
         lines = vertical(spacing=gap / 2, padding=(0, 0, dp(20), 0))
         for line in ticket.materials:
@@ -630,12 +689,49 @@ class KioskView(Panel):
     def _message(self, body: BoxLayout, theme: Theme) -> None:
         c, t = theme.colours, self.model.texts
         body.add_widget(Widget())
-        body.add_widget(Text(self.model.message, c.page, theme.title, "title", halign="center", strong=True))
-        back = FlatButton(t("Back"), c.primary, theme.main, theme, lambda: self.tap("back"), size_hint=(None, None))
-        back.size = (dp(theme.button_height) * 4, dp(theme.button_height))
-        back.pos_hint = {"center_x": 0.5}
-        body.add_widget(back)
+        retry = self.model.retry_action
+        if retry is not None:  # a refusal: in the alert colours, so it cannot be taken for a confirmation
+            body.add_widget(self._notice(self.model.message, c.alert, theme, halign="center"))
+        else:
+            body.add_widget(Text(self.model.message, c.page, theme.title, "title", halign="center", strong=True))
+        buttons: list[tuple[str, Pair, Callable[[], None]]] = []
+        if retry is not None:
+            buttons.append((t("Scan again"), c.primary, self._tapper(retry)))
+        buttons.append((t("Back"), c.secondary if retry else c.primary, lambda: self.tap("back")))
+        gap, height = dp(theme.spacing), dp(theme.button_height)
+        row = BoxLayout(size_hint=(None, None), height=height, spacing=gap, pos_hint={"center_x": 0.5})
+        row.width = len(buttons) * height * 4 + (len(buttons) - 1) * gap
+        for label, pair, on_tap in buttons:
+            row.add_widget(FlatButton(label, pair, theme.main, theme, on_tap))
+        body.add_widget(row)
         body.add_widget(Widget())
+
+    def _checkin(self, body: BoxLayout, theme: Theme) -> None:
+        """The camera looks; the citizen holds up the booking's QR code (the picture says where)."""
+        c, t = theme.colours, self.model.texts
+        self._title_row(body, t("Check in an appointment"), theme)
+        gap = dp(theme.spacing)
+        row = BoxLayout(orientation="vertical" if self.portrait else "horizontal", spacing=gap * 1.5)
+        frame = Panel(c.tile.bg, orientation="vertical", padding=dp(theme.padding))
+        frame.add_widget(QrTarget(c.primary.bg))
+        frame.size_hint = (1, 0.5) if self.portrait else (0.45, 1)
+        row.add_widget(frame)
+        words = BoxLayout(orientation="vertical", spacing=gap)
+        words.add_widget(Widget())
+        words.add_widget(
+            Text(t("Hold the QR code of your appointment up to the camera."), c.page, theme.title, "main", strong=True)
+        )
+        words.add_widget(Text(t("The code is in the appointment message on your phone."), c.page, theme.body, "body"))
+        looking = BoxLayout(size_hint_y=None, height=dp(theme.button_height), spacing=gap)
+        self._spinner = Spinner(c.primary.bg, size_hint=(None, None), size=(dp(theme.button_height),) * 2)
+        looking.add_widget(self._spinner)
+        looking.add_widget(
+            Text(t("Looking for the code…"), c.page, theme.main, "main", pos_hint={"center_y": 0.5}, paragraph=False)
+        )
+        words.add_widget(looking)
+        words.add_widget(Widget())
+        row.add_widget(words)
+        body.add_widget(row)
 
 
 def _by_category(tiles: Iterable[MatterTile]) -> list[tuple[str, list[MatterTile]]]:

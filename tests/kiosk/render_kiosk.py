@@ -1,9 +1,11 @@
 """Render one kiosk screen in a real (offscreen) Kivy window, save a screenshot and the measurements of what it drew.
 
-One process can open one Kivy window, so the tests run this as a subprocess per screen:
+One process can open one Kivy window, so the tests run this as a subprocess per window size and font:
 
-    python -m tests.kiosk.render_kiosk SCENE WIDTHxHEIGHT OUT.png [--json OUT.json] [--font FONT]
+    python -m tests.kiosk.render_kiosk --size 1366x768 [--font FONT] SCENE=OUT.png[=OUT.json] ...
     python -m tests.kiosk.render_kiosk --all docs/screenshots      # the screenshots kept in the repository
+
+Several scenes of one size share a window (and a process): the view is swapped between screenshots.
 
 The model is fed the sample district at 2026-11-25 10:00 (Wednesday) by the hub's real builders, with every site's
 windows open, tickets waiting and one matter sold out. The JSON lists every label (text, role, font size in dp,
@@ -35,6 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.config import Config
@@ -46,6 +49,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from PIL import Image
 
+import contract as wire
 from kiosk.model import KioskModel
 from kiosk.theme import CJK_FONT
 from kiosk.view import KioskView, Panel, use_font
@@ -65,6 +69,8 @@ class Scene:
     printed: bool = True
     warn: bool = False
     """Let the screen idle into its elder-mode warning."""
+    check_in: str | None = None
+    """Scan an appointment: "ok" checks in (a ticket with its slot), anything else is the hub's refusal."""
 
 
 SCENES = {
@@ -78,16 +84,26 @@ SCENES = {
     "elder-matters": Scene(elder=True, steps=("take",)),
     "elder-ticket": Scene(elder=True, steps=("take",), issue="B01", warn=True),
     "elder-english-ticket": Scene(elder=True, steps=("language", "take"), issue="B01", printed=False),
+    "checkin": Scene(steps=("checkin",)),
+    "elder-checkin": Scene(elder=True, steps=("checkin",)),
+    "checkin-ticket": Scene(steps=("checkin",), check_in="ok"),
+    "checkin-refused": Scene(steps=("checkin",), check_in="该预约已过期，请重新预约或现场取号"),
 }
 
+SIZES = {"1080p": "1920x1080", "768p": "1366x768"}
 SCREENSHOTS = {
-    "kiosk-home.png": ("home", "1920x1080"),
-    "kiosk-matters.png": ("matters", "1920x1080"),
-    "kiosk-ticket.png": ("ticket", "1366x768"),
-    "kiosk-elder-home.png": ("elder-home", "1366x768"),
-    "kiosk-elder-ticket.png": ("elder-ticket", "1920x1080"),
+    **{
+        f"kiosk-{scene}-{label}.png": (scene, size)
+        for scene in ("home", "ticket", "elder-home", "checkin", "elder-checkin")
+        for label, size in SIZES.items()
+    },
+    "kiosk-matters-1080p.png": ("matters", "1920x1080"),
+    "kiosk-elder-ticket-1080p.png": ("elder-ticket", "1920x1080"),
+    "kiosk-checkin-ticket-1080p.png": ("checkin-ticket", "1920x1080"),
+    "kiosk-checkin-refused-768p.png": ("checkin-refused", "1366x768"),
     "kiosk-ticket-portrait.png": ("ticket-unprinted", "1080x1920"),
 }
+"""The screenshots kept in docs/screenshots/ (``--all``); the tests render and check every one of them."""
 
 
 def build_model(scene: Scene) -> KioskModel:
@@ -110,9 +126,23 @@ def build_model(scene: Scene) -> KioskModel:
         body = model.choose_matter(scene.issue, now)
         assert body is not None
         model.on_issue_reply(hall.issue(body, "mine"), printed=scene.printed)
+    if scene.check_in is not None:
+        assert model.on_scanned("APPT-8F3K2", now) is not None
+        model.on_checkin_reply(checked_in(hall) if scene.check_in == "ok" else refused(scene.check_in))
     if scene.warn:
         model.tick(now + timedelta(seconds=model.timing.elder_idle_seconds - 15))
     return model
+
+
+def checked_in(hall: Hall) -> wire.Reply:
+    """An appointment's ticket: issued by the hub in memory, with the slot the check-in reply carries."""
+    reply = hall.issue({"matters": ["A02"], "priority": "appointment", "channel": "appointment"}, "appointment")
+    assert reply.ticket is not None
+    return msgspec.structs.replace(reply, ticket=msgspec.structs.replace(reply.ticket, appointment="10:00-10:30"))
+
+
+def refused(zh: str) -> wire.Reply:
+    return wire.Reply(id="appointment", ok=False, error=wire.Error(code="appointment_expired", zh=zh, en=zh))
 
 
 def size_window(width: int, height: int) -> None:
@@ -191,27 +221,51 @@ def save_window(out: Path, width: int, height: int) -> None:
     image.convert("RGB").save(out, optimize=True)
 
 
-def render(scene_name: str, size: str, out: Path, measurements: Path | None, font: str) -> None:
+@dataclass(frozen=True)
+class Job:
+    scene: str
+    out: Path
+    measurements: Path | None = None
+
+
+SETTLE_FRAMES = 5
+"""Frames drawn before a screenshot: the first may be black, and labels settle their sizes in between."""
+
+
+def render(jobs: list[Job], size: str, font: str) -> None:
+    """Render the scenes one after another in one window of ``size``: the view is swapped between screenshots."""
     width, height = (int(v) for v in size.split("x"))
     size_window(width, height)
-    model = build_model(SCENES[scene_name])
+    models = [build_model(SCENES[job.scene]) for job in jobs]
     use_font(font)
+
+    def view_of(index: int) -> KioskView:
+        return KioskView(models[index], now=lambda: WEDNESDAY_10AM, issue=lambda _body: None)
 
     class Shot(App):  # type: ignore[misc]  # Kivy has no type hints
         def build(self) -> KioskView:
-            self.view = KioskView(model, now=lambda: WEDNESDAY_10AM, issue=lambda _body: None)
+            self.index, self.view, self.ready_at = 0, view_of(0), SETTLE_FRAMES
             Clock.schedule_interval(self.check, 0)
             return self.view
 
         def check(self, _dt: float) -> bool:
-            if Clock.frames_displayed < 5:  # the first frames may be black; labels settle their sizes in between
+            if Clock.frames_displayed < self.ready_at:
                 return True
-            save_window(out, width, height)
-            if measurements is not None:
-                data = {"scene": scene_name, "size": [width, height], "font": font, **measure(self.view)}
-                measurements.write_text(json.dumps(data, ensure_ascii=False, indent=1))
-            self.stop()
-            return False
+            job = jobs[self.index]
+            save_window(job.out, width, height)
+            if job.measurements is not None:
+                data = {"scene": job.scene, "size": [width, height], "font": font, **measure(self.view)}
+                job.measurements.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+            self.index += 1
+            if self.index == len(jobs):
+                self.stop()
+                return False
+            window = self.root_window
+            window.remove_widget(self.view)
+            self.view = view_of(self.index)
+            window.add_widget(self.view)
+            self.ready_at = Clock.frames_displayed + SETTLE_FRAMES
+            return True
 
     try:
         Shot().run()
@@ -220,28 +274,43 @@ def render(scene_name: str, size: str, out: Path, measurements: Path | None, fon
         raise
 
 
+def render_command(jobs: list[Job], size: str, font: str = CJK_FONT) -> list[str]:
+    """The command line that renders ``jobs`` in a child process (one Kivy window per process)."""
+    specs = [f"{job.scene}={job.out}" + (f"={job.measurements}" if job.measurements else "") for job in jobs]
+    return [sys.executable, "-m", "tests.kiosk.render_kiosk", "--size", size, "--font", font, *specs]
+
+
 def render_all(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    by_size: dict[str, list[Job]] = {}
     for name, (scene, size) in SCREENSHOTS.items():
-        subprocess.run([sys.executable, "-m", "tests.kiosk.render_kiosk", scene, size, str(folder / name)], check=True)
-        print(folder / name)
+        by_size.setdefault(size, []).append(Job(scene, folder / name))
+    for size, jobs in by_size.items():
+        subprocess.run(render_command(jobs, size), check=True)
+        for job in jobs:
+            print(job.out)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", type=Path, metavar="FOLDER", help="write the repository's screenshots here")
-    parser.add_argument("scene", nargs="?", choices=sorted(SCENES))
-    parser.add_argument("size", nargs="?", default="1920x1080")
-    parser.add_argument("out", nargs="?", type=Path)
-    parser.add_argument("--json", type=Path, help="write the measurements here")
+    parser.add_argument("--size", default="1920x1080", help="WIDTHxHEIGHT of the window")
     parser.add_argument("--font", default=CJK_FONT, help="the default font (a non-CJK one shows the boxes)")
+    parser.add_argument("jobs", nargs="*", metavar="SCENE=OUT.png[=OUT.json]")
     args = parser.parse_args(argv)
     if args.all is not None:
         render_all(args.all)
-    elif args.scene and args.out:
-        render(args.scene, args.size, args.out, args.json, args.font)
-    else:
-        parser.error("give SCENE SIZE OUT, or --all FOLDER")
+        return
+    jobs = []
+    for spec in args.jobs:
+        scene, _, rest = spec.partition("=")
+        out, _, data = rest.partition("=")
+        if scene not in SCENES or not out:
+            parser.error(f"{spec!r}: expected SCENE=OUT.png[=OUT.json] with a scene of {', '.join(sorted(SCENES))}")
+        jobs.append(Job(scene, Path(out), Path(data) if data else None))
+    if not jobs:
+        parser.error("give SCENE=OUT.png ..., or --all FOLDER")
+    render(jobs, args.size, args.font)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from hub.gateway import Gateway
 from hub.service import HallService
 from hub.site_info import district_summary, site_info
 from hub.store.memory import MemoryStore
-from kiosk.model import KioskModel, Screen, Timing
+from kiosk.model import Effect, KioskModel, Screen, Timing
 from kiosk.texts import Texts
 
 DISTRICT = load_district(SAMPLE_DISTRICT)
@@ -29,7 +29,7 @@ class Hall:
     def __init__(self, now: datetime = WEDNESDAY_10AM, site_id: str = "centre") -> None:
         self.now = now
         self.service = HallService(DISTRICT, MemoryStore())
-        self.gateway = Gateway(self.service, {"kiosk-1": _Kiosk(site_id)}.get, lambda: self.now)
+        self.gateway = Gateway(self.service, {"kiosk-1": _Kiosk(site_id)}.get, lambda: self.now, secret=b"kiosk-tests")
         for site in DISTRICT.sites:
             self.service.execute(cmd.OpenDay(command_id=f"open-{site.id}", site_id=site.id, at=now))
         self.kiosk = KioskModel(site_id, Texts("zh_CN"))
@@ -162,3 +162,166 @@ def test_nearby_sites_offer_the_matter_quickest_first() -> None:
     assert all(0 < site.distance_km < 10 for site in nearby)
     served = [site for site in nearby if site.wait_text != "暂无窗口办理"]
     assert served and nearby[: len(served)] == served  # sites that can serve now come first
+
+
+# --- appointment check-in, help, printing states and what elder mode reads aloud -------------------------------
+
+
+def appointment_reply(slot: str | None = "10:00-10:30") -> wire.Reply:
+    ticket = wire.TicketInfo(
+        ticket_id="centre-20261125-A005",
+        number="A005",
+        matters=("A02",),
+        windows=(1, 2, 5),
+        wait=wire.WaitEstimate(people_ahead=0, minutes=3.0, low=1.0, high=6.0),
+        issued_at=WEDNESDAY_10AM,
+        status_path="/t/Q7J2M",
+        appointment=slot,
+    )
+    return wire.Reply(id="c1", ok=True, ticket=ticket)
+
+
+def refusal(zh: str, en: str, code: str = "appointment_expired") -> wire.Reply:
+    return wire.Reply(id="c1", ok=False, error=wire.Error(code=code, zh=zh, en=en))
+
+
+def test_check_in_scans_then_shows_the_ticket_with_its_slot() -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    assert kiosk.on_scanned("APPT-1", hall.now) is None  # nobody is on the scanning screen
+    assert kiosk.tap("checkin", hall.now) is Effect.START_SCAN and kiosk.screen == Screen.CHECKIN
+    assert kiosk.on_scanned("  APPT-1\n", hall.now) == {"code": "APPT-1"}
+    assert kiosk.screen == Screen.WORKING and kiosk.message == "正在签到…"
+    kiosk.on_checkin_reply(appointment_reply())
+    ticket = kiosk.ticket
+    assert kiosk.screen == Screen.TICKET and ticket is not None
+    assert (ticket.number, ticket.appointment, ticket.matter_names) == (
+        "A005",
+        "预约时段 10:00-10:30",
+        "个体工商户设立登记",
+    )
+
+
+@pytest.mark.parametrize(
+    ("zh", "en"),
+    [
+        ("预约码无效", "This appointment code is not valid"),
+        ("预约已过期", "This appointment has expired"),
+        ("该预约不在本服务点办理，请前往雁塔区小寨街道便民服务中心", "This appointment is for another site"),
+        ("该预约已签到", "This appointment has already been checked in"),
+        ("签到时间未到，请于 10:00 前 30 分钟内签到", "Too early to check in"),
+    ],
+    ids=["forged", "expired", "wrong site", "already used", "too early"],
+)
+def test_a_refused_check_in_says_the_hubs_reason_and_offers_to_scan_again(zh: str, en: str) -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    kiosk.tap("checkin", hall.now)
+    kiosk.on_scanned("APPT-X", hall.now)
+    kiosk.on_checkin_reply(refusal(zh, en))
+    assert (kiosk.screen, kiosk.message, kiosk.retry_action, kiosk.ticket) == (Screen.MESSAGE, zh, "checkin", None)
+    assert kiosk.tap("checkin", hall.now) is Effect.START_SCAN and kiosk.screen == Screen.CHECKIN
+    kiosk.tap("language", hall.now)
+    kiosk.on_scanned("APPT-X", hall.now)
+    kiosk.on_checkin_reply(refusal(zh, en))
+    assert kiosk.message == en
+    assert kiosk.tap("back", hall.now) is None and kiosk.screen == Screen.HOME
+
+
+def test_leaving_the_scanning_screen_turns_the_camera_off_and_no_camera_is_said() -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    kiosk.tap("checkin", hall.now)
+    assert kiosk.tap("back", hall.now) is Effect.STOP_SCAN and kiosk.screen == Screen.HOME
+    kiosk.tap("checkin", hall.now)
+    assert kiosk.tap("elder", hall.now) is None and kiosk.screen == Screen.CHECKIN  # the camera stays on
+    kiosk.on_camera_failed()
+    assert kiosk.screen == Screen.MESSAGE and kiosk.message == "摄像头暂时无法使用，请咨询工作人员。"
+    kiosk.hub_online = False
+    kiosk.tap("checkin", hall.now)
+    assert kiosk.screen == Screen.MESSAGE and "暂时无法连接" in kiosk.message
+
+
+def test_help_is_one_tap_from_every_screen_and_confirms() -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    for first in ("take", "checkin", "nearby"):
+        kiosk.tap(first, hall.now)
+        assert kiosk.tap("help", hall.now) is Effect.CALL_STAFF
+        assert (kiosk.screen, kiosk.message) == (Screen.MESSAGE, "已通知工作人员，请在此稍候。")
+
+
+def test_a_ticket_prints_then_says_when_the_printer_failed() -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    kiosk.on_issue_reply(appointment_reply(None), printed=None)
+    assert kiosk.ticket is not None and kiosk.ticket.printed is None and kiosk.ticket.appointment == ""
+    kiosk.on_printed(False, "打印机缺纸，请记下屏幕上的号码", "The printer is out of paper; please note the number")
+    assert kiosk.ticket.printed is False and kiosk.ticket.print_note == "打印机缺纸，请记下屏幕上的号码"
+    assert kiosk.screen == Screen.TICKET and kiosk.ticket.number == "A005"  # the ticket stays valid
+
+
+def spoken(kiosk: KioskModel) -> list[str]:
+    return list(kiosk.spoken().sentences)
+
+
+def test_elder_mode_reads_every_screen_in_its_language() -> None:
+    hall = Hall()
+    hall.open_windows("centre")
+    hall.refresh()
+    kiosk = hall.kiosk
+    kiosk.tap("elder", hall.now)
+    assert spoken(kiosk) == ["您好，请选择要办理的业务", "取号", "预约签到", "呼叫工作人员"]
+    kiosk.tap("take", hall.now)
+    assert spoken(kiosk)[0] == "请选择办理事项" and "个体工商户设立登记" in spoken(kiosk)
+    body = kiosk.choose_matter("A02", hall.now)
+    assert body is not None and spoken(kiosk) == ["正在处理…"]
+    kiosk.on_issue_reply(hall.issue(body, "mine"))
+    ticket = spoken(kiosk)
+    assert ticket[:3] == ["您的号码是 A 零零一", "个体工商户设立登记", "前面还有 0 人"]
+    assert ticket[3].startswith("大约 ") and "–" not in ticket[3] and ticket[4].startswith("请留意 1、")
+    assert ticket[5] == "请准备以下材料：" and "原件" in ticket[6]
+    kiosk.tap("home", hall.now)
+    kiosk.tap("checkin", hall.now)
+    assert spoken(kiosk) == ["预约签到", "请将预约二维码对准摄像头。"]
+    kiosk.tap("help", hall.now)
+    assert spoken(kiosk) == ["已通知工作人员，请在此稍候。"]
+    kiosk.tap("language", hall.now)
+    kiosk.tap("home", hall.now)
+    english = kiosk.spoken()
+    assert english.language == "en" and english.sentences[:2] == ("Hello! What would you like to do?", "Take a ticket")
+    kiosk.on_issue_reply(appointment_reply())
+    assert spoken(kiosk)[:3] == [
+        "Your number is A zero zero five",
+        "Individual business registration",
+        "Appointment 10:00-10:30",
+    ]
+    kiosk.hub_online = False
+    assert spoken(kiosk)[0] == "No connection to the service system"
+
+
+def test_the_idle_warning_is_read_apart_from_the_screen() -> None:
+    hall = Hall()
+    kiosk = hall.kiosk
+    kiosk.tap("elder", hall.now)
+    kiosk.tap("take", hall.now)
+    kiosk.tick(hall.now + timedelta(seconds=kiosk.timing.elder_idle_seconds - 10))
+    said = kiosk.spoken()
+    assert said.warning == "您还在吗？10 秒后返回首页。" and said.warning not in said.sentences
+    assert said.everything[-1] == said.warning
+
+
+def test_every_kiosk_text_has_a_chinese_translation() -> None:
+    """Each message id the kiosk's code asks for (``texts("...")``, ``t("...")``) is in the zh_CN catalog."""
+    import re  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from kiosk.texts import catalog  # noqa: PLC0415
+    from kiosk.view import CATEGORY_NAMES  # noqa: PLC0415
+
+    code = "".join(path.read_text() for path in Path(__file__).resolve().parents[2].joinpath("kiosk").glob("*.py"))
+    ids = set(re.findall(r'\b(?:texts|t)\(\s*"([^"]+)"', code)) | set(CATEGORY_NAMES.values())
+    assert len(ids) > 40
+    chinese = catalog("zh_CN")
+    missing = sorted(message for message in ids if chinese.gettext(message) == message)
+    assert not missing

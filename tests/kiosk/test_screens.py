@@ -4,10 +4,10 @@ boxes, elder-friendly sizes, targets and contrast, and no text cut off or spilli
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
-from kiosk.config import ConfigError, load_config
+from kiosk.config import ConfigError, load_config, printer_transport
+from kiosk.printer import FileTransport, NetworkTransport, SerialTransport, UsbTransport
 from kiosk.theme import CJK_FONT, ELDER, NORMAL, Theme, contrast_ratio
+from tests.kiosk.render_kiosk import SCREENSHOTS, Job, render_command
 
 ROOT = Path(__file__).resolve().parents[2]
 KIVY_DIR = (importlib.util.find_spec("kivy").submodule_search_locations or [""])[0]  # type: ignore[union-attr]
@@ -27,16 +29,15 @@ ROBOTO = str(Path(KIVY_DIR) / "data" / "fonts" / "Roboto-Regular.ttf")
 SITE_NAME = "雁塔区政务服务中心"
 
 RENDERS = {
-    "home": ("home", "1366x768", CJK_FONT),
+    **{
+        name.removeprefix("kiosk-").removesuffix(".png"): (scene, size, CJK_FONT)
+        for name, (scene, size) in SCREENSHOTS.items()
+    },
     "home-roboto": ("home", "1366x768", ROBOTO),
-    "matters": ("matters", "1920x1080", CJK_FONT),
-    "ticket": ("ticket", "1366x768", CJK_FONT),
-    "ticket-portrait": ("ticket-unprinted", "1080x1920", CJK_FONT),
-    "elder-home": ("elder-home", "1366x768", CJK_FONT),
     "elder-matters": ("elder-matters", "1366x768", CJK_FONT),
-    "elder-ticket": ("elder-ticket", "1366x768", CJK_FONT),
     "elder-english-ticket": ("elder-english-ticket", "1366x768", CJK_FONT),
 }
+"""Every screenshot kept in docs/screenshots/, at its size, and a few more screens."""
 ELDER_RENDERS = [name for name in RENDERS if name.startswith("elder")]
 NORMAL_RENDERS = [name for name in RENDERS if not name.startswith("elder")]
 LARGE_ROLES = {"number", "wait", "main", "title", "hero"}
@@ -57,28 +58,41 @@ class Render:
 
     def crop(self, label: dict[str, Any]) -> Image.Image:
         """The label's box in the screenshot (Kivy counts y from the bottom, images from the top)."""
-        image = Image.open(self.png).convert("L")
+        image = _grey(self.png)
         x, y, width, height = label["box"]
         top = image.height - y - height
         return image.crop((round(x), round(top), round(x + width), round(top + height)))
 
 
+@functools.cache
+def _grey(png: Path) -> Image.Image:
+    return Image.open(png).convert("L")
+
+
 @pytest.fixture(scope="module")
 def renders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Render]]:
+    """Every render, one child process per window size and font (each opens one Kivy window)."""
     folder = tmp_path_factory.mktemp("screens")
+    groups: dict[tuple[str, str], list[tuple[str, Job]]] = {}
+    for name, (scene, size, font) in RENDERS.items():
+        job = Job(scene, folder / f"{name}.png", folder / f"{name}.json")
+        groups.setdefault((size, font), []).append((name, job))
 
-    def render(name: str) -> Render:
-        scene, size, font = RENDERS[name]
-        png, data = folder / f"{name}.png", folder / f"{name}.json"
-        command = [sys.executable, "-m", "tests.kiosk.render_kiosk", scene, size, str(png), "--json", str(data)]
+    def render(group: tuple[str, str]) -> None:
+        size, font = group
+        jobs = [job for _, job in groups[group]]
         done = subprocess.run(
-            [*command, "--font", font], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60
+            render_command(jobs, size, font), check=False, cwd=ROOT, capture_output=True, text=True, timeout=120
         )
-        assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
-        return Render(png, json.loads(data.read_text()))
+        assert done.returncode == 0, f"{size} {font}: {done.stderr[-3000:]}"
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        yield dict(zip(RENDERS, pool.map(render, RENDERS), strict=True))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(render, groups))
+    yield {
+        name: Render(job.out, json.loads(job.measurements.read_text()))  # type: ignore[union-attr]
+        for group in groups.values()
+        for name, job in group
+    }
 
 
 def glyph_shapes(image: Image.Image, threshold: int = 80) -> tuple[int, int]:
@@ -114,7 +128,7 @@ def test_every_screen_is_drawn_at_its_size(renders: dict[str, Render], name: str
 
 
 def test_chinese_text_is_drawn_with_real_glyphs_not_boxes(renders: dict[str, Render]) -> None:
-    cjk, boxes = renders["home"], renders["home-roboto"]
+    cjk, boxes = renders["home-768p"], renders["home-roboto"]
     runs, distinct = glyph_shapes(cjk.crop(cjk.label(SITE_NAME)))
     assert distinct >= len(set(SITE_NAME)) - 1, (runs, distinct)
     # the same check on the font without Chinese glyphs: the name is a row of identical boxes, and the check says so
@@ -135,6 +149,55 @@ def test_no_text_is_cut_off_or_spills_out_of_its_panel(renders: dict[str, Render
         px, py, pw, ph = label["panel"]
         assert px - 1 <= x and x + w <= px + pw + 1, f"spills out of its panel sideways: {label}"
         assert py - 1 <= y and y + h <= py + ph + 1, f"spills out of its panel: {label}"
+
+
+@pytest.mark.parametrize("name", list(RENDERS))
+def test_every_text_is_drawn_where_its_label_is(renders: dict[str, Render], name: str) -> None:
+    """No empty text area: each label's box holds ink of its own colour (a missing font, a zero-size texture or a
+    label drawn off its box would leave only the background)."""
+    render = renders[name]
+    for label in render.labels:
+        if label["scrolls"] or not label["text"].strip():
+            continue
+        crop = render.crop(label)
+        histogram = crop.histogram()
+        background = max(range(256), key=histogram.__getitem__)
+        inked = sum(count for level, count in enumerate(histogram) if abs(level - background) > 60)
+        assert inked >= min(40, crop.width * crop.height // 50), f"nothing drawn for {label['text']!r}"
+
+
+def test_a_font_without_chinese_glyphs_draws_a_different_screen(renders: dict[str, Render]) -> None:
+    cjk = Image.open(renders["home-768p"].png).convert("L")
+    boxes = Image.open(renders["home-roboto"].png).convert("L")
+    difference = ImageChops.difference(cjk, boxes)
+    changed = sum(count for level, count in enumerate(difference.histogram()) if level > 40)
+    assert changed > 0.01 * cjk.width * cjk.height
+
+
+@pytest.mark.parametrize("size", ["1080p", "768p"])
+def test_check_in_asks_for_the_code_and_shows_where_to_hold_it(renders: dict[str, Render], size: str) -> None:
+    render = renders[f"checkin-{size}"]
+    texts = [label["text"] for label in render.labels]
+    assert "预约签到" in texts and "请将预约二维码对准摄像头。" in texts and "正在识别…" in texts
+    assert any(button["text"] == "返回" for button in render.data["buttons"])
+    elder = renders[f"elder-checkin-{size}"]
+    assert elder.label("请将预约二维码对准摄像头。")["font_dp"] >= 30
+
+
+def test_a_checked_in_ticket_shows_its_slot_and_a_refusal_offers_to_scan_again(renders: dict[str, Render]) -> None:
+    ticket = renders["checkin-ticket-1080p"]
+    assert ticket.label("预约时段 10:00-10:30")["role"] == "main"
+    refused = renders["checkin-refused-768p"]
+    reason = refused.label("该预约已过期，请重新预约或现场取号")
+    assert tuple(reason["bg"]) == NORMAL.colours.alert.bg
+    assert [b["text"] for b in refused.data["buttons"] if b["text"] in ("重新扫码", "返回")] == ["重新扫码", "返回"]
+
+
+@pytest.mark.parametrize("size", ["1080p", "768p"])
+def test_every_screenshot_size_keeps_the_home_screen_whole(renders: dict[str, Render], size: str) -> None:
+    for name in (f"home-{size}", f"elder-home-{size}"):
+        texts = [label["text"] for label in renders[name].labels]
+        assert "取号" in texts and "预约签到" in texts and "呼叫工作人员" in texts, (name, texts)
 
 
 # -- elder mode --------------------------------------------------------------------------------------------------------
@@ -169,7 +232,7 @@ def test_elder_mode_contrast_is_at_least_7_to_1(renders: dict[str, Render], name
 
 
 def test_elder_ticket_shows_the_number_large_and_warns_with_one_tap_for_more_time(renders: dict[str, Render]) -> None:
-    render = renders["elder-ticket"]
+    render = renders["elder-ticket-1080p"]
     number = next(label for label in render.labels if label["role"] == "number")
     assert number["font_dp"] >= 120
     assert any("秒后返回首页" in label["text"] for label in render.labels)
@@ -189,7 +252,7 @@ def test_normal_mode_targets_and_contrast(renders: dict[str, Render], name: str)
 
 
 def test_a_sold_out_matter_is_greyed_and_says_why(renders: dict[str, Render]) -> None:
-    note = renders["matters"].label("今日号源已满")
+    note = renders["matters-1080p"].label("今日号源已满")
     assert tuple(note["bg"]) == NORMAL.colours.unavailable.bg != NORMAL.colours.tile.bg
 
 
@@ -197,8 +260,8 @@ def test_the_ticket_says_when_printing_failed_and_only_then(renders: dict[str, R
     def failed(render: Render) -> bool:
         return any("打印失败" in label["text"] for label in render.labels)
 
-    assert failed(renders["ticket-portrait"]) and not failed(renders["ticket"])
-    number = next(label for label in renders["ticket"].labels if label["role"] == "number")
+    assert failed(renders["ticket-portrait"]) and not failed(renders["ticket-768p"])
+    number = next(label for label in renders["ticket-768p"].labels if label["role"] == "number")
     assert number["font_dp"] >= 120
 
 
@@ -227,3 +290,42 @@ def test_kiosk_config_reads_toml_then_environment_and_names_a_bad_key(tmp_path: 
         load_config(path, {"KIOSK_WIDTH": "-5"})
     with pytest.raises(ConfigError, match="language"):
         load_config(None, {"KIOSK_LANGUAGE": "fr"})
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("", None),
+        ("none", None),
+        ("file:var/tickets.bin", FileTransport(path="var/tickets.bin")),
+        ("serial:/dev/ttyUSB0", SerialTransport(port="/dev/ttyUSB0")),
+        (
+            "serial:/dev/ttyS1?baudrate=115200&timeout=0.3",
+            SerialTransport(port="/dev/ttyS1", baudrate=115200, timeout=0.3),
+        ),
+        ("network:192.168.1.50", NetworkTransport(host="192.168.1.50")),
+        ("network:192.168.1.50:9101", NetworkTransport(host="192.168.1.50", port=9101)),
+        ("usb:0x0416:0x5011", UsbTransport(vendor_id=0x0416, product_id=0x5011)),
+        ({"transport": "network", "host": "printer.hall", "port": 9100}, NetworkTransport(host="printer.hall")),
+    ],
+)
+def test_the_printer_setting_names_a_transport(setting: Any, expected: Any) -> None:
+    assert printer_transport(setting) == expected
+
+
+def test_kiosk_config_reads_the_printer_camera_and_public_address(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        'public_url = "http://hall.example.cn"\ncamera = "2"\n[printer]\ntransport = "file"\npath = "t.bin"\n'
+    )
+    config = load_config(path, {"KIOSK_PRINTER_PROFILE": "epson-tm-t88v"})
+    assert (config.public_url, config.camera_source, config.printer_profile) == (
+        "http://hall.example.cn",
+        2,
+        "epson-tm-t88v",
+    )
+    assert printer_transport(config.printer) == FileTransport(path="t.bin")
+    assert load_config(None, {"KIOSK_CAMERA": "/dev/video4", "KIOSK_PRINTER": "file:x"}).camera_source == "/dev/video4"
+    for bad in ("lpt:1", "serial:", "usb:abc:1", "serial:/dev/x?baudrate=fast"):
+        with pytest.raises(ConfigError, match="printer"):
+            load_config(None, {"KIOSK_PRINTER": bad})

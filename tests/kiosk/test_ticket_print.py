@@ -25,7 +25,7 @@ from kiosk.printer_profile import (
     profile_named,
     shipped_profiles,
 )
-from kiosk.ticket_print import MatterNames, build_ticket, escpos_profile, wrap
+from kiosk.ticket_print import MatterNames, build_ticket, escpos_profile, status_url, wrap
 from tests.support.escpos_reader import Document, QrCode, read
 
 T = TypeVar("T")
@@ -241,3 +241,46 @@ assert "escpos" in sys.modules and logging.root.handlers == [], logging.root.han
     assert [path.name for path in tmp_path.iterdir()] == [cache.name]
     [pickled] = cache.iterdir()
     assert pickled.suffix == ".pickle" and pickled.stat().st_size > 10_000
+
+
+# --- the status link and the appointment ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", PROFILES.values(), ids=PROFILES.keys())
+def test_the_qr_code_is_the_public_address_and_the_tickets_status_path(profile: PrinterProfile) -> None:
+    ticket = msgspec.structs.replace(TICKET, status_path="/t/Q7J2MZK4", appointment="10:00-10:30")
+    for base in ("http://192.168.10.5:8080", "http://192.168.10.5:8080/"):
+        url = status_url(base, ticket)
+        assert url == "http://192.168.10.5:8080/t/Q7J2MZK4"
+        data = build_ticket(profile, SITE, [MATTER], ticket, url, timezone=SITE.timezone)
+        document = read(data, chinese_at_start=profile.chinese_mode == "native")
+        assert document.qr_codes == [QrCode(url, profile.qr_module_dots, "M")]
+        appointment = document.line_with("预约时段")
+        assert appointment.text == "预约时段 10:00-10:30" and appointment.style.bold
+        assert all(run.style.chinese for run in appointment.runs if not run.text.isascii())
+        assert document.texts.index("A004") < document.texts.index("预约时段 10:00-10:30")
+        assert document.cuts == (["full"] if profile.cutter == "full" else [])
+        assert document.feeds >= 3
+
+
+@pytest.mark.parametrize("profile", PROFILES.values(), ids=PROFILES.keys())
+def test_without_a_status_path_no_qr_code_and_no_url_is_printed(profile: PrinterProfile) -> None:
+    assert status_url("http://127.0.0.1:8080", TICKET) == ""
+    for qr in (True, False):
+        data = build_ticket(msgspec.structs.replace(profile, qr=qr), SITE, [MATTER], TICKET, "")
+        document = read(data, chinese_at_start=profile.chinese_mode == "native")
+        assert document.qr_codes == [] and not any("http" in text for text in document.texts)
+        assert "A004" in document.texts and not any("预约" in text for text in document.texts)
+
+
+def test_the_raw_bytes_carry_gb18030_chinese_the_qr_command_and_the_cut() -> None:
+    """The same checks without the reader: the bytes a printer gets, looked for directly."""
+    profile = PROFILES["epson-tm-t88v"]
+    ticket = msgspec.structs.replace(TICKET, status_path="/t/Q7J2MZK4")
+    url = status_url("http://hall.example.cn", ticket)
+    data = build_ticket(profile, SITE, [MATTER], ticket, url)
+    assert "\x1c&雁塔区政务服务中心\x1c.".encode("gb18030") in data
+    payload = url.encode()
+    store = b"\x1d(k" + (len(payload) + 3).to_bytes(2, "little") + b"1P0" + payload
+    assert store in data and b"\x1d(k\x03\x001Q0" in data  # store the data, then print the symbol
+    assert data.endswith(b"\x1bd\x06\x1dV\x00")  # feed six lines past the cutter, full cut
