@@ -7,8 +7,8 @@ APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server tzdata
 
 .PHONY: run test lint bench simulate apt deps clean
 
-run: deps ## start the hub: sample district, SQLite in ./var, a managed Mosquitto, HTTP on :8080
-	HALL_LOG_FORMAT=$${HALL_LOG_FORMAT:-text} $(BIN)/hall-hub serve
+run: deps ## the hub (sample district, SQLite in ./var, a managed Mosquitto, HTTP on :8080) with a kiosk, caller and board
+	HALL_LOG_FORMAT=$${HALL_LOG_FORMAT:-text} $(BIN)/hall-hub hall
 
 test: deps lint ## lint, type-check and run every test (SQLite and PostgreSQL)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

@@ -1,6 +1,7 @@
 """``hall-hub``: the hub's command line.
 
     hall-hub serve                 run the hub: MQTT (a managed Mosquitto by default), HTTP API, metrics
+    hall-hub hall [--site centre]  the hub with one site's kiosk, counter caller and board (make run)
     hall-hub init                  create or upgrade the database and load the district into it
     hall-hub device add --site centre --kind kiosk      provision a device (prints its password once)
     hall-hub run                   a console on the database: open today, issue and call by typing
@@ -26,6 +27,7 @@ from hub.console import Console, ConsoleError
 from hub.device_cli import add_device_commands, run_device_command
 from hub.devices import registry_for
 from hub.district_file import load_district
+from hub.hall import run_hall
 from hub.main import open_district, serve
 from hub.service import HallService
 from hub.staff import staff_for
@@ -34,8 +36,6 @@ from hub.store import EventStore, open_store
 
 
 def _open(args: argparse.Namespace) -> tuple[EventStore, District]:
-    if args.db.startswith("sqlite:///"):
-        Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = open_store(args.db)
     if args.command == "init":
         district = load_district(Path(args.district))
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--at", help="pretend the time is this ISO 8601 instant (with timezone)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the hub (MQTT, HTTP API, metrics)")
+    hall = commands.add_parser("hall", help="run the hub with one site's kiosk, caller and board (make run)")
+    hall.add_argument("--site", default="centre", help="the site whose devices start (default: centre)")
     commands.add_parser("init", help="create or upgrade the database and load the district")
     commands.add_parser("run", help="open every site's day and read console commands from stdin")
     one = commands.add_parser("do", help="run one console command, e.g.: do issue centre A02")
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         asyncio.run(serve(config))
         return 0
+    if args.command == "hall":
+        given = {"--config": args.config, "--db": config.database.url, "--district": config.district.path}
+        return run_hall(config, args.site, [arg for key, value in given.items() if value for arg in (key, str(value))])
 
     store, district = _open(args)
     try:

@@ -149,8 +149,6 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if config.database.url.startswith("sqlite:///"):
-        Path(config.database.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     store = open_store(config.database.url)
     district = open_district(store, Path(config.district.path))
     registry = registry_for(store, district)

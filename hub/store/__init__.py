@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hub.store import migrate, sql
 from hub.store.base import EventStore
 from hub.store.memory import MemoryStore
@@ -16,8 +18,11 @@ MEMORY_URL = "memory://"
 
 
 def open_store(url: str) -> EventStore:
+    """The store at ``url``; a SQLite file's folder is made when missing (``var/`` on a fresh checkout)."""
     if url == MEMORY_URL:
         return MemoryStore()
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = sql.create_engine(url)
     try:
         migrate.upgrade(engine)

@@ -1,0 +1,170 @@
+"""``hall-hub hall [--site centre]``: the hub, and beside it one site's kiosk, counter caller and hall board — the
+README's first command (``make run``).
+
+The first run provisions the three devices and a clerk, like an operator would (``hall-hub device add``,
+``hall-hub staff add``), and keeps their credentials in ``var/hall/devices.toml`` (readable by this user only);
+later runs reuse them. The hub runs as a child process (``hall-hub serve``); once it is ready, the three apps start
+as child processes when there is a screen (``DISPLAY`` or ``WAYLAND_DISPLAY``). Without one, the hub runs alone
+and the log says how to open each app. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contract import DeviceKind
+from hub.config import HubConfig
+from hub.devices import registry_for
+from hub.main import open_district
+from hub.staff import staff_for
+from hub.store import open_store
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+CLERK_ID = "demo"
+CLERK_NAME = "演示窗口员"
+
+
+@dataclass(frozen=True)
+class App:
+    """One device app: its kind, the prefix of its settings' environment variables, and how to start it."""
+
+    role: str
+    kind: DeviceKind
+    prefix: str
+    module: str
+
+
+APPS = (
+    App("kiosk", DeviceKind.KIOSK, "KIOSK", "run_kiosk"),
+    App("caller", DeviceKind.CALLER, "CALLER", "caller.app"),
+    App("board", DeviceKind.BOARD, "BOARD", "display.app"),
+)
+
+
+def provision(config: HubConfig, site_id: str, path: Path) -> dict[str, Any]:
+    """The hall's devices and clerk: read from ``path``, or provisioned in the hub's database and written there."""
+    store = open_store(config.database.url)
+    try:
+        district = open_district(store, Path(config.district.path))
+        registry = registry_for(store, district)
+        if path.exists():
+            known: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+            devices = [registry.get(entry["device_id"]) for entry in known.get("devices", {}).values()]
+            if known.get("site") == site_id and all(d is not None and not d.revoked for d in devices):
+                return known
+        site = district.site(site_id)
+        if site is None:
+            raise SystemExit(f"no site {site_id!r} in district {district.id}")
+        window = site.windows[0].id
+        devices_out: dict[str, dict[str, str]] = {}
+        for app in APPS:
+            window_id = window if app.kind == DeviceKind.CALLER else None
+            credentials = registry.provision(site_id, app.kind, window_id=window_id)
+            devices_out[app.role] = {"device_id": credentials.device_id, "password": credentials.password}
+        pin = f"{secrets.randbelow(10**6):06d}"
+        staff_for(store, district).add(site_id, CLERK_ID, CLERK_NAME, pin)
+    finally:
+        store.close()
+    hall = {"site": site_id, "window": window, "staff_id": CLERK_ID, "pin": pin, "devices": devices_out}
+    _write_private(path, _toml(hall))
+    return hall
+
+
+def _toml(hall: Mapping[str, Any]) -> str:
+    lines = [f"{key} = {_quoted(hall[key])}" for key in ("site", "window", "staff_id", "pin")]
+    for role, device in hall["devices"].items():
+        lines += ["", f"[devices.{role}]", *(f"{key} = {_quoted(value)}" for key, value in device.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def app_environment(app: App, hall: Mapping[str, Any], host: str, port: int) -> dict[str, str]:
+    """The settings of one app as its ``<PREFIX>_<KEY>`` variables."""
+    device = hall["devices"][app.role]
+    values = {"HOST": host, "PORT": str(port), "SITE": hall["site"], "DEVICE_ID": device["device_id"]}
+    values |= {"PASSWORD": device["password"], "FULLSCREEN": "false"}
+    if app.kind == DeviceKind.CALLER:
+        values["WINDOW"] = hall["window"]
+    return {f"{app.prefix}_{key}": value for key, value in values.items()}
+
+
+def _ready(http_port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def run_hall(config: HubConfig, site_id: str, hub_args: list[str]) -> int:
+    """Provision, start the hub, then the apps (or say how to start them); stop them all on a signal."""
+    hall = provision(config, site_id, Path("var/hall/devices.toml"))
+    host = "127.0.0.1" if config.mqtt.managed else config.mqtt.host
+    port = config.broker.port if config.mqtt.managed else config.mqtt.port
+    hub = subprocess.Popen([sys.executable, "-m", "hub.cli", *hub_args, "serve"])
+    children = [hub]
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not _ready(config.http.port):
+            if hub.poll() is not None or stopping:
+                return hub.returncode or 0
+            time.sleep(0.2)
+        screen = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        for app in APPS:
+            environment = app_environment(app, hall, host, port)
+            command = [sys.executable, "-m", app.module]
+            if screen:
+                children.append(subprocess.Popen(command, cwd=REPO, env=os.environ | environment))
+            else:
+                shown = " ".join(f"{key}={shlex.quote(value)}" for key, value in environment.items())
+                log.info("open the %s: %s %s", app.role, shown, shlex.join(command))
+        log.info(
+            "the hall of %s is up: HTTP http://%s:%d; the clerk signs in at %s as %s, PIN %s (var/hall/devices.toml)%s",
+            site_id, config.http.host, config.http.port, hall["window"], hall["staff_id"], hall["pin"],
+            "" if screen else "; no screen here, so the apps did not start (commands above)",
+        )  # fmt: skip
+        while not stopping and hub.poll() is None:
+            time.sleep(0.2)
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
