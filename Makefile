@@ -23,6 +23,8 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.store_bench
 	$(BIN)/python -m bench.estimate_bench
 	$(BIN)/python -m bench.hub_bench
+	$(BIN)/python -m bench.kiosk_bench
+	$(BIN)/python -m bench.board_bench
 	$(BIN)/python -m simulator
 
 simulate: deps

@@ -1,96 +1,107 @@
-"""The hall display board app: a DeviceLink that follows the site (snapshot + events, resync after a gap), the site's
-retained info for matter names, and the Kivy view redrawn on the Kivy thread.
+"""Start a hall display board: ``hall-board [--config board.toml] [--portrait] [--windowed] [--no-voice]`` (keys and
+``BOARD_<KEY>`` overrides in display/config.py and docs/board.md; ``BOARD_CONFIG`` names the TOML file too).
 
-paho's network thread only schedules work (``Clock.schedule_once``); the model and the view are touched on the Kivy
-thread alone. A 1-second tick moves the clock on and ends a call's highlight.
+The one place a board is wired: the link to the hub (``DeviceLink``, kind board, following the site), the model
+with its zone, the announcer (espeak-ng through the on-disk cache, played by Kivy's audio), the feed that joins
+them, and the Kivy app. Importing this module imports no Kivy: ``main`` first sets what Kivy reads when it is
+imported (``prepare_kivy``), then loads the app.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, cast
+import os
+from pathlib import Path
 
 import msgspec
-import paho.mqtt.client as mqtt
-from kivy.app import App
-from kivy.clock import Clock
 
 import contract as wire
-from devicekit.link import DeviceLink, link_for
-from display.announcer import Announcer
+from devicekit.link import link_for
+from display.announcer import Announcer, KivyPlayer, Player
 from display.board_model import BoardModel
-from display.board_view import BoardView
-from display.config import BoardConfig
-from kiosk.view import use_font
+from display.config import BoardConfig, ConfigError, load_config
+from display.feed import BoardFeed
+from display.voice import Synthesizer
 
 log = logging.getLogger(__name__)
 
 
-class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints
-    def __init__(
-        self, settings: BoardConfig, link: DeviceLink | None = None, announcer: Announcer | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.settings = settings
-        self.link = link if link is not None else link_for(settings, wire.DeviceKind.BOARD)
-        self.announcer = announcer
-        self.model = BoardModel(settings.site, highlight_seconds=settings.highlight_seconds, recent=settings.recent)
-        self.view: BoardView | None = None
+def build_feed(config: BoardConfig, player: Player | None = None) -> BoardFeed:
+    """A board's link, model and (when ``voice``) announcer, joined; nothing started yet."""
+    link = link_for(config, wire.DeviceKind.BOARD)
+    model = BoardModel(
+        config.site,
+        highlight_seconds=config.highlight_seconds,
+        recent=config.recent,
+        zone=config.zone(),
+        clock_seconds=config.clock_seconds,
+    )
+    announcer = None
+    if config.voice:
+        speech = Synthesizer(Path(config.voice_cache), max_files=config.voice_cache_files)
+        if player is None:  # the hall can see a board that cannot be heard: {"audio": "no_device"} in its status
+            player = KivyPlayer(on_status=lambda status: link.report(audio=status))
+        announcer = Announcer(config.voice_config(), speech, player)
+    return BoardFeed(link, model, announcer, catch_up=config.voice_missed_calls)
 
-    @staticmethod
-    def now() -> datetime:
-        return datetime.now().astimezone()
 
-    def build(self) -> BoardView:
-        use_font(self.settings.font)
-        self.title = "Board"
-        self.view = BoardView(portrait=self.settings.portrait)
-        self._listen()
-        self._refresh()
-        Clock.schedule_interval(lambda _dt: self._refresh(), 1.0)
-        if self.announcer is not None:
-            self.announcer.start()
-            self.link.on_call = self.announcer.announce  # thread-safe: the announcer has its own queue
-        self.link.start(wait=0)
-        return self.view
+def parse(argv: list[str] | None = None) -> BoardConfig:
+    parser = argparse.ArgumentParser(prog="hall-board", description="The hall display board (综合屏) with voice.")
+    parser.add_argument("--config", type=Path, help="a board TOML file (default: $BOARD_CONFIG, else defaults)")
+    parser.add_argument("--portrait", action="store_true", help="a screen taller than wide (1080×1920)")
+    parser.add_argument("--windowed", action="store_true", help="not fullscreen")
+    parser.add_argument("--no-voice", action="store_true", help="show calls without announcing them")
+    args = parser.parse_args(argv)
+    path = args.config or (Path(os.environ["BOARD_CONFIG"]) if os.environ.get("BOARD_CONFIG") else None)
+    try:
+        config = load_config(path)
+    except (ConfigError, OSError) as error:
+        parser.exit(2, f"hall-board: {error}\n")
+    if args.portrait and not config.portrait:
+        config = msgspec.structs.replace(config, width=config.height, height=config.width)
+    if args.windowed:
+        config = msgspec.structs.replace(config, fullscreen=False)
+    if args.no_voice:
+        config = msgspec.structs.replace(config, voice=False)
+    return config
 
-    def on_stop(self) -> None:
-        self.link.stop()
-        if self.announcer is not None:
-            self.announcer.stop()
 
-    def _listen(self) -> None:
-        """Besides what DeviceLink dispatches: the site's retained info (matter and site names)."""
-        client, topic = self.link.client, wire.info_topic(self.settings.site)
-        client.message_callback_add(topic, self._on_info)
-        link_on_connect = cast(Callable[..., None], client.on_connect)
+def prepare_kivy(config: BoardConfig) -> None:
+    """What Kivy reads when it is first imported, then the window: call before anything imports Kivy.
 
-        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-            link_on_connect(client, userdata, flags, reason, properties)
-            if not getattr(reason, "is_failure", False):
-                client.subscribe([(topic, 1)])  # again after every reconnect: the session is clean
+    The command line is ours; Kivy's log messages go through Python's logging like everyone else's; the
+    ``interrupt`` clock wakes the Kivy loop as soon as the network thread schedules a redraw (so a call is drawn at
+    once, not at the next of ``max_fps`` ticks, and an idle board sleeps between them)."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KIVY_CLOCK", "interrupt")
+    from kivy.config import Config  # noqa: PLC0415 (after the environment is set)
 
-        client.on_connect = on_connect
-        self.link.on_change = lambda: Clock.schedule_once(lambda _dt: self._refresh())
+    from devicekit.window import configure_window  # noqa: PLC0415
 
-    def _on_info(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if not message.payload:
-            return  # a cleared retained message
-        try:
-            info = wire.decode_as(wire.SiteInfo, bytes(message.payload))
-        except msgspec.DecodeError as error:
-            log.warning("unreadable message on %s: %s", message.topic, error)
-            return
-        Clock.schedule_once(lambda _dt: self._take_info(info))
+    configure_window(config)
+    Config.set("graphics", "maxfps", str(config.max_fps))  # read when kivy.clock is imported
 
-    def _take_info(self, info: wire.SiteInfo) -> None:
-        self.model.on_info(info)
-        self._refresh()
 
-    def _refresh(self) -> None:
-        """On the Kivy thread: draw the link's view as it is now."""
-        self.model.hub_online = self.link.connected.is_set() and self.link.hub_online
-        if self.view is not None and self.link.view is not None:
-            self.view.show(self.model.board(self.link.view, self.now()))
+def main(argv: list[str] | None = None) -> None:
+    config = parse(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    prepare_kivy(config)
+    from display.board_app import BoardApp  # noqa: PLC0415 (Kivy, once prepared)
+
+    where = config.zone_name or ",".join(config.zone_windows)
+    log.info(
+        "board %s of %s at %s:%s%s%s",
+        config.device_id,
+        config.site,
+        config.host,
+        config.port,
+        f", zone {where}" if where else "",
+        "" if config.voice else ", no voice",
+    )
+    BoardApp(config, build_feed(config)).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,9 @@ every text here is made of numbers, window numbers, matter and site names and fi
 The newest call is highlighted for ``highlight_seconds`` after the board received it (the board's own clock, so a hub
 clock that is off does not matter). A call already made when the board started (in its first snapshot) is
 highlighted only if the hub made it less than that long ago.
+
+A board of a large centre may show one zone only (``Zone``): the calls at some windows and the waiting counts of
+some matters.
 """
 
 from __future__ import annotations
@@ -20,6 +23,39 @@ from devicekit.site_view import SiteView
 WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 RECENT_CALLS = 8
 """Calls in the recent-calls grid, besides the newest."""
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The part of a site a board shows: calls at ``windows`` (ids like ``w05`` or numbers like ``5``) and waiting
+    counts of ``matters`` (codes). Empty means all. Given only windows, the matters are those the site's info says
+    these windows serve; given only matters, the windows are those serving them (all windows until the info
+    arrived)."""
+
+    name: str = ""
+    windows: frozenset[str] = frozenset()
+    matters: frozenset[str] = frozenset()
+
+    @property
+    def whole_site(self) -> bool:
+        return not self.windows and not self.matters
+
+    def covers_call(self, call: wire.CallView, info: wire.SiteInfo | None) -> bool:
+        if self.windows:
+            return call.window_id in self.windows or str(call.window_number) in self.windows
+        if self.matters and info is not None:
+            return any(call.window_number in m.windows for m in info.matters if m.code in self.matters)
+        return True
+
+    def covers_matter(self, code: str, info: wire.SiteInfo | None, snapshot: wire.Snapshot | None) -> bool:
+        if self.matters:
+            return code in self.matters
+        if self.windows and info is not None and snapshot is not None:
+            numbers = {
+                w.number for w in snapshot.windows if w.window_id in self.windows or str(w.number) in self.windows
+            }
+            return any(m.code == code and numbers & set(m.windows) for m in info.matters)
+        return not self.windows
 
 
 @dataclass(frozen=True)
@@ -56,6 +92,7 @@ class Board:
     """One frame of the board: everything it draws, as text."""
 
     site_name: str
+    zone_name: str
     date_text: str
     clock_text: str
     latest: CallLine | None
@@ -85,7 +122,15 @@ class Board:
 
     def texts(self) -> list[str]:
         """Every text the board draws (the privacy test reads them all)."""
-        out = [self.site_name, self.date_text, self.clock_text, self.notice, self.status_text, self.waiting_total_text]
+        out = [
+            self.site_name,
+            self.zone_name,
+            self.date_text,
+            self.clock_text,
+            self.notice,
+            self.status_text,
+            self.waiting_total_text,
+        ]
         out.append(self.idle_text if self.latest is None else "")
         for call in (*((self.latest,) if self.latest else ()), *self.recent):
             out += [call.number, call.window_text, call.announcement]
@@ -95,13 +140,32 @@ class Board:
 
     def key(self) -> tuple[object, ...]:
         """Changes when anything but the clock changes (the view rebuilds only then)."""
-        fields = (self.site_name, self.date_text, self.latest, self.highlighted, self.recent, self.waiting)
+        fields = (
+            self.site_name,
+            self.zone_name,
+            self.date_text,
+            self.latest,
+            self.highlighted,
+            self.recent,
+            self.waiting,
+        )
         return (*fields, self.notice, self.online, self.synced)
 
 
 class BoardModel:
-    def __init__(self, site_id: str, *, highlight_seconds: float = 10.0, recent: int = RECENT_CALLS) -> None:
+    def __init__(
+        self,
+        site_id: str,
+        *,
+        highlight_seconds: float = 10.0,
+        recent: int = RECENT_CALLS,
+        zone: Zone | None = None,
+        clock_seconds: bool = True,
+    ) -> None:
         self.site_id = site_id
+        self.clock_format = "%H:%M:%S" if clock_seconds else "%H:%M"
+        """Without seconds the picture changes once a minute when nothing happens (less idle drawing)."""
+        self.zone = zone or Zone()
         self.highlight = timedelta(seconds=highlight_seconds)
         self.recent = recent
         self.info: wire.SiteInfo | None = None
@@ -115,9 +179,16 @@ class BoardModel:
         if info.site_id == self.site_id:
             self.info = info
 
+    def zone_calls(self, view: SiteView) -> list[wire.CallView]:
+        """The view's calls (newest first) at this board's windows."""
+        if self.zone.whole_site:
+            return list(view.calls)
+        return [call for call in view.calls if self.zone.covers_call(call, self.info)]
+
     def board(self, view: SiteView, now: datetime) -> Board:
         snapshot = view.snapshot
-        latest_view = view.latest_call
+        calls = self.zone_calls(view)
+        latest_view = calls[0] if calls else None
         if self._baseline is None and view.synced:
             self._baseline = view.seq
         highlighted = False
@@ -131,14 +202,15 @@ class BoardModel:
         latest = _line(latest_view) if latest_view is not None else None
         recent: list[CallLine] = []
         shown = {latest.number} if latest else set()
-        for call in view.calls[1:]:
+        for call in calls[1:]:
             if call.number not in shown:  # a recalled number shows once, at its newest call
                 shown.add(call.number)
                 recent.append(_line(call))
         return Board(
             site_name=self.info.name_zh if self.info else "",
+            zone_name=self.zone.name,
             date_text=f"{now:%Y年%m月%d日} {WEEKDAYS[now.weekday()]}",
-            clock_text=f"{now:%H:%M:%S}",
+            clock_text=now.strftime(self.clock_format),
             latest=latest,
             highlighted=highlighted,
             recent=tuple(recent[: self.recent]),
@@ -155,7 +227,11 @@ class BoardModel:
         names = {matter.code: matter.name_zh for matter in self.info.matters} if self.info else {}
         order = {code: n for n, code in enumerate(names)}
         codes = sorted(
-            (code for code, count in snapshot.waiting.items() if count > 0),
+            (
+                code
+                for code, count in snapshot.waiting.items()
+                if count > 0 and self.zone.covers_matter(code, self.info, snapshot)
+            ),
             key=lambda code: (order.get(code, len(order)), code),
         )
         return tuple(WaitingLine(code, names.get(code, code), snapshot.waiting[code]) for code in codes)

@@ -1,9 +1,9 @@
 """The hall display board's Kivy widgets: draw a ``Board`` (display/board_model.py), decide nothing.
 
-Landscape (1920×1080): the header (site, date, clock), the newest call very large on the left, the recent calls and the
-waiting counts on the right, the notice along the bottom. Portrait (1080×1920): the same blocks stacked. Light text
-on a dark hall-board background; the newest call turns yellow while it is highlighted. Every label carries a
-``role`` so the screenshot tests can measure it.
+Landscape (1920×1080): the header (site, the zone of a zone board, date, clock), the newest call very large on the
+left, the recent calls and the waiting counts on the right, the notice along the bottom. Portrait (1080×1920): the
+same blocks stacked. Light text on a dark hall-board background; the newest call turns yellow while it is
+highlighted. Every label carries a ``role`` so the screenshot tests can measure it.
 """
 
 from __future__ import annotations
@@ -51,98 +51,179 @@ class Text(Label):  # type: ignore[misc]  # Kivy has no type hints
         self.text_size = self.size
 
 
+class Cell(Panel):
+    """A grid cell of two labels whose texts change in place."""
+
+    def __init__(self, left: Text, right: Text) -> None:
+        super().__init__(CELL, orientation="horizontal", padding=(dp(20), 0))
+        self.first, self.second = left, right  # (Widget.right and .x are taken: positions)
+        self.add_widget(left)
+        self.add_widget(right)
+
+    def set(self, left: str, right: str) -> None:
+        self.first.text, self.second.text = left, right
+
+
 class BoardView(Panel):
+    """Builds its widgets once (again only when the layout itself changes: a zone name, the status line, the first
+    call of the day) and afterwards only changes texts and colours, so a call costs a few label textures, not a
+    new widget tree."""
+
     def __init__(self, portrait: bool = False, **kwargs: Any) -> None:
         super().__init__(PAGE, orientation="vertical", **kwargs)
         self.portrait = portrait
         self.shown: tuple[object, ...] | None = None
-        self.clock: Text | None = None
+        self.layout: tuple[object, ...] | None = None
+        self.rebuilds = 0
+        self.labels: dict[str, Text] = {}
+        self.card: Panel | None = None
+        self.recent_cells: list[Cell] = []
+        self.waiting_cells: list[Cell] = []
+
+    @property
+    def clock(self) -> Text | None:
+        return self.labels.get("clock")
 
     def show(self, board: Board) -> None:
-        """Rebuild when anything but the time changed; else move the clock on."""
-        if board.key() == self.shown and self.clock is not None:
-            self.clock.text = board.clock_text
-            return
-        self.shown = board.key()
+        """Rebuild when the layout changed; else change what changed (only the clock, most seconds)."""
+        layout = (bool(board.zone_name), bool(board.status_text), board.latest is None)
+        if layout != self.layout:
+            self._build(board)
+            self.layout = layout
+            self.shown = None
+        if board.key() != self.shown:
+            self._fill(board)
+            self.shown = board.key()
+        self.labels["clock"].text = board.clock_text
+
+    # -- building --------------------------------------------------------------------------------------------------
+
+    def _text(self, role: str, size: float, colour: RGB, **kw: Any) -> Text:
+        label = Text("", size, colour, role, **kw)
+        self.labels[role] = label
+        return label
+
+    def _build(self, board: Board) -> None:
+        self.rebuilds += 1
         self.clear_widgets()
+        self.labels = {}
         self.add_widget(self._header(board))
         if board.status_text:
             status = Panel(ALERT, size_hint_y=None, height=dp(64), padding=(dp(24), 0))
-            status.add_widget(Text(board.status_text, 36, WHITE, "status"))
+            status.add_widget(self._text("status", 36, WHITE))
             self.add_widget(status)
         if self.portrait:
             body = BoxLayout(orientation="vertical", padding=dp(24), spacing=dp(24))
             body.add_widget(self._latest(board, size_hint_y=0.42))
-            body.add_widget(self._recent(board, columns=2, rows=4, size_hint_y=0.3))
-            body.add_widget(self._waiting(board, columns=1, rows=5, size_hint_y=0.28))
+            body.add_widget(self._recent(columns=2, rows=4, size_hint_y=0.3))
+            body.add_widget(self._waiting(columns=1, rows=5, size_hint_y=0.28))
         else:
             body = BoxLayout(orientation="horizontal", padding=dp(24), spacing=dp(24))
             body.add_widget(self._latest(board, size_hint_x=0.5))
             side = BoxLayout(orientation="vertical", spacing=dp(24), size_hint_x=0.5)
-            side.add_widget(self._recent(board, columns=2, rows=4, size_hint_y=0.52))
-            side.add_widget(self._waiting(board, columns=1, rows=5, size_hint_y=0.48))
+            side.add_widget(self._recent(columns=2, rows=4, size_hint_y=0.52))
+            side.add_widget(self._waiting(columns=1, rows=5, size_hint_y=0.48))
             body.add_widget(side)
         self.add_widget(body)
         notice = Panel(CARD, size_hint_y=None, height=dp(84), padding=(dp(32), 0))
-        text = board.notice or "请按号码顺序等候，留意叫号"
-        notice.add_widget(Text(text, 30 if self.portrait else 36, WHITE, "notice", halign="left"))
+        notice.add_widget(self._text("notice", 30 if self.portrait else 36, WHITE, halign="left"))
         self.add_widget(notice)
-
-    # -- the blocks ----------------------------------------------------------------------------------------------
 
     def _header(self, board: Board) -> Panel:
         height = 150 if self.portrait else 120
         header = Panel(HEADER, orientation="horizontal", size_hint_y=None, height=dp(height), padding=(dp(32), 0))
-        header.add_widget(Text(board.site_name or "政务服务中心", 52, WHITE, "site", halign="left", size_hint_x=0.6))
+        if board.zone_name:  # a zone board: the zone stands out under the site's name
+            names = BoxLayout(orientation="vertical", size_hint_x=0.6, padding=(0, dp(10)))
+            names.add_widget(self._text("site", 36, WHITE, halign="left"))
+            names.add_widget(self._text("zone", 46, YELLOW, halign="left"))
+            header.add_widget(names)
+        else:
+            header.add_widget(self._text("site", 52, WHITE, halign="left", size_hint_x=0.6))
         when = BoxLayout(orientation="vertical", size_hint_x=0.4, padding=(0, dp(12)))
-        when.add_widget(Text(board.date_text, 32, WHITE, "date", halign="right"))
-        self.clock = Text(board.clock_text, 52, WHITE, "clock", halign="right", number=True)
-        when.add_widget(self.clock)
+        when.add_widget(self._text("date", 32, WHITE, halign="right"))
+        when.add_widget(self._text("clock", 52, WHITE, halign="right", number=True))
         header.add_widget(when)
         return header
 
     def _latest(self, board: Board, **size: Any) -> Panel:
-        lit = board.highlighted
-        card = Panel(HIGHLIGHT if lit else CARD, orientation="vertical", padding=dp(24), **size)
-        ink = INK if lit else WHITE
+        self.card = card = Panel(CARD, orientation="vertical", padding=dp(24), **size)
         if board.latest is None:
-            card.add_widget(Text(board.idle_text, 96, GREY, "idle"))
+            card.add_widget(self._text("idle", 96, GREY))
             return card
-        call: CallLine = board.latest
         big = 300 if self.portrait else 280
-        card.add_widget(Text("正在呼叫" if lit else "最新叫号", 48, ink, "caption", size_hint_y=0.14))
-        card.add_widget(Text(call.number, big, INK if lit else YELLOW, "number", number=True, size_hint_y=0.44))
-        card.add_widget(Text(call.window_text, 140, ink, "window", size_hint_y=0.28))
-        card.add_widget(Text(call.announcement, 48, ink, "announcement", size_hint_y=0.14))
+        card.add_widget(self._text("caption", 48, WHITE, size_hint_y=0.14))
+        card.add_widget(self._text("number", big, YELLOW, number=True, size_hint_y=0.44))
+        card.add_widget(self._text("window", 140, WHITE, size_hint_y=0.28))
+        card.add_widget(self._text("announcement", 48, WHITE, size_hint_y=0.14))
         return card
 
-    def _recent(self, board: Board, columns: int, rows: int, **size: Any) -> BoxLayout:
+    def _recent(self, columns: int, rows: int, **size: Any) -> BoxLayout:
         block = BoxLayout(orientation="vertical", spacing=dp(12), **size)
-        block.add_widget(Text("最近呼叫", 40, GREY, "title", halign="left", size_hint_y=None, height=dp(56)))
+        title = Text("最近呼叫", 40, GREY, "title", halign="left", size_hint_y=None, height=dp(56))
+        block.add_widget(title)
         grid = GridLayout(cols=columns, rows=rows, spacing=dp(12))
-        calls = list(board.recent[: columns * rows])
-        for n in range(columns * rows):
-            cell = Panel(CELL, orientation="horizontal", padding=(dp(20), 0))
-            if n < len(calls):
-                cell.add_widget(Text(calls[n].number, 72, WHITE, "recent-number", number=True, size_hint_x=0.5))
-                cell.add_widget(Text(calls[n].window_text, 48, CYAN, "recent-window", size_hint_x=0.5))
+        self.recent_cells = [
+            Cell(
+                Text("", 72, WHITE, "recent-number", number=True, size_hint_x=0.5),
+                Text("", 48, CYAN, "recent-window", size_hint_x=0.5),
+            )
+            for _ in range(columns * rows)
+        ]
+        for cell in self.recent_cells:
             grid.add_widget(cell)
         block.add_widget(grid)
         return block
 
-    def _waiting(self, board: Board, columns: int, rows: int, **size: Any) -> BoxLayout:
+    def _waiting(self, columns: int, rows: int, **size: Any) -> BoxLayout:
         block = BoxLayout(orientation="vertical", spacing=dp(12), **size)
         title = BoxLayout(orientation="horizontal", size_hint_y=None, height=dp(56))
         title.add_widget(Text("等候人数", 40, GREY, "title", halign="left"))
-        title.add_widget(Text(board.waiting_total_text, 40, GREEN, "waiting-total", halign="right"))
+        title.add_widget(self._text("waiting-total", 40, GREEN, halign="right"))
         block.add_widget(title)
         grid = GridLayout(cols=columns, rows=rows, spacing=dp(12))
-        lines: list[WaitingLine] = list(board.waiting[: columns * rows])
-        for n in range(columns * rows):
-            cell = Panel(CELL, orientation="horizontal", padding=(dp(20), 0))
-            if n < len(lines):
-                cell.add_widget(Text(lines[n].name, 30, WHITE, "matter", halign="left", size_hint_x=0.68))
-                cell.add_widget(Text(lines[n].count_text, 36, GREEN, "count", halign="right", size_hint_x=0.32))
+        self.waiting_cells = [
+            Cell(
+                Text("", 30, WHITE, "matter", halign="left", size_hint_x=0.68),
+                Text("", 36, GREEN, "count", halign="right", size_hint_x=0.32),
+            )
+            for _ in range(columns * rows)
+        ]
+        for cell in self.waiting_cells:
             grid.add_widget(cell)
         block.add_widget(grid)
         return block
+
+    # -- filling ---------------------------------------------------------------------------------------------------
+
+    def _fill(self, board: Board) -> None:
+        labels = self.labels
+        labels["site"].text = board.site_name or "政务服务中心"
+        if "zone" in labels:
+            labels["zone"].text = board.zone_name
+        labels["date"].text = board.date_text
+        if "status" in labels:
+            labels["status"].text = board.status_text
+        labels["notice"].text = board.notice or "请按号码顺序等候，留意叫号"
+        labels["waiting-total"].text = board.waiting_total_text
+        if board.latest is None:
+            labels["idle"].text = board.idle_text
+        else:
+            self._fill_latest(board.latest, board.highlighted)
+        calls: list[CallLine] = list(board.recent[: len(self.recent_cells)])
+        for n, cell in enumerate(self.recent_cells):
+            cell.set(*((calls[n].number, calls[n].window_text) if n < len(calls) else ("", "")))
+        lines: list[WaitingLine] = list(board.waiting[: len(self.waiting_cells)])
+        for n, cell in enumerate(self.waiting_cells):
+            cell.set(*((lines[n].name, lines[n].count_text) if n < len(lines) else ("", "")))
+
+    def _fill_latest(self, call: CallLine, lit: bool) -> None:
+        labels, ink = self.labels, INK if lit else WHITE
+        assert self.card is not None
+        self.card.paint(HIGHLIGHT if lit else CARD)
+        labels["caption"].text = "正在呼叫" if lit else "最新叫号"
+        labels["number"].text = call.number
+        labels["window"].text = call.window_text
+        labels["announcement"].text = call.announcement
+        for role in ("caption", "window", "announcement"):
+            labels[role].color = rgba(ink)
+        labels["number"].color = rgba(INK if lit else YELLOW)

@@ -185,6 +185,9 @@ class VoiceConfig:
     """Playback volume 0-1 of chime and speech."""
     repeat: int = 2
     """How many times the sentences are spoken after the chime."""
+    chime: bool = True
+    """The two-tone chime before every announcement (and, in quiet hours with ``quiet_mode="chime"``, instead of
+    it). Off: no chime ever, so quiet hours are silent."""
     quiet_hours: tuple[time, time] | None = None
     """[start, end) local time; may wrap midnight (22:00-07:00)."""
     quiet_mode: Literal["chime", "silent"] = "chime"
@@ -196,12 +199,14 @@ class VoiceConfig:
 
     def __post_init__(self) -> None:
         for lang in self.languages:
+            if lang not in ("zh", "en"):
+                raise ValueError(f"voice: language {lang!r} is not zh or en")
             if lang not in self.templates:
                 raise ValueError(f"voice: no template for language {lang!r}")
             if lang not in self.voices:
                 raise ValueError(f"voice: no voice for language {lang!r}")
-        if self.repeat < 1:
-            raise ValueError("voice: repeat must be at least 1")
+        if not 1 <= self.repeat <= 5:
+            raise ValueError("voice: repeat must be within 1-5")
         for name in ("speech_volume", "volume", "quiet_volume"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"voice: {name} must be within 0-1")
@@ -247,7 +252,7 @@ def utterances(number: str, window_number: int, kind: CallKind, config: VoiceCon
 
 
 class SpeechSource(Protocol):
-    def warm_up(self) -> None: ...
+    def warm_up(self, voices: tuple[str, ...] = ...) -> None: ...
 
     def synthesize(self, text: str, voice: str, rate: int, volume: float) -> Path: ...
 
@@ -256,8 +261,12 @@ class Synthesizer:
     """pyttsx3 + espeak-ng to 22.05 kHz mono WAV files, cached in ``cache_dir`` under a hash of
     (text, voice, rate, volume): a repeated announcement is a file lookup. Thread-safe (one engine, one lock)."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, max_files: int = 400) -> None:
         self.cache_dir = cache_dir
+        self.max_files = max_files
+        """The cache keeps at most about this many sentences (least recently used go first): a busy hall makes
+        ~4,000 distinct sentences a day at ~150 KB each."""
+        self._new_files = 0
         self.engine_runs = 0
         """How many times the engine synthesised (cache misses), for tests and health."""
         self.retries = 0
@@ -279,22 +288,50 @@ class Synthesizer:
             self._engine = engine
         return self._engine
 
-    def warm_up(self) -> None:
-        """Start the engine and synthesise one short sentence (uncached), so the first call is not slower."""
+    def warm_up(self, voices: tuple[str, ...] = (MANDARIN_VOICE,)) -> None:
+        """Start the engine, load each voice with one short word (uncached) so that no call pays for it, and trim
+        the cache left by earlier runs."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            self._run_locked("qing3", MANDARIN_VOICE, 150, 1.0, self.cache_dir / "warm-up.wav")
+            for voice in voices:
+                word = "qing3" if voice == MANDARIN_VOICE else "number"
+                self._run_locked(word, voice, 150, 1.0, self.cache_dir / "warm-up.wav")
+        self.prune()
 
     def synthesize(self, text: str, voice: str, rate: int, volume: float) -> Path:
         path = self.cache_path(text, voice, rate, volume)
-        if path.exists():
+        if self._hit(path):
             return path
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if not path.exists():
                 self._run_locked(text, voice, rate, volume, path)
                 self.engine_runs += 1
+                self._new_files += 1
+        if self._new_files >= max(1, self.max_files // 10):
+            self.prune()
         return path
+
+    @staticmethod
+    def _hit(path: Path) -> bool:
+        """A cached file, marked as used now (the pruning keeps what was used last)."""
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def prune(self) -> int:
+        """Remove the least recently used sentences beyond ``max_files``; how many went."""
+        self._new_files = 0
+        try:
+            files = [(entry.stat().st_mtime, entry) for entry in self.cache_dir.glob("*.wav")]
+        except FileNotFoundError:
+            return 0
+        files.sort(key=lambda item: item[0], reverse=True)
+        for _, stale in files[self.max_files :]:
+            stale.unlink(missing_ok=True)
+        return max(0, len(files) - self.max_files)
 
     def _run_locked(self, text: str, voice: str, rate: int, volume: float, path: Path) -> None:
         engine = self._engine_locked()

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+import msgspec
+
 import contract as wire
 from devicekit.site_view import Applied, SiteView
 from display.board_model import WEEKDAYS, Board, BoardModel, CallLine, WaitingLine
@@ -114,7 +116,7 @@ def test_header_waiting_counts_notice_and_status_are_chinese() -> None:
     assert board.status_text == "" and board.online
     model.hub_online = False
     assert "网络连接中断" in model.board(hall.view, hall.now).status_text
-    notice = wire.Snapshot(**{**_fields(hall.snapshot()), "notice": "今日 12:00-13:00 午间延时服务"})
+    notice = msgspec.structs.replace(hall.snapshot(), notice="今日 12:00-13:00 午间延时服务")
     hall.view.apply_snapshot(notice)
     assert model.board(hall.view, hall.now).notice == "今日 12:00-13:00 午间延时服务"
 
@@ -211,7 +213,3 @@ def test_no_text_on_the_board_can_carry_a_name_or_an_id_number() -> None:
     assert {f.name for f in fields(WaitingLine)} == {"code", "name", "count"}
     assert all(line.name in matter_names for line in board.waiting)
     assert not {"name", "citizen", "citizen_ref", "id_number"} & {f.name for f in fields(Board)}
-
-
-def _fields(snapshot: wire.Snapshot) -> dict[str, object]:
-    return {name: getattr(snapshot, name) for name in snapshot.__struct_fields__}

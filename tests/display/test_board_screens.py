@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 
 from display.config import BoardConfig, ConfigError, load_config
 from tests.kiosk.test_screens import ROBOTO, SITE_NAME, Render, glyph_shapes
@@ -22,6 +22,7 @@ RENDERS: dict[str, tuple[str, list[str]]] = {
     "landscape": ("1920x1080", []),
     "portrait": ("1080x1920", []),
     "roboto": ("1920x1080", ["--font", ROBOTO, "--offline"]),
+    "zone": ("1080x1920", ["--zone"]),
 }
 
 
@@ -37,7 +38,7 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Rend
         assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
         return Render(png, json.loads(data.read_text()))
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         yield dict(zip(RENDERS, pool.map(render, RENDERS), strict=True))
 
 
@@ -84,6 +85,32 @@ def test_no_text_is_larger_than_its_box_or_off_the_screen(renders: dict[str, Ren
         x, y, w, h = label["box"]
         assert label["texture"][0] <= w + 1 and label["texture"][1] <= h + 1, f"text larger than its box: {label}"
         assert x >= 0 and y >= 0 and x + w <= width + 1 and y + h <= height + 1, f"off the screen: {label}"
+
+
+def test_chinese_text_is_inked_and_differs_from_a_font_without_chinese(renders: dict[str, Render]) -> None:
+    cjk = renders["landscape"].crop(renders["landscape"].label(SITE_NAME))
+    boxes = renders["roboto"].crop(renders["roboto"].label(SITE_NAME))
+    assert cjk.size == boxes.size  # the same box in the header of both
+    assert ImageStat.Stat(cjk).stddev[0] > 20, "the site's name is not drawn"
+    difference = ImageStat.Stat(ImageChops.difference(cjk, boxes)).mean[0]
+    assert difference > 5, f"the CJK rendering looks like the boxes of a font without Chinese ({difference:.1f})"
+
+
+def test_a_zone_board_names_its_zone_and_shows_only_its_windows(renders: dict[str, Render]) -> None:
+    render = renders["zone"]
+    assert role(render, "zone")["text"] == "社保医保区"
+    windows = {label["text"] for label in render.labels if label["role"] in ("window", "recent-window")}
+    assert windows and windows <= {"7号窗口", "8号窗口"}, windows
+    assert role(render, "number")["text"] == "B005"
+    assert not any(label["role"] == "zone" for label in renders["portrait"].labels)
+
+
+def test_a_new_call_changes_the_board_in_place(renders: dict[str, Render]) -> None:
+    """Every render first drew an earlier board, then changed into this one: the same layout is kept (no new
+    widgets), and only a board that went offline (a status line) was laid out again."""
+    assert renders["landscape"].data["rebuilds"] == 1
+    assert renders["zone"].data["rebuilds"] == 1
+    assert renders["roboto"].data["rebuilds"] == 2
 
 
 def test_the_offline_board_says_so(renders: dict[str, Render]) -> None:

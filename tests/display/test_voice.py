@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+import wave
 from datetime import UTC, datetime
 from datetime import time as clock_time
 from pathlib import Path
@@ -249,3 +250,137 @@ def test_kivy_player_plays_in_real_time_without_a_sound_card(tmp_path: Path) -> 
     )
     elapsed = float(done.stdout.strip().splitlines()[-1])
     assert 1.1 <= elapsed <= 3.0, (elapsed, done.stderr[-2000:])
+
+
+@pytest.mark.parametrize(
+    ("number", "window", "letter"), [("A001", 3, "'ei"), ("B120", 12, "p'i"), ("C007", 21, "s'ei")]
+)
+def test_the_synthesised_sentence_is_read_with_mandarin_phonemes(number: str, window: int, letter: str) -> None:
+    """espeak-ng's own phoneme mnemonics (``-x``) for exactly what the synthesiser sends: every syllable a
+    Mandarin one with its tone contour, the ticket's letter as its letter name, never a switch to English."""
+    (zh,) = utterances(number, window, CallKind.NEXT, VoiceConfig(languages=("zh",)))
+    assert zh.voice == MANDARIN_VOICE
+    phonemes = subprocess.run(
+        ["espeak-ng", "-v", zh.voice, "-q", "-x", zh.text], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+    syllables = [s.strip() for s in phonemes.replace("\n", "").split("_|") if s.strip()]
+    assert "(en)" not in phonemes
+    assert len(syllables) == len(zh.text.split())
+    assert all(re.search(r"[1-5]{2,3}", s) for s in syllables), syllables  # a tone contour in each one
+    assert syllables[0] == "tS;h'i21N"  # qing3: an aspirated alveolo-palatal affricate, falling-rising tone
+    assert syllables[1].startswith(letter)  # the ticket's letter said as its letter name (A: "ei")
+    # the same sentence through sit/cmn (Latin read as English) would say "king three": that is what we avoid
+    english = subprocess.run(
+        ["espeak-ng", "-v", "sit/cmn", "-q", "-x", zh.text], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+    assert "(en)" in english
+
+
+@pytest.mark.parametrize(
+    ("repeat", "chime", "languages"), [(1, True, ("zh",)), (3, True, ("zh", "en")), (2, False, ("zh",))]
+)
+def test_repeat_count_chime_and_languages(
+    synth: Synthesizer, repeat: int, chime: bool, languages: tuple[str, ...]
+) -> None:
+    config = VoiceConfig(repeat=repeat, chime=chime, languages=languages)
+    player = RecordingPlayer(time_scale=0.0)
+    announcer = Announcer(config, synth, player)
+    announcer.start()
+    announcer.announce(call(1, "D004", 5))
+    assert announcer.wait_idle(timeout=10)
+    announcer.stop()
+    sentences = [synth.cache_path(u.text, u.voice, u.rate, 1.0) for u in utterances("D004", 5, CallKind.NEXT, config)]
+    assert [p.path for p in player.played] == [CHIME_PATH] * chime + sentences * repeat
+    assert announcer.announced == 1 and announcer.failures == 0
+
+
+def test_quiet_hours_without_a_chime_are_silent(synth: Synthesizer) -> None:
+    config = VoiceConfig(quiet_hours=(clock_time(12, 0), clock_time(13, 30)), chime=False, languages=("zh",))
+    player = RecordingPlayer(time_scale=0.0)
+    announcer = Announcer(config, synth, player, clock=lambda: clock_time(12, 15))
+    announcer.start()
+    announcer.announce(call(1))
+    assert announcer.wait_idle(timeout=10)
+    announcer.stop()
+    assert player.played == [] and announcer.announced == 1
+
+
+def test_the_chime_sounds_while_the_sentences_are_synthesised(tmp_path: Path) -> None:
+    """The first sound does not wait for espeak-ng: the chime starts at once, the speech follows it."""
+
+    class SlowSpeech:
+        def __init__(self) -> None:
+            self.started: list[float] = []
+
+        def warm_up(self, voices: tuple[str, ...] = ()) -> None:
+            pass
+
+        def synthesize(self, text: str, voice: str, rate: int, volume: float) -> Path:
+            self.started.append(time.perf_counter())
+            time.sleep(0.3)
+            return CHIME_PATH
+
+    speech = SlowSpeech()
+    player = RecordingPlayer(time_scale=0.0)
+    announcer = Announcer(VoiceConfig(languages=("zh",), repeat=1), speech, player)
+    announcer.start()
+    queued = time.perf_counter()
+    announcer.announce(call(1))
+    assert announcer.wait_idle(timeout=10)
+    announcer.stop()
+    chime, sentence = player.played
+    assert chime.start - queued < 0.1, "the chime waited for the synthesis"
+    assert sentence.start - speech.started[0] >= 0.29
+
+
+def test_the_cache_keeps_the_most_recently_used_sentences(tmp_path: Path) -> None:
+    synth = Synthesizer(tmp_path, max_files=3)
+    texts = [f"qing3 A ling2 ling2 {digit} hao4" for digit in ("yi1", "er4", "san1", "si4")]
+    paths = [synth.synthesize(text, MANDARIN_VOICE, 150, 1.0) for text in texts[:3]]
+    time.sleep(0.02)
+    synth.synthesize(texts[0], MANDARIN_VOICE, 150, 1.0)  # used again: now the newest
+    time.sleep(0.02)
+    newest = synth.synthesize(texts[3], MANDARIN_VOICE, 150, 1.0)
+    kept = set(tmp_path.glob("*.wav"))
+    assert kept == {paths[0], paths[2], newest}, "the least recently used sentence went"
+    assert synth.engine_runs == 4
+
+
+def test_kivy_player_fails_soft_without_a_sound_device(tmp_path: Path) -> None:
+    """No sound device: logged once, and each file still takes its own length so the queue keeps its pace."""
+    short = tmp_path / "short.wav"
+    with wave.open(str(short), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22050)
+        out.writeframes(b"\0\0" * 6615)  # 0.3 s
+    script = (
+        "import logging, sys, time; logging.basicConfig(level=logging.WARNING)\n"
+        "from pathlib import Path; from display.announcer import KivyPlayer\n"
+        "player = KivyPlayer(); t = time.perf_counter()\n"
+        "for _ in range(3): player.play(Path(sys.argv[1]), 1.0)\n"
+        "print(time.perf_counter() - t, player.silent_plays)\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SDL_AUDIODRIVER": "no-such-sound-card",
+        "KIVY_NO_ARGS": "1",
+        "KIVY_NO_CONSOLELOG": "1",
+        "KIVY_NO_FILELOG": "1",
+        "KIVY_HOME": str(tmp_path / "kivy"),
+    }
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(short)],
+        check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    elapsed, silent = done.stdout.split()
+    assert int(silent) == 3
+    assert 0.85 <= float(elapsed) <= 2.0, elapsed
+    assert done.stderr.count("announcements cannot be heard") == 1, done.stderr[-2000:]

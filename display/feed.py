@@ -1,0 +1,168 @@
+"""The board's data side, without Kivy: the link that follows the site (retained snapshot, events in sequence, a gap
+-> a snapshot request), the site's retained info (matter names), the zone, and which calls to announce.
+
+The Kivy app (display/app.py), the tests and the benchmark all drive a board through this one class.
+
+Which calls are announced: every call at the board's windows that the board learns of after it first caught up
+with the site, once, in sequence order, whether it came as an event or in a snapshot (the retained snapshot may
+overtake its event). When one change brings several new calls at once (the board missed events: a broker restart, a
+dropped message, then a resync), only the newest ``catch_up`` of them that the hub made less than
+``LATE_CALL_SECONDS`` ago are announced; the others are only shown. A recall is a new call and is announced again.
+The calls on the board when it starts are not announced; their recall sentences are synthesised ahead instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import msgspec
+import paho.mqtt.client as mqtt
+
+import contract as wire
+from devicekit.link import DeviceLink
+from devicekit.site_view import SiteView
+from display.announcer import Announcer
+from display.board_model import Board, BoardModel
+from engine.events import CallKind
+
+log = logging.getLogger(__name__)
+
+LATE_CALL_SECONDS = 120.0
+"""A call the board missed is announced late only if the hub made it less than this long ago."""
+ZONE_HISTORY = 48
+"""Calls a zone board keeps (the site's calls, most of them at other windows)."""
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class BoardFeed:
+    def __init__(
+        self,
+        link: DeviceLink,
+        model: BoardModel,
+        announcer: Announcer | None = None,
+        *,
+        catch_up: int = 3,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        if link.view is None:
+            raise ValueError("a board's link must follow its site (follow_site=True)")
+        self.link = link
+        self.model = model
+        self.announcer = announcer
+        self.catch_up = catch_up
+        self.clock = clock
+        self.on_change: Callable[[], None] = lambda: None
+        """Called from the network thread after anything shown changed (the app hands it to the Kivy thread)."""
+        self.announced_seq: int | None = None
+        """Calls up to this seq are announced (or were on the board when it started)."""
+        self.late_skipped = 0
+        """Missed calls shown but not announced (too many at once, or too old)."""
+        self._lock = threading.Lock()
+        if not model.zone.whole_site:
+            link.view.recent = max(link.view.recent, ZONE_HISTORY)
+        link.on_change = self._changed
+        link.on_call = lambda _call: None  # calls are announced from _changed: events and snapshots alike
+        self._listen_for_info()
+
+    @property
+    def view(self) -> SiteView:
+        assert self.link.view is not None
+        return self.link.view
+
+    def start(self, wait: float = 0.0) -> bool:
+        """Start the announcer (engine warm-up) and connect; True when connected within ``wait`` seconds."""
+        if self.announcer is not None:
+            self.announcer.start()
+        return self.link.start(wait=wait)
+
+    def stop(self) -> None:
+        self.link.stop()
+        if self.announcer is not None:
+            self.announcer.stop(timeout=1.0, drain=False)
+
+    def frame(self, now: datetime) -> Board:
+        """What the board shows now. Call it from one thread only (the app's: Kivy's)."""
+        self.model.hub_online = self.link.connected.is_set() and self.link.hub_online
+        return self.model.board(self.view, now)
+
+    # -- network thread ------------------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        with self._lock:
+            try:
+                self._announce_new()
+            except Exception:  # never let the voice break the board
+                log.exception("choosing the calls to announce failed")
+        self.on_change()
+
+    def _announce_new(self) -> None:
+        view = self.view
+        if not view.synced:
+            return
+        seq = view.seq
+        calls = list(view.calls)
+        newest = max([seq, *(call.seq for call in calls)])
+        if self.announced_seq is None:  # the first picture of the site: nothing to announce, recalls to prepare
+            self.announced_seq = newest
+            self._prewarm_recalls(self.model.zone_calls(view))
+            return
+        zone, info = self.model.zone, self.model.info
+        new = sorted(
+            (call for call in calls if call.seq > self.announced_seq and zone.covers_call(call, info)),
+            key=lambda call: call.seq,
+        )
+        self.announced_seq = max(self.announced_seq, newest)
+        if len(new) > 1:  # caught up after missing events: only the newest few, and only recent ones
+            cutoff = self.clock() - timedelta(seconds=LATE_CALL_SECONDS)
+            late = [call for call in new[-self.catch_up :] if call.at >= cutoff]
+            self.late_skipped += len(new) - len(late)
+            new = late
+        if self.announcer is None:
+            return
+        for call in new:
+            self.announcer.announce(call)
+        self._prewarm_recalls(new, announced=True)
+
+    def _prewarm_recalls(self, calls: list[wire.CallView], *, announced: bool = False) -> None:
+        """Synthesise ahead the recall sentence of each number now at a window (the newest call per window). After
+        an announcement only when recalls have a template of their own: else the sentence is already cached."""
+        if self.announcer is None or not calls:
+            return
+        templates = self.announcer.config.templates
+        if announced and not any(key.endswith(f":{CallKind.RECALL.value}") for key in templates):
+            return
+        latest: dict[str, wire.CallView] = {}
+        for call in sorted(calls, key=lambda call: -call.seq):
+            latest.setdefault(call.window_id, call)
+        self.announcer.prewarm([msgspec.structs.replace(call, kind=CallKind.RECALL) for call in latest.values()])
+
+    def _listen_for_info(self) -> None:
+        """Besides what DeviceLink follows: the site's retained info (site and matter names, who serves what)."""
+        client, topic = self.link.client, wire.info_topic(self.link.site_id)
+        client.message_callback_add(topic, self._on_info)
+        link_on_connect = cast(Callable[..., None], client.on_connect)
+
+        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+            link_on_connect(client, userdata, flags, reason, properties)
+            if not getattr(reason, "is_failure", False):
+                client.subscribe([(topic, 1)])  # again after every reconnect: the session is clean
+
+        client.on_connect = on_connect
+
+    def _on_info(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if not message.payload:
+            return  # a cleared retained message
+        try:
+            info = wire.decode_as(wire.SiteInfo, bytes(message.payload))
+        except msgspec.DecodeError as error:
+            log.warning("unreadable message on %s: %s", message.topic, error)
+            return
+        self.model.on_info(info)
+        self.on_change()
