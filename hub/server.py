@@ -70,9 +70,8 @@ class Hub:
         self.configs: dict[tuple[str, str], wire.DeviceConfig] = {}
         self._worker: asyncio.Task[None] | None = None
         self._batcher: asyncio.Task[None] | None = None
-        self._queue: list[tuple[Request, asyncio.Future[wire.Reply]]] = []
+        self._queue: list[tuple[Request, Answer]] = []
         self._queued = asyncio.Event()
-        self._answering: set[asyncio.Task[None]] = set()
         self._stale: dict[str, None] = {}
         """Sites whose retained snapshot is behind their events."""
         self._snapshot_at: dict[str, float] = {}
@@ -90,7 +89,7 @@ class Hub:
         self._worker = asyncio.create_task(self._serve_inbox(bridge))
 
     async def stop(self) -> None:
-        for task in (self._worker, self._batcher, *self._answering):
+        for task in (self._worker, self._batcher):
             if task is not None:
                 task.cancel()
         if self._snapshot_timer is not None:
@@ -105,14 +104,30 @@ class Hub:
             self._publish_configs()
 
     async def dispatch(self, site_id: str, device_id: str, action: str, payload: bytes, transport: str) -> wire.Reply:
-        began = time.perf_counter()
+        """Queue a request for the writer and wait for its reply."""
         future: asyncio.Future[wire.Reply] = asyncio.get_running_loop().create_future()
-        self._queue.append(((site_id, device_id, action, payload), future))
+
+        def answer(reply: wire.Reply) -> None:
+            if not future.done():
+                future.set_result(reply)
+
+        self.submit((site_id, device_id, action, payload), transport, answer)
+        return await future
+
+    def submit(self, request: Request, transport: str, answer: Callable[[wire.Reply], None]) -> None:
+        """Queue a request for the writer; ``answer`` gets its reply on the event loop (no task per request)."""
+        began = time.perf_counter()
+        action = request[2]
+
+        def answered(reply: wire.Reply) -> None:
+            answer(reply)
+            self.metrics.requests.labels(
+                transport, action[:40] if action in _ACTIONS else "unknown", _result(reply)
+            ).inc()
+            self.metrics.latency.labels(transport).observe(time.perf_counter() - began)
+
+        self._queue.append((request, answered))
         self._queued.set()
-        reply = await future
-        self.metrics.requests.labels(transport, action[:40] if action in _ACTIONS else "unknown", _result(reply)).inc()
-        self.metrics.latency.labels(transport).observe(time.perf_counter() - began)
-        return reply
 
     async def _write_batches(self) -> None:
         """Hand the queued requests to the writer thread, a batch at a time, and publish what they caused."""
@@ -127,12 +142,11 @@ class Hub:
                 except Exception:  # never stop serving: every request of the batch gets an error reply
                     log.exception("a batch of %d requests failed", len(batch))
                     answers = [(_unavailable(request[3]), None) for request, _ in batch]
-                for ((site_id, *_), future), (reply, outcome) in zip(batch, answers, strict=True):
+                for ((site_id, *_), answer), (reply, outcome) in zip(batch, answers, strict=True):
                     if outcome is not None and outcome.events:
                         self._stale[site_id] = None
                         self._publish_safely(self._publish_events, site_id, outcome)
-                    if not future.done():
-                        future.set_result(reply)
+                    self._publish_safely(answer, reply)
                 self._publish_stale_snapshots()
             self._publish_stale_snapshots()
 
@@ -228,15 +242,10 @@ class Hub:
             topic, payload = await bridge.inbox.get()
             request = wire.parse_request_topic(topic)
             if request is not None:
-                task = asyncio.create_task(self._answer(bridge, request, payload))
-                self._answering.add(task)
-                task.add_done_callback(self._answering.discard)
+                answer = _publisher(bridge, wire.reply_topic(request.site_id, request.device_id))
+                self.submit((request.site_id, request.device_id, request.action, payload), "mqtt", answer)
             elif (status := wire.parse_status_topic(topic)) is not None:
                 self._record_status(status[1], payload)
-
-    async def _answer(self, bridge: MqttBridge, request: wire.RequestTopic, payload: bytes) -> None:
-        reply = await self.dispatch(request.site_id, request.device_id, request.action, payload, "mqtt")
-        bridge.publish(wire.reply_topic(request.site_id, request.device_id), wire.encode(reply))
 
     def _record_status(self, device_id: str, payload: bytes) -> None:
         if not payload:
@@ -252,7 +261,16 @@ class Hub:
 
 Request = tuple[str, str, str, bytes]
 """(site id, device id, action, payload) of a request waiting for the writer."""
+Answer = Callable[[wire.Reply], None]
+"""What is done with a request's reply (on the event loop): publish it, or hand it to a waiting HTTP handler."""
 _ACTIONS = frozenset(wire.Action)
+
+
+def _publisher(bridge: MqttBridge, topic: str) -> Answer:
+    def publish(reply: wire.Reply) -> None:
+        bridge.publish(topic, wire.encode(reply))
+
+    return publish
 
 
 def _unavailable(payload: bytes) -> wire.Reply:
