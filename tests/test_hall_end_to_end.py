@@ -1,5 +1,5 @@
-"""The whole hall through the real hub and a real broker: a ticket taken on the kiosk's model, called by a caller
-device, shown by the board's model and announced in Mandarin by espeak-ng."""
+"""The whole hall through the real hub and a real broker: a ticket taken on the kiosk's model, called from the
+caller's model, shown by the board's model and announced in Mandarin by espeak-ng."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 import contract as wire
+from caller.hub_link import drive
+from caller.model import CallerModel, Request
+from caller.texts import Texts
 from devicekit.link import DeviceLink
 from display.announcer import Announcer, RecordingPlayer
 from display.board_model import BoardModel
@@ -59,10 +62,17 @@ def test_kiosk_caller_board_and_voice_through_the_real_hub(hub: HubProcess, tmp_
         assert kiosk.screen == Screen.TICKET and kiosk.ticket is not None
         number = kiosk.ticket.number
 
-        # the caller at window 3 signs in and calls the next citizen
-        assert caller_link.request(wire.Action.OPEN_WINDOW, {"window_id": "w03", "staff_id": "wang", "pin": "2468"}).ok
-        called = caller_link.request(wire.Action.CALL_NEXT, {"window_id": "w03"})
-        assert called.ok, called.error
+        # the clerk at window 3 signs in on the caller and calls the next citizen
+        caller = CallerModel("centre", "w03", Texts(), clock=lambda: NOW)
+
+        def send(request: Request) -> wire.Reply:
+            return caller_link.request(request.action, dict(request.body), request_id=request.request_id)
+
+        drive(caller, send, caller.sign_in("wang", "2468"))
+        assert caller.clerk is not None and caller.clerk.name == "测试员"
+        assert [line.number for line in caller.queue] == [number]
+        drive(caller, send, caller.command("call_next"))
+        assert caller.current is not None and caller.current.number == number
 
         # the board shows it, highlighted, and announces it
         board = BoardModel("centre")
