@@ -1,7 +1,8 @@
 """The hub's MQTT client (paho-mqtt 2.x, public API only): requests in, replies, events and retained state out.
 
-paho runs its network loop in its own thread and reconnects by itself; received requests are handed to the
-asyncio loop through a queue. The hub uses a persistent session (clean_session false, fixed client id), so requests
+paho runs its network loop in its own thread and reconnects by itself; received requests are handed to
+``on_request`` on that thread (the hub queues them for its writer thread), device statuses to the asyncio loop
+through a queue. The hub uses a persistent session (clean_session false, fixed client id), so requests
 that arrive while the hub restarts wait in the broker instead of being lost.
 """
 
@@ -40,8 +41,10 @@ class MqttBridge:
         self.loop = loop
         self.on_connected: Callable[[], None] = lambda: None
         """Called on the asyncio loop after every (re)connect."""
+        self.on_request: Callable[[wire.RequestTopic, bytes], None] = lambda _topic, _payload: None
+        """Called on paho's network thread with each request."""
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
-        """Requests and device statuses, in arrival order."""
+        """Device statuses (and anything else that is not a request), in arrival order."""
         self.connected = asyncio.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         client.username_pw_set(username, password)
@@ -100,4 +103,8 @@ class MqttBridge:
         self.loop.call_soon_threadsafe(self.connected.clear)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        self.loop.call_soon_threadsafe(self.inbox.put_nowait, (message.topic, bytes(message.payload)))
+        request = wire.parse_request_topic(message.topic)
+        if request is not None:
+            self.on_request(request, bytes(message.payload))
+        else:
+            self.loop.call_soon_threadsafe(self.inbox.put_nowait, (message.topic, bytes(message.payload)))

@@ -1,14 +1,14 @@
-"""The running hub: one asyncio process holding the service, the gateway, the MQTT bridge and the web app.
+"""The running hub: one process holding the service, the gateway, the MQTT bridge and the web app.
 
-Every request, from MQTT or HTTP, goes through ``Hub.dispatch``: the gateway decides it on the single writer
-thread (so commands of a site are decided and stored strictly in order), then the reply, the events (in sequence
-order) and the site's retained snapshot are published.
+Every request goes to the single writer thread (``hub.writer``): MQTT requests straight from paho's network thread,
+HTTP ones from the event loop (``Hub.dispatch``). The writer decides a batch of them (so commands of a site are
+decided and stored strictly in order, and together in one transaction), then publishes the events (in sequence
+order), the replies and the sites' retained snapshots itself: the states it changes are read by no other thread.
 
-Requests that arrive while the writer is busy wait in one queue and go to the writer together, in arrival order:
-under load one hop to the writer thread and back serves many requests. A site's retained snapshot (whose building
-costs time in proportion to its queue) is published at once after the events that changed it, unless one went out
-less than ``SNAPSHOT_INTERVAL`` ago: then once that interval is over, with every change since. A board that starts
-from a snapshot a few events old sees those events as a gap and asks for a fresh one, as after any lost message.
+A site's retained snapshot (whose building costs time in proportion to its queue) is published at once after the
+events that changed it, unless one went out less than ``SNAPSHOT_INTERVAL`` ago: then once that interval is over,
+with every change since. A board that starts from a snapshot a few events old sees those events as a gap and asks
+for a fresh one, as after any lost message.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +28,10 @@ from hub.gateway import Gateway, error_reply, public
 from hub.mqtt_bridge import MqttBridge
 from hub.schedule import due_commands
 from hub.service import Outcome
+from hub.writer import Queued, Writer
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 64
-"""Requests handed to the writer thread at once, at most."""
 SNAPSHOT_INTERVAL = 0.1
 """Seconds between two retained snapshots of a site, at least."""
 
@@ -64,18 +62,14 @@ class Hub:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.metrics = Metrics()
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hall-writer")
+        self.writer = Writer(self._run_batch, idle=self._publish_stale_snapshots)
         self.bridge: MqttBridge | None = None
         self.device_status: dict[str, wire.DeviceStatus] = {}
         self.configs: dict[tuple[str, str], wire.DeviceConfig] = {}
         self._worker: asyncio.Task[None] | None = None
-        self._batcher: asyncio.Task[None] | None = None
-        self._queue: list[tuple[Request, Answer]] = []
-        self._queued = asyncio.Event()
         self._stale: dict[str, None] = {}
-        """Sites whose retained snapshot is behind their events."""
+        """Sites whose retained snapshot is behind their events (the writer's own)."""
         self._snapshot_at: dict[str, float] = {}
-        self._snapshot_timer: asyncio.TimerHandle | None = None
 
     async def start(self, bridge: MqttBridge) -> None:
         """Load every site's state, connect, and start taking requests."""
@@ -83,17 +77,14 @@ class Hub:
         for site in self.gateway.district.sites:
             await loop.run_in_executor(self.writer, self.gateway.warm_up, site.id)
         self.bridge = bridge
-        bridge.on_connected = self._publish_retained
+        bridge.on_connected = self._republish
+        bridge.on_request = self._take_mqtt_request
         bridge.start()
-        self._batcher = asyncio.create_task(self._write_batches())
         self._worker = asyncio.create_task(self._serve_inbox(bridge))
 
     async def stop(self) -> None:
-        for task in (self._worker, self._batcher):
-            if task is not None:
-                task.cancel()
-        if self._snapshot_timer is not None:
-            self._snapshot_timer.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
         if self.bridge is not None:
             self.bridge.stop()
         self.writer.shutdown(wait=True)
@@ -101,59 +92,53 @@ class Hub:
     def set_configs(self, configs: list[wire.DeviceConfig]) -> None:
         self.configs = {(config.site_id, config.device_id): config for config in configs}
         if self.bridge is not None and self.bridge.connected.is_set():
-            self._publish_configs()
+            self.writer.submit(self._publish_configs)
 
     async def dispatch(self, site_id: str, device_id: str, action: str, payload: bytes, transport: str) -> wire.Reply:
         """Queue a request for the writer and wait for its reply."""
-        future: asyncio.Future[wire.Reply] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[wire.Reply] = loop.create_future()
 
-        def answer(reply: wire.Reply) -> None:
+        def settle(reply: wire.Reply) -> None:
             if not future.done():
                 future.set_result(reply)
+
+        def answer(reply: wire.Reply) -> None:
+            loop.call_soon_threadsafe(settle, reply)
 
         self.submit((site_id, device_id, action, payload), transport, answer)
         return await future
 
-    def submit(self, request: Request, transport: str, answer: Callable[[wire.Reply], None]) -> None:
-        """Queue a request for the writer; ``answer`` gets its reply on the event loop (no task per request)."""
-        began = time.perf_counter()
-        action = request[2]
+    def submit(self, request: Request, transport: str, answer: Answer) -> None:
+        """Queue a request for the writer (from any thread); ``answer`` gets its reply on the writer thread."""
+        self.writer.put(Queued(request, answer, time.perf_counter(), transport))
 
-        def answered(reply: wire.Reply) -> None:
-            answer(reply)
-            self.metrics.requests.labels(
-                transport, action[:40] if action in _ACTIONS else "unknown", _result(reply)
-            ).inc()
-            self.metrics.latency.labels(transport).observe(time.perf_counter() - began)
+    def _republish(self) -> None:
+        self.writer.submit(self._publish_retained)
 
-        self._queue.append((request, answered))
-        self._queued.set()
+    def _take_mqtt_request(self, topic: wire.RequestTopic, payload: bytes) -> None:
+        """On paho's thread: straight to the writer, whose reply is published back to the device."""
+        assert self.bridge is not None
+        answer = _publisher(self.bridge, wire.reply_topic(topic.site_id, topic.device_id))
+        self.submit((topic.site_id, topic.device_id, topic.action, payload), "mqtt", answer)
 
-    async def _write_batches(self) -> None:
-        """Hand the queued requests to the writer thread, a batch at a time, and publish what they caused."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._queued.wait()
-            self._queued.clear()
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    answers = await loop.run_in_executor(self.writer, self._handle_batch, [r for r, _ in batch])
-                except Exception:  # never stop serving: every request of the batch gets an error reply
-                    log.exception("a batch of %d requests failed", len(batch))
-                    answers = [(_unavailable(request[3]), None) for request, _ in batch]
-                for ((site_id, *_), answer), (reply, outcome) in zip(batch, answers, strict=True):
-                    if outcome is not None and outcome.events:
-                        self._stale[site_id] = None
-                        self._publish_safely(self._publish_events, site_id, outcome)
-                    self._publish_safely(answer, reply)
-                self._publish_stale_snapshots()
-            self._publish_stale_snapshots()
+    def _run_batch(self, batch: list[Queued]) -> None:
+        """On the writer thread: decide and store the batch, publish its events, answer each request."""
+        answers = self._handle_batch([queued.request for queued in batch])
+        done = time.perf_counter()
+        for queued, (reply, outcome) in zip(batch, answers, strict=True):
+            site_id, action = queued.request[0], queued.request[2]
+            if outcome is not None and outcome.events:
+                self._stale[site_id] = None
+                self._publish_safely(self._publish_events, site_id, outcome)
+            self._publish_safely(queued.answer, reply)
+            known = action[:40] if action in _ACTIONS else "unknown"
+            self.metrics.requests.labels(queued.transport, known, _result(reply)).inc()
+            self.metrics.latency.labels(queued.transport).observe(done - queued.began)
 
-    def _publish_stale_snapshots(self) -> None:
-        """Publish the snapshots that are behind and due; wake the batch loop again when the next one is due.
-
-        Called between batches only: the writer thread, which changes the states, is idle meanwhile."""
+    def _publish_stale_snapshots(self) -> float | None:
+        """On the writer thread, before it waits: publish the snapshots that are behind and due; the seconds until
+        the next one is due (how long the writer may wait), or None."""
         now = time.monotonic()
         wait = None
         for site_id in list(self._stale):
@@ -164,12 +149,7 @@ class Hub:
                 self._publish_safely(self._publish_snapshot, site_id)
             else:
                 wait = due - now if wait is None else min(wait, due - now)
-        if wait is not None and self._snapshot_timer is None:
-            self._snapshot_timer = asyncio.get_running_loop().call_later(wait, self._snapshots_due)
-
-    def _snapshots_due(self) -> None:
-        self._snapshot_timer = None
-        self._queued.set()
+        return wait
 
     def _handle_batch(self, requests: list[Request]) -> list[tuple[wire.Reply, Outcome | None]]:
         """On the writer thread: answer the batch (one transaction); if that fails, each request on its own, and one
@@ -189,17 +169,16 @@ class Hub:
 
     async def run_schedule(self, now: datetime) -> None:
         """Open and close the sites' days as the calendar says (idempotent: safe on every tick)."""
-        loop = asyncio.get_running_loop()
+        await asyncio.get_running_loop().run_in_executor(self.writer, self._run_schedule, now)
+
+    def _run_schedule(self, now: datetime) -> None:
         states = {site.id: self.gateway.service.state(site.id) for site in self.gateway.district.sites}
         for command in due_commands(self.gateway.district, states, now):
-            outcome = await loop.run_in_executor(self.writer, self.gateway.execute, command)
+            outcome = self.gateway.execute(command)
             log.info("schedule: %s %s -> %s", type(command).__name__, command.site_id, _result_of(outcome))
-            self._publish_outcome(command.site_id, outcome)
-
-    def _publish_outcome(self, site_id: str, outcome: Outcome) -> None:
-        if outcome.events:
-            self._publish_events(site_id, outcome)
-            self._publish_snapshot(site_id)
+            if outcome.events:
+                self._publish_events(command.site_id, outcome)
+                self._publish_snapshot(command.site_id)
 
     @staticmethod
     def _publish_safely(publish: Callable[..., None], *args: Any) -> None:
@@ -237,14 +216,10 @@ class Hub:
             self.bridge.publish(wire.config_topic(site_id, device_id), wire.encode(config), retain=True)
 
     async def _serve_inbox(self, bridge: MqttBridge) -> None:
-        """Take requests as they come (each waits for its answer on its own, so many are decided together)."""
+        """Device statuses, as they come (requests go to the writer without the event loop)."""
         while True:
             topic, payload = await bridge.inbox.get()
-            request = wire.parse_request_topic(topic)
-            if request is not None:
-                answer = _publisher(bridge, wire.reply_topic(request.site_id, request.device_id))
-                self.submit((request.site_id, request.device_id, request.action, payload), "mqtt", answer)
-            elif (status := wire.parse_status_topic(topic)) is not None:
+            if (status := wire.parse_status_topic(topic)) is not None:
                 self._record_status(status[1], payload)
 
     def _record_status(self, device_id: str, payload: bytes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import cast
 
@@ -23,6 +24,9 @@ from engine.rejections import Rejection
 from hub.store.base import DuplicateCommand, Entry, EventStore
 
 log = logging.getLogger(__name__)
+
+RECENT_COMMANDS = 100_000
+"""Command ids remembered to look up a retry's answer before deciding (~10 MB; a busy centre's few days)."""
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +53,8 @@ class HallService:
         self._states: dict[str, SiteState] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        """Ids of the commands this process stored lately, oldest first (at most ``RECENT_COMMANDS``)."""
 
     def _lock(self, site_id: str) -> threading.Lock:
         with self._guard:
@@ -101,8 +107,13 @@ class HallService:
         return {key: _decode_outcome(value) for key, value in self.store.outcomes(command_ids).items()}
 
     def _decide_and_store(self, commands: Sequence[Command], sites: list[str]) -> dict[str, Outcome] | None:
-        """Under the sites' locks: every command's outcome by id, or None when a batch of several failed to store."""
-        known = self._stored([command.command_id for command in commands])
+        """Under the sites' locks: every command's outcome by id, or None when a batch of several failed to store.
+
+        Only ids this process stored lately are looked up before deciding (a retry of its own answer); any other id
+        already in the store (a retry from before a restart) is refused by the store's primary key, and the batch
+        runs again one by one, where a single command's conflict finds its stored answer."""
+        retried = [command.command_id for command in commands if command.command_id in self._recent]
+        known = self._stored(retried) if retried else {}
         seqs_before = {site_id: self.state(site_id).seq for site_id in sites}
         entries: list[Entry] = []
         try:
@@ -121,6 +132,10 @@ class HallService:
                 return self._stored([commands[0].command_id])
             log.exception("command failed for site %s; its state will be reloaded from the store", sites[0])
             raise
+        for entry in entries:
+            self._recent[entry.command_id] = None
+        while len(self._recent) > RECENT_COMMANDS:
+            self._recent.popitem(last=False)
         for site_id in sites:
             if self.state(site_id).seq // self.snapshot_every != seqs_before[site_id] // self.snapshot_every:
                 self._snapshot(self.state(site_id))

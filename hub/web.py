@@ -7,6 +7,7 @@ reply; the device authenticates with HTTP Basic (device id, password). Read mode
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import Callable
@@ -83,7 +84,8 @@ async def snapshot(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     if hub.gateway.district.site(site_id) is None:
         raise web.HTTPNotFound(text=f"no site {site_id}")
-    return _json(hub.gateway.snapshot(site_id))
+    # built on the writer thread: the states change there, and nowhere else are they read whole
+    return _json(await asyncio.get_running_loop().run_in_executor(hub.writer, hub.gateway.snapshot, site_id))
 
 
 async def district(request: web.Request) -> web.Response:

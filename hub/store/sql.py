@@ -125,6 +125,8 @@ class SqlStore:
             engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
         )
         self._insert_commands = commands.insert()
+        self._appended: dict[str, int] = {}
+        """The last event number each site got from this store's own appends."""
         self._insert_events = events.insert()
         self._select_outcome = sa.select(commands.c.outcome).where(commands.c.command_id == sa.bindparam("command_id"))
         self._select_outcomes = sa.select(commands.c.command_id, commands.c.outcome).where(
@@ -161,6 +163,8 @@ class SqlStore:
             if event_rows:
                 _insert(connection, self._insert_events, event_rows, SequenceConflict)
                 self._check_continues(connection, first_seqs)
+        for event in (event for entry in entries for event in entry.events):
+            self._appended[event.site_id] = event.seq
 
     def _check_continues(self, connection: Connection, first_seqs: dict[str, int]) -> None:
         """Each site's new events must follow its stored log without a gap (UNIQUE refuses a taken number).
@@ -168,6 +172,8 @@ class SqlStore:
         Checked after the inserts, so that on SQLite the transaction already holds the write lock when it reads.
         """
         for site_id, seq in first_seqs.items():
+            if self._appended.get(site_id) == seq - 1:
+                continue  # follows this store's own last append: UNIQUE refuses it if another writer came between
             if seq > 1 and connection.execute(self._select_seq, {"site_id": site_id, "seq": seq - 1}).first() is None:
                 raise SequenceConflict(f"{site_id}#{seq} would leave a gap in the log")
 

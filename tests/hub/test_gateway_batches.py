@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from engine.commands import OpenDay
 from hub.gateway import Gateway, Request
 from hub.service import HallService
 from hub.staff import LOCKOUT, MAX_FAILURES, MemoryStaffRows, StaffDirectory
+from hub.store import open_store
 from hub.store.base import Entry, SequenceConflict
 from hub.store.memory import MemoryStore
 from tests.hub.test_gateway import DEVICES, DISTRICT, WEDNESDAY_10AM
@@ -204,3 +206,18 @@ def test_the_same_clerk_signs_in_again_at_the_open_window_and_another_must_wait(
     assert again.ok and again.staff == wire.StaffInfo(staff_id="li", name="李敏") and again.events == ()
     other = sign_in("wang", 3)
     assert not other.ok and other.error is not None and other.error.code == "window_already_open"
+
+
+def test_a_retry_from_before_a_restart_in_a_batch_gets_its_first_answer(tmp_path: Path) -> None:
+    """The restarted hub has not seen the id: the store's primary key refuses it, and the batch runs again."""
+    store = open_store(f"sqlite:///{tmp_path / 'hall.db'}")
+    try:
+        before, _ = hall(store)  # type: ignore[arg-type]
+        [(first, _)] = before.handle_batch(issues(1))
+        after, _ = hall(store)  # type: ignore[arg-type]
+        answers = [reply for reply, _ in after.handle_batch([*issues(2, 1), *issues(1), *issues(1, 3)])]
+        assert [reply.ticket.number for reply in answers] == ["A002", "A003", "A001", "A004"]  # type: ignore[union-attr]
+        assert answers[2] == first
+        assert [event.seq for event in store.events("centre")] == list(range(1, 6))
+    finally:
+        store.close()
