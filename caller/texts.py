@@ -1,54 +1,17 @@
-"""The caller's words in Chinese (first) and English, through a gettext catalog compiled at start by Babel, the way
-kiosk/texts.py does it for the kiosk.
-
-Catalog: ``assets/locale/zh_CN/LC_MESSAGES/caller.po`` (message ids are English; ``zh_CN`` translates them).
-"""
+"""The caller's words in Chinese (first) and English (``assets/locale/zh_CN/LC_MESSAGES/caller.po``; the catalog
+machinery is devicekit.texts, shared with the kiosk)."""
 
 from __future__ import annotations
 
-import gettext
-import io
-from functools import cache
-from pathlib import Path
+from devicekit.texts import LANGUAGES, DeviceTexts
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "assets" / "locale"
-DOMAIN = "caller"
-LANGUAGES = ("zh_CN", "en")
+__all__ = ["LANGUAGES", "Texts"]
 
 
-@cache
-def catalog(language: str) -> gettext.NullTranslations:
-    """The compiled catalog of a language (English falls back to the message ids)."""
-    po = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po.exists():
-        return gettext.NullTranslations()
-    with po.open("rb") as source:
-        messages = read_po(source, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, messages)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
-
-
-class Texts:
+class Texts(DeviceTexts):
     """``texts("Call next")`` in the current language; ``texts.language`` switches it."""
 
-    def __init__(self, language: str = "zh_CN") -> None:
-        self.language = language
-
-    @property
-    def chinese(self) -> bool:
-        return self.language.startswith("zh")
-
-    def __call__(self, message: str, **params: object) -> str:
-        return catalog(self.language).gettext(message).format(**params)
-
-    def pick(self, zh: str, en: str) -> str:
-        """Data that carries both languages itself (matter and window names, the hub's refusals)."""
-        return zh if self.chinese else en
+    domain = "caller"
 
     def join(self, items: list[str] | tuple[str, ...]) -> str:
         return ("、" if self.chinese else ", ").join(items)

@@ -1,50 +1,18 @@
-"""The kiosk's words in Chinese (first) and English, through gettext catalogs compiled at start by Babel.
-
-Catalogs: ``assets/locale/<lang>/LC_MESSAGES/kiosk.po`` (message ids are English; ``zh_CN`` translates them).
-"""
+"""The kiosk's words in Chinese (first) and English (``assets/locale/<lang>/LC_MESSAGES/kiosk.po``; the catalog
+machinery is devicekit.texts, shared with the caller), and how it says a wait."""
 
 from __future__ import annotations
 
-import gettext
-import io
-from functools import cache
-from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 import contract as wire
+from devicekit.texts import LANGUAGES, DeviceTexts
 
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "assets" / "locale"
-LANGUAGES = ("zh_CN", "en")
-
-
-@cache
-def catalog(language: str) -> gettext.NullTranslations:
-    """The compiled catalog of a language (English falls back to the message ids)."""
-    po = LOCALE_DIR / language / "LC_MESSAGES" / "kiosk.po"
-    if not po.exists():
-        return gettext.NullTranslations()
-    with po.open("rb") as source:
-        messages = read_po(source, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, messages)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+__all__ = ["LANGUAGES", "Texts", "spoken_wait_text", "wait_text"]
 
 
-class Texts:
+class Texts(DeviceTexts):
     """``texts("Take a ticket")`` in the current language; ``texts.language`` switches it."""
 
-    def __init__(self, language: str = "zh_CN") -> None:
-        self.language = language
-
-    def __call__(self, message: str, **params: object) -> str:
-        return catalog(self.language).gettext(message).format(**params)
-
-    def pick(self, zh: str, en: str) -> str:
-        """Data that carries both languages itself (matter and site names)."""
-        return zh if self.language.startswith("zh") else en
+    domain = "kiosk"
 
 
 def wait_text(texts: Texts, wait: wire.WaitEstimate) -> str:

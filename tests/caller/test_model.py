@@ -13,7 +13,8 @@ from caller.config import ConfigError, load_config
 from caller.hub_link import drive
 from caller.model import SHORTCUTS, CallerModel, Panel, Request, Status
 from caller.screen import CallerScreen
-from caller.texts import LOCALE_DIR, Texts, catalog
+from caller.texts import Texts
+from devicekit.texts import LOCALE_DIR, catalog
 from engine import events as ev
 from tests.caller.hall import CLERK, CLERK_NAME, PIN, SITE, WEDNESDAY_10AM, Hall
 
@@ -414,7 +415,7 @@ def test_the_english_texts_and_every_chinese_text_exists() -> None:
     assert hall.model.message == f"Signed in: {CLERK_NAME}"
     assert screen(hall).queue_title() == "Queue: 1 waiting"
     assert screen(hall).window_name() == "Window 1 – comprehensive"
-    chinese = catalog("zh_CN")
+    chinese = catalog("caller", "zh_CN")
     po = (LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "caller.po").read_text()
     ids = [line[len('msgid "') : -1] for line in po.splitlines() if line.startswith('msgid "') and len(line) > 8]
     assert len(ids) > 70

@@ -316,12 +316,12 @@ def test_every_kiosk_text_has_a_chinese_translation() -> None:
     import re  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from kiosk.texts import catalog  # noqa: PLC0415
+    from devicekit.texts import catalog  # noqa: PLC0415
     from kiosk.view import CATEGORY_NAMES  # noqa: PLC0415
 
     code = "".join(path.read_text() for path in Path(__file__).resolve().parents[2].joinpath("kiosk").glob("*.py"))
     ids = set(re.findall(r'\b(?:texts|t)\(\s*"([^"]+)"', code)) | set(CATEGORY_NAMES.values())
     assert len(ids) > 40
-    chinese = catalog("zh_CN")
+    chinese = catalog("kiosk", "zh_CN")
     missing = sorted(message for message in ids if chinese.gettext(message) == message)
     assert not missing
