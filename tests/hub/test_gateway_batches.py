@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -221,3 +223,33 @@ def test_a_retry_from_before_a_restart_in_a_batch_gets_its_first_answer(tmp_path
         assert [event.seq for event in store.events("centre")] == list(range(1, 6))
     finally:
         store.close()
+
+
+def test_the_snapshots_waiting_counts_follow_every_kind_of_change() -> None:
+    """Kept from the events (hub.board.WaitingCounts), they always equal a count of the whole queue."""
+    gateway, _ = hall()
+    rng = random.Random(7)
+    caller = "caller-centre-w01"
+    actions = [
+        ("issue", lambda n: request("kiosk-centre-1", "issue", f"i{n}", matters=[rng.choice(["A01", "A02", "B01"])])),
+        ("call", lambda n: request(caller, "call-next", f"c{n}", window_id="w01")),
+        ("park", lambda n: request(caller, "park", f"p{n}", window_id="w01")),
+        ("no-show", lambda n: request(caller, "no-show", f"m{n}", window_id="w01")),
+        ("finish", lambda n: request(caller, "finish", f"f{n}", window_id="w01")),
+        ("transfer", lambda n: request(caller, "transfer", f"t{n}", window_id="w01", to_matter="A01")),
+        ("call-back", lambda n: request(caller, "call-back", f"b{n}", window_id="w01", ticket=pick("parked"))),
+        ("reactivate", lambda n: request(caller, "reactivate", f"r{n}", ticket=pick("no_show"))),
+        ("cancel", lambda n: request(caller, "cancel", f"x{n}", ticket=pick("waiting"))),
+    ]
+
+    def pick(status: str) -> str:
+        queue = gateway.queue("centre", "w01")
+        return rng.choice([line.number for line in queue if line.status == status] or ["A999"])
+
+    gateway.handle_batch([request(caller, "open-window", "s", window_id="w01", staff_id="li", pin=PIN)])
+    for n in range(300):
+        batch = [rng.choice(actions)[1](n * 10 + k) for k in range(rng.randint(1, 4))]
+        gateway.handle_batch(batch)
+        state = gateway.service.state("centre")
+        counted = Counter(state.tickets[ticket_id].matter for ticket_id in state.waiting)
+        assert {m: c for m, c in gateway.snapshot("centre").waiting.items() if c} == dict(counted), n
