@@ -788,7 +788,11 @@ def main() -> None:
         help="before each phase, wait up to this long for other processes to leave the cores alone",
     )
     parser.add_argument(
-        "--board-qos", type=int, default=1, choices=(0, 1), help="QoS of the boards' event and snapshot subscriptions"
+        "--board-qos",
+        type=int,
+        default=0,
+        choices=(0, 1),
+        help="QoS of the boards' event and snapshot subscriptions (devicekit.link.FOLLOW_QOS: 0)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (database, hub and broker logs)")
     parser.add_argument(

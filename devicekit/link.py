@@ -53,6 +53,13 @@ def no_nagle(client: mqtt.Client) -> None:
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+FOLLOW_QOS = 0
+"""QoS of a following device's site snapshot and events (docs/decisions/0009-site-feed-at-qos-0.md): the session is
+clean, so QoS 1 would keep nothing across a reconnect; while connected it only adds an acknowledgement per event and
+the broker's in-flight window, which under a fan-out to hundreds of boards queued calls for up to a second. A lost
+event shows as a gap in the sequence numbers and is repaired from the snapshot."""
+
+
 class HubUnreachable(Exception):
     """No reply from the hub (broker down, hub down): nothing is confirmed."""
 
@@ -180,7 +187,7 @@ class DeviceLink:
         topics = [(wire.reply_topic(self.site_id, self.device_id), 1), (wire.HUB_STATUS_TOPIC, 1)]
         topics.append((wire.config_topic(self.site_id, self.device_id), 1))
         if self.view is not None:
-            topics += [(wire.snapshot_topic(self.site_id), 1), (wire.events_topic(self.site_id), 1)]
+            topics += [(wire.snapshot_topic(self.site_id), FOLLOW_QOS), (wire.events_topic(self.site_id), FOLLOW_QOS)]
         self.client.subscribe(topics)
 
     def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object) -> None:
