@@ -34,21 +34,14 @@ class CallerLink:
         self.on_event: Callable[[ev.Event], None] = lambda event: None
         client, site = link.client, link.site_id
         self._info_topic, self._events_topic = wire.info_topic(site), wire.events_topic(site)
-        client.message_callback_add(self._info_topic, self._on_info)
-        link_on_connect = cast(Callable[..., None], client.on_connect)
+        link.follow_retained(self._info_topic, wire.SiteInfo, self._on_info)
         link_on_message = cast(Callable[..., None], client.on_message)
-
-        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-            link_on_connect(client, userdata, flags, reason, properties)
-            if not getattr(reason, "is_failure", False):
-                client.subscribe([(self._info_topic, 1)])  # again after every reconnect: the session is clean
 
         def on_message(client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
             link_on_message(client, userdata, message)  # the link's site view first
             if message.topic == self._events_topic:
                 self._on_event(bytes(message.payload))
 
-        client.on_connect = on_connect
         client.on_message = on_message
 
     def start(self, wait: float = 5.0) -> bool:
@@ -68,14 +61,7 @@ class CallerLink:
         except HubUnreachable:
             return None
 
-    def _on_info(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if not message.payload:
-            return  # a cleared retained message
-        try:
-            info = wire.decode_as(wire.SiteInfo, bytes(message.payload))
-        except msgspec.DecodeError as error:
-            log.warning("unreadable message on %s: %s", message.topic, error)
-            return
+    def _on_info(self, info: wire.SiteInfo) -> None:
         self.info = info
         self.on_info(info)
 

@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import paho.mqtt.client as mqtt
@@ -30,6 +30,7 @@ from devicekit.site_view import Applied, SiteView
 from engine import events as ev
 
 log = logging.getLogger(__name__)
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 def link_for(settings: DeviceSettings, kind: wire.DeviceKind, follow_site: bool = True) -> DeviceLink:
@@ -91,6 +92,8 @@ class DeviceLink:
         """Every reply counts, also those to requests nobody waits for any more (diagnostics, tests)."""
         self._pending: dict[str, tuple[threading.Event, list[wire.Reply]]] = {}
         self._lock = threading.Lock()
+        self._retained: list[str] = []
+        """Further retained topics the device follows (``follow_retained``)."""
         self.connected = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, clean_session=True)
         client.username_pw_set(device_id, password)
@@ -101,6 +104,26 @@ class DeviceLink:
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
         self.client = client
+
+    def follow_retained(self, topic: str, kind: type[T], handle: Callable[[T], None]) -> None:
+        """Follow one more retained topic (the site's info, the district summary): each message decoded as ``kind``
+        and handed to ``handle`` on the network thread; subscribed again after every reconnect (the session is
+        clean). A cleared message is skipped, an unreadable one logged and skipped."""
+
+        def on_message(_client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+            if not message.payload:
+                return
+            try:
+                decoded = wire.decode_as(kind, bytes(message.payload))
+            except msgspec.DecodeError as error:
+                log.warning("unreadable message on %s: %s", message.topic, error)
+                return
+            handle(decoded)
+
+        self.client.message_callback_add(topic, on_message)
+        self._retained.append(topic)
+        if self.connected.is_set():
+            self.client.subscribe(topic, qos=1)
 
     @property
     def _status_topic(self) -> str:
@@ -186,6 +209,7 @@ class DeviceLink:
     def _subscribe(self) -> None:
         topics = [(wire.reply_topic(self.site_id, self.device_id), 1), (wire.HUB_STATUS_TOPIC, 1)]
         topics.append((wire.config_topic(self.site_id, self.device_id), 1))
+        topics += [(topic, 1) for topic in self._retained]
         if self.view is not None:
             topics += [(wire.snapshot_topic(self.site_id), FOLLOW_QOS), (wire.events_topic(self.site_id), FOLLOW_QOS)]
         self.client.subscribe(topics)

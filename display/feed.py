@@ -17,10 +17,8 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 import msgspec
-import paho.mqtt.client as mqtt
 
 import contract as wire
 from devicekit.link import DeviceLink
@@ -145,24 +143,8 @@ class BoardFeed:
 
     def _listen_for_info(self) -> None:
         """Besides what DeviceLink follows: the site's retained info (site and matter names, who serves what)."""
-        client, topic = self.link.client, wire.info_topic(self.link.site_id)
-        client.message_callback_add(topic, self._on_info)
-        link_on_connect = cast(Callable[..., None], client.on_connect)
+        self.link.follow_retained(wire.info_topic(self.link.site_id), wire.SiteInfo, self._on_info)
 
-        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-            link_on_connect(client, userdata, flags, reason, properties)
-            if not getattr(reason, "is_failure", False):
-                client.subscribe([(topic, 1)])  # again after every reconnect: the session is clean
-
-        client.on_connect = on_connect
-
-    def _on_info(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if not message.payload:
-            return  # a cleared retained message
-        try:
-            info = wire.decode_as(wire.SiteInfo, bytes(message.payload))
-        except msgspec.DecodeError as error:
-            log.warning("unreadable message on %s: %s", message.topic, error)
-            return
+    def _on_info(self, info: wire.SiteInfo) -> None:
         self.model.on_info(info)
         self.on_change()

@@ -12,10 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import msgspec
-import paho.mqtt.client as mqtt
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.config import Config
@@ -126,39 +124,21 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
 
     def _listen(self) -> None:
         """Besides what DeviceLink dispatches: the site's retained info and the district summary."""
-        client, site = self.link.client, self.settings.site
-        extra = [(wire.info_topic(site), 1), (wire.DISTRICT_SUMMARY_TOPIC, 1)]
-        client.message_callback_add(wire.info_topic(site), self._retained(wire.SiteInfo, self.model.on_info))
-        client.message_callback_add(
-            wire.DISTRICT_SUMMARY_TOPIC, self._retained(wire.DistrictSummary, self.model.on_summary)
-        )
-        link_on_connect = cast(Callable[..., None], client.on_connect)
-
-        def on_connect(client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-            link_on_connect(client, userdata, flags, reason, properties)
-            if not getattr(reason, "is_failure", False):
-                client.subscribe(extra)  # again after every reconnect: the session is clean
-
-        client.on_connect = on_connect
+        self.link.follow_retained(wire.info_topic(self.settings.site), wire.SiteInfo, self._on_ui(self.model.on_info))
+        self.link.follow_retained(wire.DISTRICT_SUMMARY_TOPIC, wire.DistrictSummary, self._on_ui(self.model.on_summary))
         self.link.on_change = lambda: self._post(self._link_changed)
 
-    def _retained(self, kind: type[Any], apply: Callable[[Any], None]) -> Callable[..., None]:
-        def on_message(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-            if not message.payload:
-                return  # a cleared retained message
-            try:
-                decoded = wire.decode_as(kind, bytes(message.payload))
-            except msgspec.DecodeError as error:
-                log.warning("unreadable message on %s: %s", message.topic, error)
-                return
+    def _on_ui(self, apply: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A retained message's handler: applied to the model on the Kivy thread, then the screen redrawn."""
 
+        def handle(decoded: Any) -> None:
             def change() -> None:
                 apply(decoded)
                 self.controller.changed()
 
             self._post(change)
 
-        return on_message
+        return handle
 
     def _link_changed(self) -> None:
         view = self.link.view
