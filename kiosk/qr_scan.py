@@ -140,16 +140,6 @@ def decode_frame(
     except cv2.error as error:
         log.debug("QR decoding failed: %s", error)
     return None
-    detector = detector or cv2.QRCodeDetector()
-    try:
-        gray = _downscaled(_gray(image), max_width)
-        for attempt in _ATTEMPTS:
-            text, _points, _straight = detector.detectAndDecode(attempt(gray))
-            if text:
-                return text
-    except cv2.error as error:
-        log.debug("QR decoding failed: %s", error)
-    return None
 
 
 class QrScanner:
