@@ -288,6 +288,7 @@ class AppointmentDesk:
 
     def _insert(self, site: Site, slot: planner.Slot, row: Row) -> None:
         with self.store.begin() as connection:
+            self.store.hold_phone(connection, row.phone_hash)
             if not self.store.take_place(connection, site.id, slot.matter, slot.start, slot.capacity):
                 raise booking_refused(BookingReason.SLOT_FULL, slot=f"{slot.start:%Y-%m-%d} {slot.label}")
             since, until = self._day_bounds(site, slot.start.date())

@@ -103,6 +103,13 @@ class AppointmentStore:
         with self.engine.begin() as connection:
             yield connection
 
+    def hold_phone(self, connection: Connection, phone_hash: str) -> None:
+        """Serialise the bookings of one phone until the transaction ends, across hub processes: on PostgreSQL a
+        transaction advisory lock (two bookings for different slots lock different slot rows, so nothing else would
+        stop both from passing the one-a-day check); SQLite's write lock, taken by the first write, already does."""
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(phone_hash, 0))))
+
     # --- places per slot ---------------------------------------------------------------------------------------
 
     def take_place(self, connection: Connection, site_id: str, matter: str, start: datetime, capacity: int) -> bool:

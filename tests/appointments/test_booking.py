@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from hub.appointments import AppointmentDesk, BookingReason, BookingRefused, desk_for
 from hub.appointments.codes import verify
-from hub.store import EventStore
+from hub.store import EventStore, open_store
 from tests.appointments.conftest import (
     DAY,
     DISTRICT,
@@ -200,3 +201,33 @@ def test_the_phone_id_number_and_name_are_never_stored_in_clear(
         assert secret not in stored
         assert secret not in caplog.text
     assert booked.booking.booking_id in caplog.text
+
+
+def test_two_hubs_booking_one_phone_at_once_give_it_one_booking_a_day(sql_store: EventStore) -> None:
+    """Two desks on their own connections to one database (two hub processes), the same phone for two slots of one
+    day at the same instant: exactly one booking, every time."""
+    url = sql_store.engine.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
+    second = open_store(url)
+    try:
+        desks = [desk_for(sql_store, DISTRICT, SECRETS, RULES), desk_for(second, DISTRICT, SECRETS, RULES)]
+        for n in range(6):  # the six morning slots, each against an afternoon one
+            phone = f"1360000{n:04d}"
+            start = threading.Barrier(2)
+
+            def book(desk: AppointmentDesk, at: datetime, phone: str = phone, start: threading.Barrier = start) -> bool:
+                start.wait()
+                try:
+                    desk.book(SITE_ID, "A", at, phone, NOW)
+                except BookingRefused as refusal:
+                    assert refusal.reason == BookingReason.ALREADY_BOOKED
+                    return False
+                return True
+
+            with ThreadPoolExecutor(2) as pool:
+                slots = (
+                    local(DAY, 9, 30 * (n % 2)) + timedelta(hours=n // 2),
+                    local(DAY, 14) + timedelta(minutes=30 * n),
+                )
+                assert sum(pool.map(book, desks, slots)) == 1, phone
+    finally:
+        second.close()
