@@ -412,6 +412,8 @@ class WindowView(msgspec.Struct, frozen=True, kw_only=True):
     """The number called to or served at the window."""
     serving: bool = False
     """The current number is being served (not only called)."""
+    zone: str = ""
+    """The hall zone the window stands in (综合受理区, ...): a zone board shows only its windows."""
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):

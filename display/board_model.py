@@ -30,7 +30,8 @@ class Zone:
     """The part of a site a board shows: calls at ``windows`` (ids like ``w05`` or numbers like ``5``) and waiting
     counts of ``matters`` (codes). Empty means all. Given only windows, the matters are those the site's info says
     these windows serve; given only matters, the windows are those serving them (all windows until the info
-    arrived)."""
+    arrived). Given only a ``name``, the windows are those the snapshot places in the zone of that name (all, while
+    none is)."""
 
     name: str = ""
     windows: frozenset[str] = frozenset()
@@ -38,11 +39,18 @@ class Zone:
 
     @property
     def whole_site(self) -> bool:
-        return not self.windows and not self.matters
+        return not self.windows and not self.matters and not self.name
 
-    def covers_call(self, call: wire.CallView, info: wire.SiteInfo | None) -> bool:
-        if self.windows:
-            return call.window_id in self.windows or str(call.window_number) in self.windows
+    def windows_in(self, snapshot: wire.Snapshot | None) -> frozenset[str]:
+        """The configured windows, or those of the named zone."""
+        if self.windows or not self.name or snapshot is None or self.matters:
+            return self.windows
+        return frozenset(window.window_id for window in snapshot.windows if window.zone == self.name)
+
+    def covers_call(self, call: wire.CallView, info: wire.SiteInfo | None, snapshot: wire.Snapshot | None) -> bool:
+        windows = self.windows_in(snapshot)
+        if windows:
+            return call.window_id in windows or str(call.window_number) in windows
         if self.matters and info is not None:
             return any(call.window_number in m.windows for m in info.matters if m.code in self.matters)
         return True
@@ -50,12 +58,11 @@ class Zone:
     def covers_matter(self, code: str, info: wire.SiteInfo | None, snapshot: wire.Snapshot | None) -> bool:
         if self.matters:
             return code in self.matters
-        if self.windows and info is not None and snapshot is not None:
-            numbers = {
-                w.number for w in snapshot.windows if w.window_id in self.windows or str(w.number) in self.windows
-            }
+        windows = self.windows_in(snapshot)
+        if windows and info is not None and snapshot is not None:
+            numbers = {w.number for w in snapshot.windows if w.window_id in windows or str(w.number) in windows}
             return any(m.code == code and numbers & set(m.windows) for m in info.matters)
-        return not self.windows
+        return not windows
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,7 @@ class BoardModel:
         """The view's calls (newest first) at this board's windows."""
         if self.zone.whole_site:
             return list(view.calls)
-        return [call for call in view.calls if self.zone.covers_call(call, self.info)]
+        return [call for call in view.calls if self.zone.covers_call(call, self.info, view.snapshot)]
 
     def board(self, view: SiteView, now: datetime) -> Board:
         snapshot = view.snapshot

@@ -113,7 +113,7 @@ class BoardFeed:
             return
         zone, info = self.model.zone, self.model.info
         new = sorted(
-            (call for call in calls if call.seq > self.announced_seq and zone.covers_call(call, info)),
+            (call for call in calls if call.seq > self.announced_seq and zone.covers_call(call, info, view.snapshot)),
             key=lambda call: call.seq,
         )
         self.announced_seq = max(self.announced_seq, newest)

@@ -101,6 +101,7 @@ class SiteBoard:
                     pause_reason=live.pause_reason,
                     current=ticket.number if ticket else None,
                     serving=ticket is not None and ticket.status == TicketStatus.SERVING,
+                    zone=window.zone,
                 )
             )
         waiting = dict.fromkeys(self.site.matters, 0)

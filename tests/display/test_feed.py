@@ -204,6 +204,21 @@ def test_a_zone_of_matters_takes_the_windows_that_serve_them() -> None:
     assert [line.code for line in whole.board(hall.view, hall.now).waiting] == ["B01", "C01"]
 
 
+def test_a_zone_named_only_takes_the_windows_the_hub_places_in_it() -> None:
+    hall = BoardHall()
+    hall.take("A02", "B01", "B01", "C01")
+    hall.call("w07")
+    hall.call("w01")
+    hall.deliver()
+    hall.view.apply_snapshot(hall.snapshot())
+    model = BoardModel(SITE, zone=Zone(name="社保医保区"))  # w07 and w08 in the sample centre
+    model.on_info(hall.info)
+    frame = model.board(hall.view, hall.now)
+    shown = [call.window_number for call in ([frame.latest] if frame.latest else []) + list(frame.recent)]
+    assert shown == [7]
+    assert Zone(name="no such zone").windows_in(hall.view.snapshot) == frozenset()  # shows the whole site
+
+
 def test_the_prewarm_makes_the_announcement_a_cache_hit(board: Board) -> None:
     from engine.events import CallKind  # noqa: PLC0415
 
