@@ -137,7 +137,7 @@ class Kiosk:
         body = model.choose_matter("B01", NOW)
         assert body is not None
         self.controller.issue(body)
-        assert time.perf_counter() - started < 0.05, "the UI thread waited"
+        assert time.perf_counter() - started < 0.4, "the UI thread waited"  # a wait on the frozen hub: 1.5 s
         self.ui.pump_until(lambda: model.screen in (Screen.TICKET, Screen.MESSAGE), timeout=15)
         if expect_ticket:
             assert model.screen == Screen.TICKET and model.ticket is not None, model.message
