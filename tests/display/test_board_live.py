@@ -102,6 +102,12 @@ class Board:
         self.feed = BoardFeed(link, BoardModel(SITE), self.announcer, clock=hall.now)
         assert self.feed.start(wait=10)
         eventually(lambda: self.feed.view.synced and self.feed.model.info is not None)
+        # the retained snapshot may be up to 100 ms behind the calls of the test before (the hub coalesces them):
+        # wait until the board has caught up, and count only what it announces from then on
+        site_seq = json.loads(hall.hub.get(f"/api/v1/sites/{SITE}/snapshot") or b"{}")["seq"]
+        eventually(lambda: self.feed.view.seq >= site_seq)
+        assert self.announcer.wait_idle(timeout=20)
+        self.player.played.clear()
 
     def shown(self) -> list[str]:
         frame = self.feed.frame(self.hall.now())
