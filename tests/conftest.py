@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
 from tests.support import postgres
+from tests.support.hub_process import HubProcess
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +21,14 @@ def postgres_database() -> Iterator[str]:
         except postgres.PostgresUnavailable as exc:
             pytest.fail(str(exc), pytrace=False)
         yield url
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[HubProcess]:
+    """A hub process of the test's own (managed Mosquitto, SQLite in ``tmp_path``), stopped afterwards; provision
+    devices before ``hub.start()``. Modules that need another kind of hub define their own ``hub``."""
+    process = HubProcess(tmp_path)
+    try:
+        yield process
+    finally:
+        process.stop()

@@ -3,11 +3,8 @@ caller's model, shown by the board's model and announced in Mandarin by espeak-n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-
-import pytest
 
 import contract as wire
 from caller.hub_link import drive
@@ -23,15 +20,6 @@ from tests.support.hub_process import HubProcess
 
 Kind = wire.DeviceKind
 NOW = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(tmp_path)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def test_kiosk_caller_board_and_voice_through_the_real_hub(hub: HubProcess, tmp_path: Path) -> None:

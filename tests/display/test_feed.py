@@ -16,6 +16,7 @@ import pytest
 import contract as wire
 from devicekit.link import DeviceLink
 from display.announcer import Announcer, RecordingPlayer
+from display.board_model import Board as BoardFrame
 from display.board_model import BoardModel, CallLine, Zone
 from display.feed import LATE_CALL_SECONDS, BoardFeed
 from display.voice import VoiceConfig
@@ -185,19 +186,29 @@ def test_a_zone_board_shows_and_announces_only_its_windows_and_matters(tmp_path:
         zone.announcer.stop()
 
 
-def test_a_zone_of_matters_takes_the_windows_that_serve_them() -> None:
+def _hall_called_at_w07_and_w01() -> BoardHall:
+    """A02, B01, B01, C01 taken; w07 then w01 call; the board's view has the events and the snapshot."""
     hall = BoardHall()
     hall.take("A02", "B01", "B01", "C01")
     hall.call("w07")
     hall.call("w01")
     hall.deliver()
     hall.view.apply_snapshot(hall.snapshot())
+    return hall
+
+
+def _windows_shown(frame: BoardFrame) -> list[int]:
+    return [call.window_number for call in ([frame.latest] if frame.latest else []) + list(frame.recent)]
+
+
+def test_a_zone_of_matters_takes_the_windows_that_serve_them() -> None:
+    hall = _hall_called_at_w07_and_w01()
     serving_b01 = {n for m in hall.info.matters if m.code == "B01" for n in m.windows}
     model = BoardModel(SITE, zone=Zone(matters=frozenset({"B01"})))
     model.on_info(hall.info)
     frame = model.board(hall.view, hall.now)
     assert [line.code for line in frame.waiting] == ["B01"]
-    shown = [call.window_number for call in ([frame.latest] if frame.latest else []) + list(frame.recent)]
+    shown = _windows_shown(frame)
     assert shown and set(shown) <= serving_b01
     whole = BoardModel(SITE)
     whole.on_info(hall.info)
@@ -205,17 +216,10 @@ def test_a_zone_of_matters_takes_the_windows_that_serve_them() -> None:
 
 
 def test_a_zone_named_only_takes_the_windows_the_hub_places_in_it() -> None:
-    hall = BoardHall()
-    hall.take("A02", "B01", "B01", "C01")
-    hall.call("w07")
-    hall.call("w01")
-    hall.deliver()
-    hall.view.apply_snapshot(hall.snapshot())
+    hall = _hall_called_at_w07_and_w01()
     model = BoardModel(SITE, zone=Zone(name="社保医保区"))  # w07 and w08 in the sample centre
     model.on_info(hall.info)
-    frame = model.board(hall.view, hall.now)
-    shown = [call.window_number for call in ([frame.latest] if frame.latest else []) + list(frame.recent)]
-    assert shown == [7]
+    assert _windows_shown(model.board(hall.view, hall.now)) == [7]
     assert Zone(name="no such zone").windows_in(hall.view.snapshot) == frozenset()  # shows the whole site
 
 

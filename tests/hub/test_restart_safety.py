@@ -6,10 +6,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 import contract as wire
 from devicekit.link import DeviceLink, HubUnreachable
@@ -18,15 +14,6 @@ from tests.support.hub_process import HubProcess
 
 Kind = wire.DeviceKind
 KIOSKS = 4
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(tmp_path)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def stream(

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import pytest
 
 import contract as wire
 from hub.district_file import SAMPLE_DISTRICT, load_district
@@ -27,15 +25,6 @@ from tests.kiosk.test_controller import UiThread
 from tests.kiosk.test_hub_link import NOW
 from tests.support.escpos_reader import read
 from tests.support.hub_process import HubProcess
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(tmp_path)
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def book(hub: HubProcess) -> str:
