@@ -230,22 +230,18 @@ class KioskModel:
         self.touch(now)
         leaving_scan = self.screen == Screen.CHECKIN and action not in ("elder", "language")
         effect: Effect | None = Effect.STOP_SCAN if leaving_scan else None
-        if action == "take":
-            closed = self.closed_text()
-            if not self.hub_online:
-                self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
-            elif closed:
-                self._show(Screen.MESSAGE, closed)
-            else:
-                self._show(Screen.MATTERS)
+        if action in ("take", "checkin") and not self.hub_online:
+            self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
+        elif action == "take":
+            closed = self.closed_text()  # outside opening hours: when the site opens next, instead of the matters
+            self._show(Screen.MESSAGE if closed else Screen.MATTERS, closed or "")
         elif action == "checkin":
-            if not self.hub_online:
-                self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
-            else:
-                self._show(Screen.CHECKIN)
-                effect = Effect.START_SCAN
+            self._show(Screen.CHECKIN)
+            effect = Effect.START_SCAN
         elif action == "nearby":
             self._show(Screen.NEARBY)
+        elif action == "documents":  # the camera hand-in comes with the document-acceptance wave
+            self._show(Screen.MESSAGE, self.texts("Handing in documents here is not open yet. Please take a ticket."))
         elif action == "elder":
             self.elder_mode = not self.elder_mode
         elif action == "help":

@@ -251,6 +251,12 @@ def test_help_is_one_tap_from_every_screen_and_confirms() -> None:
         assert (kiosk.screen, kiosk.message) == (Screen.MESSAGE, "已通知工作人员，请在此稍候。")
 
 
+def test_the_documents_tile_says_it_is_not_open_yet_instead_of_doing_nothing() -> None:
+    hall = Hall()
+    assert hall.kiosk.tap("documents", hall.now) is None
+    assert (hall.kiosk.screen, hall.kiosk.message) == (Screen.MESSAGE, "本机暂未开通材料提交，请取号到窗口办理。")
+
+
 def test_a_ticket_prints_then_says_when_the_printer_failed() -> None:
     hall = Hall()
     kiosk = hall.kiosk
