@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +15,7 @@ from contract import DeviceKind as Kind
 from devicekit.link import DeviceLink
 from engine.commands import Priority
 from engine.events import TicketIssued
+from tests.hub.test_end_to_end import eventually
 from tests.support.hub_process import HubProcess
 
 SLOT = "2026-11-25T10:30:00+08:00"
@@ -77,6 +78,25 @@ def test_a_forged_code_is_refused_and_issues_nothing(hall: tuple[HubProcess, Dev
     assert json.loads(hub.get("/api/v1/sites/centre/snapshot") or b"{}")["seq"] == before
 
 
-def test_a_kiosk_of_another_kind_of_request_cannot_check_in_for_a_caller(tmp_path: Path) -> None:
-    assert wire.Action.CHECK_IN in wire.ALLOWED_ACTIONS[Kind.KIOSK]
-    assert wire.Action.CHECK_IN not in wire.ALLOWED_ACTIONS[Kind.CALLER]
+def test_a_caller_cannot_check_in_even_with_a_valid_code(hall: tuple[HubProcess, DeviceLink]) -> None:
+    """Over HTTP (the broker's ACL would drop an MQTT publish silently): the hub refuses, and the code stays good."""
+    hub, kiosk = hall
+    code = book(hub, phone="13900002222")
+    caller = hub.provision("centre", "caller", "w02")
+    token = base64.b64encode(f"{caller.device_id}:{caller.password}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{hub.http_port}/api/v1/sites/centre/check-in",
+        data=json.dumps({"v": 1, "id": "c-1", "code": code}).encode(),
+        headers={"Authorization": f"Basic {token}"},
+    )
+
+    def refused() -> bool:  # the hub takes up a new device within a tick
+        try:
+            urllib.request.urlopen(request, timeout=5)
+        except urllib.error.HTTPError as error:
+            answer = json.loads(error.read())
+            return error.code == 403 and answer["error"]["code"] == "unauthorised"
+        return False
+
+    eventually(refused, timeout=10)
+    assert kiosk.request(wire.Action.CHECK_IN, {"code": code}).ok
