@@ -47,12 +47,30 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+LISTEN_PORTS = range(20000, 32000)
+"""Where ``free_port`` looks: below Linux's ephemeral range (32768-60999 by default), so that no outgoing connection
+of another process can take the port between the choice and the listener's bind (a port the kernel hands out with
+``bind(0)`` is an ephemeral one, and under a parallel test run one was taken that way)."""
+
+
+_given: set[int] = set()
+"""Ports this process handed out already: several asked for in a row (a cluster's) are never the same one."""
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, chosen at random outside the ephemeral range."""
+    for _ in range(200):
+        port = secrets.choice(LISTEN_PORTS)
+        if port in _given:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+        _given.add(port)
         return port
+    raise OSError(f"no free port in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
 
 
 def _write_private(path: Path, text: str) -> None:
