@@ -386,7 +386,17 @@ class Reply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     staff: StaffInfo | None = None
 
 
-# --- hub -> devices: snapshot, status, config -----------------------------------------------------------------------
+# --- hub -> devices: events, snapshot, status, config ---------------------------------------------------------------
+
+
+class SiteEvents(msgspec.Struct, frozen=True, kw_only=True):
+    """One message on a site's events topic: the events one command brought, in sequence (consecutive ``seq``).
+    A call-next that also settles the ticket before it is one message, not two, to every board of the site, and a
+    board never shows the step between them (docs/decisions/0010-one-message-per-command.md)."""
+
+    v: int = PROTOCOL_VERSION
+    site_id: str
+    events: tuple[AnyEvent, ...]
 
 
 class CallView(msgspec.Struct, frozen=True, kw_only=True):
@@ -529,16 +539,16 @@ class DeviceConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 M = TypeVar("M", bound=msgspec.Struct)
 _encoder = msgspec.json.Encoder()
-_event_decoder = msgspec.json.Decoder(AnyEvent)
+_events_decoder = msgspec.json.Decoder(SiteEvents)
 
 
 def encode(message: msgspec.Struct) -> bytes:
     return _encoder.encode(message)
 
 
-def decode_event(payload: bytes) -> AnyEvent:
-    event: AnyEvent = _event_decoder.decode(payload)
-    return event
+def decode_events(payload: bytes) -> SiteEvents:
+    """A message of a site's events topic (raises msgspec.DecodeError)."""
+    return _events_decoder.decode(payload)
 
 
 def decode_as(kind: type[M], payload: bytes) -> M:

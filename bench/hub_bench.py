@@ -727,6 +727,8 @@ class Bench:
         args = self.args
         self.prepare()
         command = [sys.executable, "-m", "hub.cli", "serve"]
+        if args.proposed:
+            command = [sys.executable, "-m", "bench.proposed_hub", *args.proposed]
         started = self.hub.start(command)
         hub_pid = self.hub.pid
         self.report.add("hub start (load history, open 9 days)", f"{started:.1f} s")
@@ -793,6 +795,9 @@ def main() -> None:
         default=0,
         choices=(0, 1),
         help="QoS of the boards' event and snapshot subscriptions (devicekit.link.FOLLOW_QOS: 0)",
+    )
+    parser.add_argument(
+        "--proposed", nargs="+", default=[], metavar="CHANGE", help="run the hub with bench/proposed_hub.py changes"
     )
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (database, hub and broker logs)")
     parser.add_argument(

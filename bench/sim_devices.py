@@ -156,15 +156,16 @@ class Board(Device):
         view = self.view
         assert view is not None
         if topic == self._events_topic:
-            event = wire.decode_event(payload)
-            if isinstance(event, ev.TicketCalled):
-                self.called.append((event.seq, at))
-            applied = view.apply_event(event)
-            if applied is Applied.GAP:
-                self.gaps += 1
-                self._resync()
-            elif applied is Applied.APPLIED:
-                self._changed(at)
+            for event in wire.decode_events(payload).events:
+                if isinstance(event, ev.TicketCalled):
+                    self.called.append((event.seq, at))
+                applied = view.apply_event(event)
+                if applied is Applied.GAP:
+                    self.gaps += 1
+                    self._resync()
+                    break
+                if applied is Applied.APPLIED:
+                    self._changed(at)
         elif topic == self._snapshot_topic:
             if payload and view.apply_snapshot(wire.decode_as(wire.Snapshot, payload)):
                 self._changed(at)

@@ -67,10 +67,11 @@ class CallerLink:
 
     def _on_event(self, payload: bytes) -> None:
         try:
-            event = wire.decode_event(payload)
+            events = wire.decode_events(payload).events
         except msgspec.DecodeError:
             return  # the link has logged it
-        self.on_event(event)
+        for event in events:
+            self.on_event(event)
 
 
 def drive(model: CallerModel, send: Send, request: Request | None) -> None:

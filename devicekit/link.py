@@ -243,12 +243,13 @@ class DeviceLink:
                 pending[1].append(reply)
                 pending[0].set()
         elif topic == wire.events_topic(site) and self.view is not None:
-            event = wire.decode_event(payload)
-            applied = self.view.apply_event(event)
-            if applied is Applied.GAP:
-                self.resync()
-            elif applied is Applied.APPLIED and isinstance(event, ev.TicketCalled) and self.view.latest_call:
-                self.on_call(self.view.latest_call)
+            for event in wire.decode_events(payload).events:
+                applied = self.view.apply_event(event)
+                if applied is Applied.GAP:
+                    self.resync()
+                    break
+                if applied is Applied.APPLIED and isinstance(event, ev.TicketCalled) and self.view.latest_call:
+                    self.on_call(self.view.latest_call)
             self.on_change()
         elif topic == wire.snapshot_topic(site) and self.view is not None and payload:
             if self.view.apply_snapshot(wire.decode_as(wire.Snapshot, payload)):

@@ -21,7 +21,7 @@ class CallKind(enum.StrEnum):
     CALLBACK = "callback"  # 回呼
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):
     site_id: str
     seq: int
     at: datetime

@@ -15,6 +15,7 @@ import msgspec
 
 from engine import events as ev
 from engine.commands import Channel, Priority
+from engine.waiting import WaitingIndex
 
 QueueKey = tuple[datetime, int, int]
 """Place in the queue: (time the ticket's wait counts from, issue order, re-entry sequence)."""
@@ -38,7 +39,7 @@ OPEN_FOR_CITIZEN = frozenset(
 )
 
 
-class Ticket(msgspec.Struct, kw_only=True):
+class Ticket(msgspec.Struct, kw_only=True, gc=False):
     id: str
     number: str
     matters: tuple[str, ...]
@@ -72,7 +73,9 @@ class WindowState(msgspec.Struct, kw_only=True):
     """The ticket called to or served at this window."""
 
 
-class SiteState(msgspec.Struct, kw_only=True):
+class SiteState(msgspec.Struct, kw_only=True, dict=True):
+    """``dict=True``: the state may carry its ``WaitingIndex`` (derived, never encoded, see ``waiting_index``)."""
+
     site_id: str
     seq: int = 0
     day: date | None = None
@@ -99,6 +102,21 @@ class SiteState(msgspec.Struct, kw_only=True):
         return self.windows.get(window_id) or WindowState(id=window_id)
 
 
+def waiting_index(state: SiteState) -> WaitingIndex:
+    """The state's waiting tickets grouped for call-next (engine/waiting.py): built on first use, then kept up to
+    date by ``apply``."""
+    index: WaitingIndex | None = state.__dict__.get("_waiting_index")
+    if index is None:
+        tickets = state.tickets
+        index = state.__dict__["_waiting_index"] = WaitingIndex(tickets[ticket_id] for ticket_id in state.waiting)
+    return index
+
+
+def _built_index(state: SiteState) -> WaitingIndex | None:
+    """The index if one was built (``apply`` keeps it; it never builds one nobody asked for)."""
+    return state.__dict__.get("_waiting_index")
+
+
 def _window(state: SiteState, window_id: str) -> WindowState:
     """The window's state for ``apply`` to change."""
     return state.windows.setdefault(window_id, WindowState(id=window_id))
@@ -109,6 +127,14 @@ def _enqueue(state: SiteState, ticket: Ticket) -> None:
     ticket.window_id = None
     ticket.calls = 0
     state.waiting[ticket.id] = None
+    if (index := _built_index(state)) is not None:
+        index.add(ticket)
+
+
+def _leave_queue(state: SiteState, ticket: Ticket) -> None:
+    state.waiting.pop(ticket.id, None)
+    if (index := _built_index(state)) is not None:
+        index.remove(ticket.id)
 
 
 def _leave_window(state: SiteState, ticket: Ticket) -> None:
@@ -120,7 +146,7 @@ def _leave_window(state: SiteState, ticket: Ticket) -> None:
 
 def _end(state: SiteState, ticket: Ticket, status: TicketStatus) -> None:
     _leave_window(state, ticket)
-    state.waiting.pop(ticket.id, None)
+    _leave_queue(state, ticket)
     ticket.status = status
 
 
@@ -131,6 +157,7 @@ def _on_day_opened(state: SiteState, event: ev.DayOpened) -> None:
         state.issued = {}
         state.tickets = {}
         state.waiting = {}
+        state.__dict__.pop("_waiting_index", None)
     state.day = event.day
     state.day_open = True
     for window in state.windows.values():
@@ -196,9 +223,13 @@ def _on_window_resumed(state: SiteState, event: ev.WindowResumed) -> None:
 
 def _on_called(state: SiteState, event: ev.TicketCalled) -> None:
     ticket = state.tickets[event.ticket_id]
+    index = _built_index(state)
     for other_id in event.overtook:
-        state.tickets[other_id].overtaken += 1
-    state.waiting.pop(ticket.id, None)
+        other = state.tickets[other_id]
+        other.overtaken += 1
+        if index is not None:
+            index.overtaken(other)
+    _leave_queue(state, ticket)
     ticket.status = TicketStatus.CALLED
     ticket.window_id = event.window_id
     ticket.directed_to = None

@@ -6,57 +6,15 @@ name or an ID number, because it is published to every board of the site.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable
 
 from contract import CallView, Snapshot, WindowView
 from engine import events as ev
 from engine.district import Site
-from engine.state import SiteState, TicketStatus
+from engine.state import SiteState, TicketStatus, waiting_index
 
 RECENT_CALLS = 12
-
-
-class WaitingCounts:
-    """Waiting tickets per matter, kept from the events instead of counting the whole queue for every snapshot.
-
-    Each ticket an event names is looked up in the state (which is already past the event): in the queue or not,
-    and for which matter. A new day, a closed day, or a state it did not follow (a sequence number it has not
-    seen) make it count afresh."""
-
-    def __init__(self) -> None:
-        self._matters: dict[str, str] = {}
-        self.counts: Counter[str] = Counter()
-        self._seq = -1
-
-    def follow(self, events: Iterable[ev.Event], state: SiteState) -> None:
-        for event in events:
-            if isinstance(event, (ev.DayOpened, ev.DayClosed)) or self._seq < 0:
-                self.recount(state)
-                return
-            ticket_id = getattr(event, "ticket_id", None)
-            if isinstance(ticket_id, str):
-                self._sync(ticket_id, state)
-        self._seq = state.seq
-
-    def of(self, state: SiteState) -> Counter[str]:
-        if self._seq != state.seq:
-            self.recount(state)
-        return self.counts
-
-    def recount(self, state: SiteState) -> None:
-        tickets = state.tickets
-        self._matters = {ticket_id: tickets[ticket_id].matter for ticket_id in state.waiting}
-        self.counts = Counter(self._matters.values())
-        self._seq = state.seq
-
-    def _sync(self, ticket_id: str, state: SiteState) -> None:
-        before = self._matters.pop(ticket_id, None)
-        if before is not None:
-            self.counts[before] -= 1
-        if ticket_id in state.waiting:
-            matter = self._matters[ticket_id] = state.tickets[ticket_id].matter
-            self.counts[matter] += 1
 
 
 class SiteBoard:
@@ -66,7 +24,6 @@ class SiteBoard:
         """Daily limit per matter code, for the tickets still to be had."""
         self.calls: deque[CallView] = deque(maxlen=recent)
         self.notice = ""
-        self.waiting = WaitingCounts()
 
     def observe(self, events: Iterable[ev.Event]) -> None:
         for event in events:
@@ -105,7 +62,7 @@ class SiteBoard:
                 )
             )
         waiting = dict.fromkeys(self.site.matters, 0)
-        waiting.update((matter, count) for matter, count in self.waiting.of(state).items() if count)
+        waiting.update(waiting_index(state).per_matter())
         return Snapshot(
             site_id=self.site.id,
             seq=state.seq,

@@ -253,7 +253,6 @@ class Gateway:
         self._observed[site_id] = events[-1].seq
         state, site, estimator = self.service.state(site_id), self._site(site_id), self.estimators[site_id]
         self.boards[site_id].observe(events)
-        self.boards[site_id].waiting.follow(events, state)
         for event in events:
             estimator.observe(event, state, site)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 import signal
@@ -30,7 +31,7 @@ from hub.gateway import Gateway
 from hub.mqtt_bridge import MqttBridge
 from hub.server import Hub
 from hub.service import HallService
-from hub.site_info import district_summary, site_info
+from hub.site_info import SummaryWaits, district_summary, site_info
 from hub.staff import staff_for
 from hub.store import EventStore, open_store
 from hub.web import create_app
@@ -87,7 +88,7 @@ class DeviceCache:
         ]
 
 
-async def publish_site_views(hub: Hub, now: datetime) -> None:
+async def publish_site_views(hub: Hub, waits: SummaryWaits, now: datetime) -> None:
     """Retained site info and the district summary for kiosks, rebuilt every tick (they are small, and a broker
     that restarted has them again within one tick). Built on the writer thread, where the states change."""
     gateway, bridge = hub.gateway, hub.bridge
@@ -98,7 +99,7 @@ async def publish_site_views(hub: Hub, now: datetime) -> None:
     def build() -> list[tuple[str, bytes]]:
         states = {site.id: gateway.service.state(site.id) for site in district.sites}
         views = [(wire.info_topic(site.id), wire.encode(site_info(district, site))) for site in district.sites]
-        summary = district_summary(district, states, gateway.estimators, now)
+        summary = district_summary(district, states, waits, now)
         return [*views, (wire.DISTRICT_SUMMARY_TOPIC, wire.encode(summary))]
 
     for topic, payload in await asyncio.get_running_loop().run_in_executor(hub.writer, build):
@@ -167,6 +168,8 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     hub = Hub(_gateway(config, store, district, devices, clock))
     hub.set_configs(devices.configs())
     await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
+    gc.collect()
+    gc.freeze()  # what the start loaded lives as long as the hub: full collections no longer walk it (PERFORMANCE.md)
     runner = web.AppRunner(create_app(hub, devices.check_password, clock), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()
@@ -176,10 +179,11 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
         " (managed Mosquitto)" if broker else "", config.http.host, config.http.port,
     )  # fmt: skip
     watchdog = asyncio.create_task(_watch(broker, stop)) if broker is not None else None
+    waits = SummaryWaits(hub.gateway.estimators)
     try:
         while not stop.is_set():
             await hub.run_schedule(clock())
-            await publish_site_views(hub, clock())
+            await publish_site_views(hub, waits, clock())
             await settle_appointments(hub, clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)

@@ -77,7 +77,7 @@ class Board:
 
     def deliver(self, snapshot: bool = False) -> None:
         for event in self.hall.events:
-            self.link._dispatch(wire.events_topic(SITE), wire.encode(event))
+            self.link._dispatch(wire.events_topic(SITE), wire.encode(wire.SiteEvents(site_id=SITE, events=(event,))))
         self.hall.events = []
         if snapshot:
             self.snapshot()

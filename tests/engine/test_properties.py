@@ -13,9 +13,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from engine import commands as cmd
 from engine import events as ev
 from engine import fold
-from engine.district import QueueRules
-from engine.ordering import eligible
-from engine.state import TERMINAL, SiteState, TicketStatus
+from engine.district import QueueRules, Window
+from engine.ordering import calling_order, choose_next, score
+from engine.state import TERMINAL, SiteState, Ticket, TicketStatus
 from hub.service import HallService, Outcome
 from hub.store.memory import MemoryStore
 from tests.engine.hall import OPENING, small_district
@@ -26,6 +26,26 @@ PRIORITIES = st.sampled_from(list(cmd.Priority))
 # start and finish twice: a served ticket is the common case, the others are the exceptions
 WINDOW_ACTIONS = [cmd.StartService, cmd.FinishService] * 2 + [cmd.Recall, cmd.MarkNoShow, cmd.Park]
 RULES = QueueRules(max_calls=2, reactivate_after=2, max_overtakes=2)
+
+
+def eligible(ticket: Ticket, window: Window) -> bool:
+    return (
+        ticket.status == TicketStatus.WAITING
+        and window.serves(ticket.matter)
+        and ticket.directed_to in (None, window.id)
+    )
+
+
+def choose_by_scan(state: SiteState, window: Window, rules: QueueRules, now: Any) -> tuple[str, list[str]] | None:
+    """docs/decisions/0003-call-ordering.md read literally, over every waiting ticket: the oracle of the engine's
+    indexed choice."""
+    pool = [ticket for ticket_id in state.waiting if eligible(ticket := state.tickets[ticket_id], window)]
+    if not pool:
+        return None
+    if any(ticket.overtaken >= rules.max_overtakes for ticket in pool):
+        return min(pool, key=lambda ticket: ticket.key).id, []
+    chosen = min(pool, key=lambda ticket: (-score(ticket, window, rules, now), ticket.key))
+    return chosen.id, [ticket.id for ticket in sorted(pool, key=lambda t: t.key) if ticket.key < chosen.key]
 
 
 class HallDay(RuleBasedStateMachine):
@@ -169,6 +189,15 @@ class HallDay(RuleBasedStateMachine):
             assert (holders.get(ticket.id) == ticket.window_id) if at_window else ticket.id not in holders
             assert (ticket.id in self.state.waiting) == (ticket.status == TicketStatus.WAITING)
             assert ticket.overtaken <= RULES.max_overtakes
+
+    @invariant()
+    def every_window_would_call_what_a_full_scan_calls(self) -> None:
+        for window in self.site.windows:
+            found = choose_next(self.state, window, RULES, self.now)
+            assert (found and (found[0].id, found[1])) == choose_by_scan(self.state, window, RULES, self.now)
+            order = [ticket.id for ticket in calling_order(self.state, window, RULES, self.now)]
+            assert order[:1] == ([found[0].id] if found else [])
+            assert sorted(order) == sorted(t for t in self.state.waiting if eligible(self.state.tickets[t], window))
 
     @invariant()
     def ended_tickets_stay_ended(self) -> None:

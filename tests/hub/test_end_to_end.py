@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 import contract as wire
 from devicekit.link import DeviceLink, HubUnreachable
+from engine import events as ev
 from hub.devices import Credentials
 from tests.support.hub_process import REPO, HubProcess
 
@@ -72,6 +73,34 @@ def test_a_ticket_issued_and_called_reaches_the_board(hall: Hall) -> None:
 
     snapshot = wire.decode_as(wire.Snapshot, hall.hub.get("/api/v1/sites/centre/snapshot") or b"")
     assert snapshot.recent_calls[0].number == number and snapshot.seq == view.seq
+
+
+def test_a_call_that_settles_the_ticket_before_reaches_the_board_as_one_message(hall: Hall) -> None:
+    link = hall.board
+    deliver = link.client.on_message
+    assert deliver is not None and link.view is not None
+    messages: list[list[int]] = []
+
+    def noting(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        if message.topic == wire.events_topic("centre"):
+            messages.append([event.seq for event in wire.decode_events(bytes(message.payload)).events])
+        deliver(client, userdata, message)
+
+    link.client.on_message = noting
+    try:
+        for _ in range(2):
+            assert hall.kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
+        assert hall.caller.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li", "pin": "2468"}).ok
+        assert hall.caller.request(wire.Action.CALL_NEXT, {"window_id": "w01"}).ok
+        second = hall.caller.request(wire.Action.CALL_NEXT, {"window_id": "w01"})
+        assert [type(event).__name__ for event in second.events] == ["TicketMissed", "TicketCalled"]
+        seqs = [event.seq for event in second.events]
+        eventually(lambda: link.view is not None and link.view.seq >= seqs[-1])
+    finally:
+        link.client.on_message = deliver
+    assert seqs in messages  # both events in one message, in order
+    called = second.events[1]
+    assert isinstance(called, ev.TicketCalled) and link.view.current["w01"] == called.number
 
 
 def test_a_late_board_starts_from_the_retained_snapshot(hall: Hall) -> None:

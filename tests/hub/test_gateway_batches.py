@@ -226,7 +226,7 @@ def test_a_retry_from_before_a_restart_in_a_batch_gets_its_first_answer(tmp_path
 
 
 def test_the_snapshots_waiting_counts_follow_every_kind_of_change() -> None:
-    """Kept from the events (hub.board.WaitingCounts), they always equal a count of the whole queue."""
+    """Read from the engine's waiting index (engine/waiting.py), they always equal a count of the whole queue."""
     gateway, _ = hall()
     rng = random.Random(7)
     caller = "caller-centre-w01"

@@ -13,7 +13,7 @@ from engine.estimate import WaitEstimator
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.gateway import Gateway
 from hub.service import HallService
-from hub.site_info import district_summary, site_info
+from hub.site_info import SummaryWaits, district_summary, site_info
 from hub.store.memory import MemoryStore
 from kiosk.model import Effect, KioskModel, Screen, Timing
 from kiosk.texts import Texts
@@ -50,7 +50,7 @@ class Hall:
         states = {s.id: self.service.state(s.id) for s in DISTRICT.sites}
         estimators = {s.id: WaitEstimator() for s in DISTRICT.sites}
         self.kiosk.on_info(site_info(DISTRICT, site))
-        self.kiosk.on_summary(district_summary(DISTRICT, states, estimators, self.now))
+        self.kiosk.on_summary(district_summary(DISTRICT, states, SummaryWaits(estimators), self.now))
         self.kiosk.on_snapshot(self.gateway.snapshot(self.site_id))
 
     def issue(self, body: dict[str, object], request_id: str) -> wire.Reply:
