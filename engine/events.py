@@ -22,6 +22,10 @@ class CallKind(enum.StrEnum):
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, gc=False):
+    """``gc=False``: a hub holds hundreds of thousands of events and tickets, which the garbage collector would walk
+    in every full collection; they hold only values, never a container that could lead back to them
+    (docs/decisions/0012-untracked-events-and-a-frozen-start.md)."""
+
     site_id: str
     seq: int
     at: datetime

@@ -40,6 +40,8 @@ OPEN_FOR_CITIZEN = frozenset(
 
 
 class Ticket(msgspec.Struct, kw_only=True, gc=False):
+    """``gc=False`` as for events (engine/events.py): a ticket holds only values."""
+
     id: str
     number: str
     matters: tuple[str, ...]
