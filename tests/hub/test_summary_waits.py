@@ -1,0 +1,69 @@
+"""The district summary's estimated waits: a site is re-estimated at most once a minute of hall time (a replay of a
+long queue holds the hub's writer thread, which every call waits for)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine import commands as cmd
+from engine.estimate import WaitEstimator
+from hub.service import HallService
+from hub.site_info import SummaryWaits, district_summary
+from hub.store.memory import MemoryStore
+from tests.hub.test_gateway import DISTRICT, WEDNESDAY_10AM
+
+SITE = DISTRICT.sites[0]
+
+
+class Hall:
+    def __init__(self) -> None:
+        self.service = HallService(DISTRICT, MemoryStore())
+        self.estimators = {site.id: WaitEstimator() for site in DISTRICT.sites}
+        self.now = WEDNESDAY_10AM
+        self.count = 0
+        for site in DISTRICT.sites:
+            self.run(cmd.OpenDay, site_id=site.id)
+        self.run(cmd.OpenWindow, window_id=SITE.windows[0].id)
+
+    def run(self, kind: type[cmd.Command], site_id: str = SITE.id, **fields: object) -> None:
+        self.count += 1
+        outcome = self.service.execute(kind(command_id=f"c{self.count}", site_id=site_id, at=self.now, **fields))
+        assert outcome.accepted, outcome.rejection
+        for event in outcome.events:
+            self.estimators[site_id].observe(event, self.service.state(site_id), DISTRICT.site(site_id))  # type: ignore[arg-type]
+
+    def issue(self, count: int, matter: str) -> None:
+        for _ in range(count):
+            self.run(cmd.IssueTicket, matters=(matter,))
+
+    def summary_wait(self, waits: SummaryWaits, matter: str) -> float | None:
+        states = {site.id: self.service.state(site.id) for site in DISTRICT.sites}
+        summary = district_summary(DISTRICT, states, waits, self.now)
+        return next(site for site in summary.sites if site.site_id == SITE.id).wait_minutes[matter]
+
+
+def test_a_sites_waits_are_kept_for_a_minute_then_estimated_again() -> None:
+    hall = Hall()
+    matter = next(code for code in SITE.matters if SITE.windows[0].serves(code))
+    waits = SummaryWaits(hall.estimators, max_age_seconds=60)
+    first = hall.summary_wait(waits, matter)
+    assert first is not None
+
+    hall.issue(30, matter)  # a long queue forms
+    hall.now += timedelta(seconds=59)
+    assert hall.summary_wait(waits, matter) == first  # still the figure of a minute ago
+    assert hall.summary_wait(SummaryWaits(hall.estimators), matter) > first  # type: ignore[operator]
+
+    hall.now += timedelta(seconds=2)
+    assert hall.summary_wait(waits, matter) > first  # type: ignore[operator]
+
+
+def test_the_waiting_counts_are_always_current() -> None:
+    hall = Hall()
+    matter = next(code for code in SITE.matters if SITE.windows[0].serves(code))
+    waits = SummaryWaits(hall.estimators)
+    states = {site.id: hall.service.state(site.id) for site in DISTRICT.sites}
+    district_summary(DISTRICT, states, waits, hall.now)
+    hall.issue(3, matter)
+    summary = district_summary(DISTRICT, states, waits, hall.now)
+    assert next(site for site in summary.sites if site.site_id == SITE.id).waiting[matter] == 3
