@@ -14,7 +14,7 @@ in dp, box and text size, and every button's label and size.
 from __future__ import annotations
 
 # Importing render_kiosk sets Kivy's environment (offscreen window, no logs, a temporary KIVY_HOME) before Kivy loads.
-from tests.kiosk.render_kiosk import save_window, size_window  # isort: skip
+from tests.kiosk.render_kiosk import label_facts, save_window, size_window  # isort: skip
 
 import argparse
 import json
@@ -100,17 +100,7 @@ def measure(root: Any) -> dict[str, Any]:
     labels, buttons = [], []
     for widget in root.walk(restrict=True):
         if isinstance(widget, Label) and widget.text.strip():
-            x, y = widget.to_window(widget.x, widget.y)
-            labels.append(
-                {
-                    "text": widget.text,
-                    "role": getattr(widget, "role", None),
-                    "font_dp": widget.font_size / unit,
-                    "box": [x, y, widget.width, widget.height],
-                    "texture": list(widget.texture_size),
-                    "button": isinstance(widget, Button),
-                }
-            )
+            labels.append({**label_facts(widget), "button": isinstance(widget, Button)})
         if isinstance(widget, Button):
             buttons.append(
                 {

@@ -12,7 +12,7 @@ the newest one still highlighted, a notice. The JSON lists every label's text, r
 from __future__ import annotations
 
 # Importing render_kiosk sets Kivy's environment (offscreen window, no logs, a temporary KIVY_HOME) before Kivy loads.
-from tests.kiosk.render_kiosk import save_window, size_window  # isort: skip
+from tests.kiosk.render_kiosk import label_facts, save_window, size_window  # isort: skip
 
 import argparse
 import json
@@ -26,7 +26,6 @@ from typing import Any
 import msgspec
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.metrics import dp
 from kivy.uix.label import Label
 
 from display.board_model import Board, BoardModel, Zone
@@ -69,21 +68,7 @@ def build_board(offline: bool = False, zone: bool = False) -> tuple[Board, Board
 
 
 def measure(root: Any) -> list[dict[str, Any]]:
-    unit = dp(1)
-    labels = []
-    for widget in root.walk(restrict=True):
-        if isinstance(widget, Label) and widget.text.strip():
-            x, y = widget.to_window(widget.x, widget.y)
-            labels.append(
-                {
-                    "text": widget.text,
-                    "role": getattr(widget, "role", None),
-                    "font_dp": widget.font_size / unit,
-                    "box": [x, y, widget.width, widget.height],
-                    "texture": list(widget.texture_size),
-                }
-            )
-    return labels
+    return [label_facts(w) for w in root.walk(restrict=True) if isinstance(w, Label) and w.text.strip()]
 
 
 def render(size: str, out: Path, measurements: Path | None, font: str, *, offline: bool, zone: bool) -> None:

@@ -153,14 +153,26 @@ def size_window(width: int, height: int) -> None:
     Config.set("kivy", "exit_on_escape", "0")
 
 
+def window_box(widget: Any) -> list[float]:
+    """x, y (from the bottom), width and height in window pixels."""
+    x, y = widget.to_window(widget.x, widget.y)
+    return [x, y, widget.width, widget.height]
+
+
+def label_facts(widget: Any) -> dict[str, Any]:
+    """What the kiosk's, caller's and board's layout checks read of every label."""
+    return {
+        "text": widget.text,
+        "role": getattr(widget, "role", None),
+        "font_dp": widget.font_size / dp(1),
+        "box": window_box(widget),
+        "texture": list(widget.texture_size),
+    }
+
+
 def measure(root: Any) -> dict[str, Any]:
     def rgb(rgba: Any) -> list[int]:
         return [round(c * 255) for c in rgba[:3]]
-
-    def box(widget: Any) -> list[float]:
-        """x, y (from the bottom), width and height in window pixels."""
-        x, y = widget.to_window(widget.x, widget.y)
-        return [x, y, widget.width, widget.height]
 
     def ancestors(widget: Any) -> list[Any]:
         chain = []
@@ -183,14 +195,10 @@ def measure(root: Any) -> dict[str, Any]:
             owner = drawn_on(widget)
             labels.append(
                 {
-                    "text": widget.text,
-                    "role": getattr(widget, "role", None),
-                    "font_dp": widget.font_size / unit,
+                    **label_facts(widget),
                     "color": rgb(widget.color),
                     "bg": background(owner),
-                    "box": box(widget),
-                    "panel": box(owner),
-                    "texture": list(widget.texture_size),
+                    "panel": window_box(owner),
                     "scrolls": any(isinstance(a, ScrollView) for a in ancestors(widget)),
                 }
             )
