@@ -44,8 +44,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -59,9 +57,9 @@ import contract as wire
 from bench.hub_setup import MATTERS, WINDOWS, bench_district, preload, provision, save_district, site_id
 from bench.sim_devices import Board, Device, fleet_main, now_ns
 from engine import events as ev
-from hub.broker import free_port
 from hub.staff import staff_for
 from hub.store import open_store
+from tests.support.hub_process import HubProcess
 
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_START = "2026-11-25T10:00:00+08:00"
@@ -112,69 +110,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-class HubProcess:
-    def __init__(self, directory: Path, db_url: str) -> None:
-        self.directory = directory
-        self.broker_port = free_port()
-        self.http_port = free_port()
-        self.broker_dir = directory / "broker"
-        self.log_path = directory / "hub.log"
-        self.env = os.environ | {
-            "HALL_DATABASE_URL": db_url,
-            "HALL_SECRETS_PATH": str(directory / "hub-secret"),
-            "HALL_APPOINTMENTS_KEYS_FILE": str(directory / "appointment-keys.toml"),
-            "HALL_BROKER_DIRECTORY": str(self.broker_dir),
-            "HALL_BROKER_PORT": str(self.broker_port),
-            "HALL_HTTP_PORT": str(self.http_port),
-            "HALL_CLOCK_START": CLOCK_START,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def broker_pid(self) -> int:
-        return int((self.broker_dir / "mosquitto.pid").read_text())
-
-    def start(self, command: list[str], timeout: float = 60.0) -> float:
-        """Start the hub; seconds until it answered /readyz and every site's day is open."""
-        began = time.perf_counter()
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the hub exited: {self.log_path.read_text()[-3000:]}")
-            if self.get("/readyz") is not None and all(
-                self.day_open(site) for site in [*MQTT_SITES, *HTTP_SITES, HALL]
-            ):
-                return time.perf_counter() - began
-            time.sleep(0.05)
-        raise RuntimeError(f"the hub did not become ready: {self.log_path.read_text()[-3000:]}")
-
-    def day_open(self, site: str) -> bool:
-        body = self.get(f"/api/v1/sites/{site}/snapshot")
-        return body is not None and wire.decode_as(wire.Snapshot, body).day_open
-
-    def get(self, path: str) -> bytes | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as response:
-                return bytes(response.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 class Cpu:
@@ -298,7 +233,7 @@ class Bench:
         self.report = Report()
         self.district = bench_district(SITES)
         self.credentials: dict[str, str] = {}
-        self.hub = HubProcess(directory, self.db_url)
+        self.hub = HubProcess(directory, self.db_url, clock_start=CLOCK_START, district=None)
         self.preload_seq: dict[str, int] = {}
         self.acknowledged: list[tuple[str, str, str]] = []
         self.devices: dict[str, Device] = {}
@@ -568,6 +503,10 @@ class Bench:
                     found[name] = float(line.rpartition(" ")[2])
         return found.get("sum", 0.0), found.get("count", 0.0)
 
+    def day_open(self, site: str) -> bool:
+        body = self.hub.get(f"/api/v1/sites/{site}/snapshot")
+        return body is not None and wire.decode_as(wire.Snapshot, body).day_open
+
     def site_seq(self, site: str) -> int:
         body = self.hub.get(f"/api/v1/sites/{site}/snapshot")
         assert body is not None
@@ -729,7 +668,7 @@ class Bench:
         command = [sys.executable, "-m", "hub.cli", "serve"]
         if args.proposed:
             command = [sys.executable, "-m", "bench.proposed_hub", *args.proposed]
-        started = self.hub.start(command)
+        started = self.hub.start(60.0, command, ready=lambda: all(map(self.day_open, [*MQTT_SITES, *HTTP_SITES, HALL])))
         hub_pid = self.hub.pid
         self.report.add("hub start (load history, open 9 days)", f"{started:.1f} s")
         await asyncio.sleep(2)

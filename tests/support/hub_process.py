@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,9 @@ class HubProcess:
         db_url: str | None = None,
         clock_start: str = WEDNESDAY_10AM,
         broker: ExternalBroker | None = None,
+        district: Path | None = SAMPLE_DISTRICT,
     ) -> None:
+        """``district``: the district file the hub loads, or None for the one already in the database."""
         self.directory = directory
         self.db_url = db_url or f"sqlite:///{directory}/hall.db"
         self.broker_host = broker.host if broker else "127.0.0.1"
@@ -56,12 +59,14 @@ class HubProcess:
             "HALL_DATABASE_URL": self.db_url,
             "HALL_SECRETS_PATH": str(directory / "hub-secret"),
             "HALL_APPOINTMENTS_KEYS_FILE": str(directory / "appointment-keys.toml"),
-            "HALL_DISTRICT_PATH": str(SAMPLE_DISTRICT),
             "HALL_HTTP_PORT": str(self.http_port),
             "HALL_CLOCK_START": clock_start,
         }
+        if district is not None:
+            self.env["HALL_DISTRICT_PATH"] = str(district)
+        self.broker_dir = directory / "broker"
         if broker is None:
-            self.env |= {"HALL_BROKER_DIRECTORY": str(directory / "broker"), "HALL_BROKER_PORT": str(self.broker_port)}
+            self.env |= {"HALL_BROKER_DIRECTORY": str(self.broker_dir), "HALL_BROKER_PORT": str(self.broker_port)}
         else:
             self.env |= {
                 "HALL_MQTT_HOST": broker.host,
@@ -89,18 +94,32 @@ class HubProcess:
         finally:
             store.close()
 
-    def start(self, timeout: float = 20.0) -> None:
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def broker_pid(self) -> int:
+        """The managed Mosquitto's process id."""
+        return int((self.broker_dir / "mosquitto.pid").read_text())
+
+    def start(
+        self, timeout: float = 20.0, command: list[str] | None = None, ready: Callable[[], bool] = lambda: True
+    ) -> float:
+        """Start the hub (``hall-hub serve`` unless ``command`` says otherwise); seconds until it answered /readyz
+        and ``ready()`` holds."""
+        began = time.perf_counter()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve"], cwd=REPO, env=self.env, stdout=log, stderr=log
+                command or [sys.executable, "-m", "hub.cli", "serve"], cwd=REPO, env=self.env, stdout=log, stderr=log
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the hub exited: {self.log_path.read_text()[-3000:]}")
-            if self.get("/readyz") is not None:
-                return
-            time.sleep(0.1)
+            if self.get("/readyz") is not None and ready():
+                return time.perf_counter() - began
+            time.sleep(0.05)
         raise RuntimeError(f"the hub did not become ready: {self.log_path.read_text()[-3000:]}")
 
     def get(self, path: str) -> bytes | None:
@@ -123,7 +142,7 @@ class HubProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(15)
+                self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
