@@ -66,7 +66,7 @@ class SummaryWaits:
         self._kept: dict[str, tuple[datetime, dict[str, float | None]]] = {}
 
     def of(self, district: District, site: Site, state: SiteState, now: datetime) -> dict[str, float | None]:
-        kept = self._kept.get(site.id)
+        kept = self._kept.get(site.id)  # a closed site has none (``closed``): a reopened one is estimated at once
         if kept is not None and 0 <= (now - kept[0]).total_seconds() < self.max_age_seconds:
             return kept[1]
         waits: dict[str, float | None] = {}
@@ -76,6 +76,11 @@ class SummaryWaits:
             waits[code] = self.estimators[site.id].estimate_new(state, site, (code,), priority, now).minutes
         self._kept[site.id] = (now, waits)
         return waits
+
+    def closed(self, site: Site) -> dict[str, float | None]:
+        """No waits for a site that is not open now; what was kept for it is dropped."""
+        self._kept.pop(site.id, None)
+        return dict.fromkeys(site.matters)
 
 
 def district_summary(
@@ -87,7 +92,7 @@ def district_summary(
         waiting = dict.fromkeys(site.matters, 0)
         waiting.update(waiting_index(state).per_matter())
         is_open = state.day_open and open_period(site, district.calendar, now) is not None
-        wait_minutes = waits.of(district, site, state, now) if is_open else dict.fromkeys(site.matters)
+        wait_minutes = waits.of(district, site, state, now) if is_open else waits.closed(site)
         sites.append(
             wire.SiteSummary(
                 **_place(site),

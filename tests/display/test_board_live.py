@@ -148,8 +148,8 @@ def test_the_board_shows_and_announces_each_call_through_the_real_hub(hall: Hall
 
 
 def test_dropped_events_are_noticed_and_repaired_with_a_snapshot_request(hall: Hall, board: Board) -> None:
-    """The board's client loses the next call's event, and every retained snapshot until the board has the reply
-    to a snapshot request of its own: only noticing the gap and asking can bring the call back."""
+    """The board's client loses the next call's events message, and every retained snapshot until the board has the
+    reply to a snapshot request of its own: only noticing the gap and asking can bring the call back."""
     link = board.feed.link
     deliver = link.client.on_message
     assert deliver is not None

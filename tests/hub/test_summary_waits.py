@@ -67,3 +67,21 @@ def test_the_waiting_counts_are_always_current() -> None:
     hall.issue(3, matter)
     summary = district_summary(DISTRICT, states, waits, hall.now)
     assert next(site for site in summary.sites if site.site_id == SITE.id).waiting[matter] == 3
+
+
+def test_a_site_that_closes_and_opens_again_is_estimated_afresh() -> None:
+    hall = Hall()
+    matter = next(code for code in SITE.matters if SITE.windows[0].serves(code))
+    waits = SummaryWaits(hall.estimators, max_age_seconds=60)
+    hall.issue(30, matter)
+    crowded = hall.summary_wait(waits, matter)
+    assert crowded is not None
+
+    hall.now += timedelta(seconds=10)
+    hall.run(cmd.CloseDay)  # every waiting ticket expires
+    assert hall.summary_wait(waits, matter) is None
+    hall.now += timedelta(seconds=10)
+    hall.run(cmd.OpenDay)
+    hall.run(cmd.OpenWindow, window_id=SITE.windows[0].id)
+    hall.now += timedelta(seconds=10)  # 30 s after the crowded figure: it would still be kept
+    assert hall.summary_wait(waits, matter) < crowded  # type: ignore[operator]
