@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import limits
 import msgspec
 
 
@@ -37,6 +38,11 @@ class AppointmentRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """... within this many days block new bookings ..."""
     block_days: int = 30
     """... for this many days after the no-show that reached the limit."""
+    client_limit: str = "30/minute;300/hour"
+    """Bookings, code look-ups and cancellations one client address may send (``limits`` notation): a script that
+    books every slot (号贩子) is stopped, a family booking together is not."""
+    wrong_phone_limit: str = "5/hour"
+    """Wrong phone numbers given for one booking before its code and cancellation are refused for a while."""
 
     def __post_init__(self) -> None:
         if not 5 <= self.slot_minutes <= 240:
@@ -47,6 +53,11 @@ class AppointmentRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
             raise ValueError("days_ahead, early_minutes, late_minutes and block_days cannot be negative")
         if self.no_show_limit < 1 or self.no_show_window_days < 1:
             raise ValueError("no_show_limit and no_show_window_days must be at least 1")
+        for name in ("client_limit", "wrong_phone_limit"):
+            try:
+                limits.parse_many(getattr(self, name))
+            except ValueError as error:
+                raise ValueError(f'{name} must read like "30/minute;300/hour": {error}') from None
 
     @property
     def slot(self) -> timedelta:

@@ -8,7 +8,9 @@
     POST   /api/v1/appointments/{booking_id}/cancel                 the same, for clients that cannot DELETE with a body
 
 Answers are JSON: ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "zh", "en"}}`` with 400 (bad request),
-401 (not staff), 404 (unknown site or appointment) or 409 (refused by the rules). Phone numbers and ID numbers are
+401 (not staff), 404 (unknown site or appointment), 409 (refused by the rules) or 429 (``rate_limited``: too many
+writes from one address, or too many wrong phone numbers for one booking; ``Retry-After`` says when to try again,
+hub.appointments.throttle). Phone numbers and ID numbers are
 read from bodies only (never from URLs, which end up in logs) and are never echoed.
 
 Register these routes **before** the hub's ``POST /api/v1/sites/{site}/{action}`` device route: aiohttp matches in
@@ -28,6 +30,7 @@ from aiohttp import web
 
 from hub.appointments.desk import AppointmentDesk, Booked
 from hub.appointments.texts import AppointmentRefusal, BookingReason
+from hub.appointments.throttle import Throttle
 
 MAX_BODY = 4096
 
@@ -62,6 +65,12 @@ def _json(data: dict[str, Any], status: int = 200) -> web.Response:
 
 def _error(status: int, code: str, zh: str, en: str) -> web.Response:
     return _json({"ok": False, "error": {"code": code, "zh": zh, "en": en}}, status)
+
+
+def _rate_limited(seconds: float) -> web.Response:
+    response = _error(429, "rate_limited", "请求过于频繁，请稍后再试", "Too many requests; please try again later")
+    response.headers["Retry-After"] = str(int(seconds))
+    return response
 
 
 def _bad_request(detail: str) -> web.Response:
@@ -102,6 +111,32 @@ class _Routes:
         self.desk = desk
         self.clock = clock
         self.may_list = may_list
+        self.throttle = Throttle(desk.rules)
+
+    def _throttled(self, request: web.Request) -> web.Response | None:
+        """Counts a public write from the request's address; the 429 when it is one too many."""
+        wait = self.throttle.client_write(request.remote or "unknown")
+        return None if wait is None else _rate_limited(wait)
+
+    async def _with_phone(self, request: web.Request, ask: Callable[[str, str], Any]) -> Any:
+        """Run ``ask(booking_id, phone)`` for a body with the booking's phone; a wrong phone counts against the
+        booking (``wrong_phone_limit``). Returns the answer, or the response that ends the request."""
+        booking_id = request.match_info["booking_id"]
+        refused = self._throttled(request)
+        if refused is not None:
+            return refused
+        body = await _body(request, PhoneBody)
+        if isinstance(body, web.Response):
+            return body
+        wait = self.throttle.phone_guesses_left(booking_id)
+        if wait is not None:
+            return _rate_limited(wait)
+        try:
+            return await self._call(ask, booking_id, body.phone)
+        except AppointmentRefusal as refusal:
+            if refusal.reason == BookingReason.UNKNOWN_APPOINTMENT:
+                self.throttle.wrong_phone(booking_id)
+            return _refused(refusal)
 
     async def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Desk calls touch the database: off the event loop."""
@@ -131,6 +166,9 @@ class _Routes:
         return _json({"ok": True, "site_id": site_id, "matter": matter, "day": day.isoformat(), "slots": listed})
 
     async def book(self, request: web.Request) -> web.Response:
+        refused = self._throttled(request)
+        if refused is not None:
+            return refused
         body = await _body(request, BookingBody)
         if isinstance(body, web.Response):
             return body
@@ -164,24 +202,15 @@ class _Routes:
         return _json({"ok": True, "day": day.isoformat(), "appointments": listed})
 
     async def code(self, request: web.Request) -> web.Response:
-        body = await _body(request, PhoneBody)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            booked = await self._call(self.desk.booking, request.match_info["booking_id"], body.phone)
-        except AppointmentRefusal as refusal:
-            return _refused(refusal)
-        return _json(_booked(booked))
+        answer = await self._with_phone(request, self.desk.booking)
+        return answer if isinstance(answer, web.Response) else _json(_booked(answer))
 
     async def cancel(self, request: web.Request) -> web.Response:
-        body = await _body(request, PhoneBody)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            booking = await self._call(self.desk.cancel, request.match_info["booking_id"], body.phone, self.clock())
-        except AppointmentRefusal as refusal:
-            return _refused(refusal)
-        return _json({"ok": True, "appointment": msgspec.to_builtins(booking)})
+        now = self.clock()
+        answer = await self._with_phone(request, lambda booking_id, phone: self.desk.cancel(booking_id, phone, now))
+        if isinstance(answer, web.Response):
+            return answer
+        return _json({"ok": True, "appointment": msgspec.to_builtins(answer)})
 
 
 def add_routes(

@@ -9,9 +9,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from hub.appointments import AppointmentDesk
+from hub.appointments import AppointmentDesk, AppointmentRules, desk_for
 from hub.appointments.web import add_routes
-from tests.appointments.conftest import NOW, OTHER_PHONE, PHONE, SITE_ID
+from hub.store import EventStore
+from tests.appointments.conftest import DISTRICT, NOW, OTHER_PHONE, PHONE, SECRETS, SITE_ID
 
 Client = TestClient[web.Request, web.Application]
 STAFF = {"Authorization": "Bearer staff"}
@@ -22,19 +23,36 @@ async def device_action(_request: web.Request) -> web.Response:
     return web.json_response({"device": True})
 
 
-@pytest.fixture
-async def client(
-    sqlite_desk: AppointmentDesk, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
-) -> Client:
+def app_for(desk: AppointmentDesk) -> web.Application:
     app = web.Application()
     add_routes(
         app,
-        sqlite_desk,
+        desk,
         clock=lambda: NOW,
         may_list=lambda request: request.headers.get("Authorization") == "Bearer staff",
     )
     app.router.add_post("/api/v1/sites/{site}/{action}", device_action)  # the hub's device route comes after
-    return await aiohttp_client(app)
+    return app
+
+
+@pytest.fixture
+async def client(
+    sqlite_desk: AppointmentDesk, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> Client:
+    return await aiohttp_client(app_for(sqlite_desk))
+
+
+Serve = Callable[[AppointmentRules], Awaitable[Client]]
+
+
+@pytest.fixture
+def serve(sqlite_store: EventStore, aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Serve:
+    """The API with rules of the test's own."""
+
+    async def started(rules: AppointmentRules) -> Client:
+        return await aiohttp_client(app_for(desk_for(sqlite_store, DISTRICT, SECRETS, rules)))
+
+    return started
 
 
 async def book(client: Client, **changes: Any) -> dict[str, Any]:
@@ -179,3 +197,39 @@ async def test_the_code_can_be_fetched_again(client: Client) -> None:
 async def test_the_device_route_registered_later_still_gets_device_actions(client: Client) -> None:
     response = await client.post(f"/api/v1/sites/{SITE_ID}/issue", json={})
     assert (await response.json()) == {"device": True}
+
+
+async def places_left(client: Client) -> int:
+    response = await client.get(f"/api/v1/sites/{SITE_ID}/slots?matter=A&day=2026-11-25")
+    return sum(slot["remaining"] for slot in (await response.json())["slots"])
+
+
+async def test_one_address_booking_too_often_gets_a_429_and_books_nothing(serve: Serve) -> None:
+    strict_client = await serve(AppointmentRules(client_limit="3/minute"))
+    before = await places_left(strict_client)
+    for n, slot in enumerate(("10:00", "10:30", "11:00")):
+        await book(strict_client, phone=f"1390000000{n}", slot=f"2026-11-25T{slot}:00+08:00")
+    response = await strict_client.post(f"/api/v1/sites/{SITE_ID}/appointments", json=BOOKING | {"phone": PHONE})
+    assert response.status == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    error = (await response.json())["error"]
+    assert error["code"] == "rate_limited" and error["zh"] == "请求过于频繁，请稍后再试"
+    assert error["en"] == "Too many requests; please try again later"
+    assert await places_left(strict_client) == before - 3  # reading the slots is not limited
+    assert (await strict_client.post(f"/api/v1/sites/{SITE_ID}/appointments", json=BOOKING)).status == 429
+
+
+async def test_guessing_a_bookings_phone_is_stopped_before_the_code_is_given(serve: Serve) -> None:
+    client = await serve(AppointmentRules(wrong_phone_limit="2/hour"))
+    booked = await book(client)
+    path = f"/api/v1/appointments/{booked['appointment']['booking_id']}"
+    for guess in ("13900000001", "13900000002"):
+        assert (await client.post(f"{path}/code", json={"phone": guess})).status == 404
+    for attempt in (client.post(f"{path}/code", json={"phone": PHONE}), client.delete(path, json={"phone": PHONE})):
+        response = await attempt  # the right phone, but after two wrong ones
+        assert response.status == 429 and booked["code"] not in await response.text()
+    other = await book(client, slot="2026-11-25T10:30:00+08:00", phone=OTHER_PHONE)  # other bookings are not held up
+    other_code = await client.post(
+        f"/api/v1/appointments/{other['appointment']['booking_id']}/code", json={"phone": OTHER_PHONE}
+    )
+    assert other_code.status == 200
