@@ -30,6 +30,7 @@ from contract import DeviceKind
 from hub.config import HubConfig
 from hub.devices import registry_for
 from hub.main import open_district
+from hub.private_files import write_private_toml
 from hub.staff import staff_for
 from hub.store import open_store
 
@@ -82,26 +83,8 @@ def provision(config: HubConfig, site_id: str, path: Path) -> dict[str, Any]:
     finally:
         store.close()
     hall = {"site": site_id, "window": window, "staff_id": CLERK_ID, "pin": pin, "devices": devices_out}
-    _write_private(path, _toml(hall))
+    write_private_toml(path, hall)
     return hall
-
-
-def _toml(hall: Mapping[str, Any]) -> str:
-    lines = [f"{key} = {_quoted(hall[key])}" for key in ("site", "window", "staff_id", "pin")]
-    for role, device in hall["devices"].items():
-        lines += ["", f"[devices.{role}]", *(f"{key} = {_quoted(value)}" for key, value in device.items())]
-    return "\n".join(lines) + "\n"
-
-
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
 
 
 def app_environment(app: App, hall: Mapping[str, Any], host: str, port: int) -> dict[str, str]:

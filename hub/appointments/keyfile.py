@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.appointments.codes import Keyring
+from hub.private_files import write_private_toml
 
 SECRET_BYTES = 32
 
@@ -73,27 +73,13 @@ def parse(path: Path, text: str) -> AppointmentSecrets:
     return AppointmentSecrets(keyring, pepper)
 
 
-def render(current: str, pepper: bytes, keys: dict[str, bytes]) -> str:
-    lines = [
-        "# Appointment secrets (hub.appointments.keyfile). Keep private (mode 600); back up with the database.",
-        "# current signs new codes; every key under [keys] still verifies. Never change the pepper.",
-        f'current = "{current}"',
-        f'pepper = "{_encode(pepper)}"',
-        "",
-        "[keys]",
-        *(f'{key_id} = "{_encode(secret)}"' for key_id, secret in keys.items()),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _write(path: Path, text: str) -> None:
-    """Replace the file atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".new")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
-    partial.replace(path)
+def _save(path: Path, current: str, pepper: bytes, keys: dict[str, bytes]) -> None:
+    data = {"current": current, "pepper": _encode(pepper), "keys": {key_id: _encode(k) for key_id, k in keys.items()}}
+    comments = (
+        "Appointment secrets (hub.appointments.keyfile). Keep private (mode 600); back up with the database.",
+        "current signs new codes; every key under [keys] still verifies. Never change the pepper.",
+    )
+    write_private_toml(path, data, comments)
 
 
 def _read_raw(path: Path) -> tuple[str, bytes, dict[str, bytes]]:
@@ -119,7 +105,7 @@ def load_or_create(path: Path) -> AppointmentSecrets:
     """The secrets in ``path``; a missing file is created with a fresh key and pepper first."""
     if not path.exists():
         key_id = new_key_id()
-        _write(path, render(key_id, secrets.token_bytes(SECRET_BYTES), {key_id: secrets.token_bytes(SECRET_BYTES)}))
+        _save(path, key_id, secrets.token_bytes(SECRET_BYTES), {key_id: secrets.token_bytes(SECRET_BYTES)})
     return load(path)
 
 
@@ -131,7 +117,7 @@ def rotate(path: Path, key_id: str | None = None) -> str:
         raise KeyFileError(f"{path}: key {key_id} already exists")
     keys[key_id] = secrets.token_bytes(SECRET_BYTES)
     Keyring(keys, key_id)  # validates the id
-    _write(path, render(key_id, pepper, keys))
+    _save(path, key_id, pepper, keys)
     return key_id
 
 
@@ -142,7 +128,7 @@ def retire(path: Path, key_id: str) -> None:
         raise KeyFileError(f"{path}: {key_id} is the current key; rotate first")
     if keys.pop(key_id, None) is None:
         raise KeyFileError(f"{path}: no key {key_id}")
-    _write(path, render(current, pepper, keys))
+    _save(path, current, pepper, keys)
 
 
 def main(argv: list[str] | None = None) -> int:
