@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
@@ -178,8 +178,10 @@ class IssueRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     matters: tuple[str, ...]
     priority: Priority = Priority.NORMAL
     channel: Channel = Channel.KIOSK
-    citizen_ref: str | None = None
-    """Already hashed on the device (never an ID number)."""
+    id_number: Annotated[str, msgspec.Meta(min_length=15, max_length=18)] | None = None
+    """The citizen's ID card number as the kiosk's card reader read it, when the hall asks for one (one open ticket
+    per citizen and matter). The hub keeps only its keyed hash, as bookings do, and never stores, logs or returns
+    the number; a number whose check digit is wrong is refused (``bad_id_number``)."""
 
 
 class WindowRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):

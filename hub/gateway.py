@@ -24,7 +24,7 @@ from engine.district import District, Site
 from engine.estimate import WaitEstimator
 from engine.ordering import calling_order
 from engine.state import QueueKey, Ticket, TicketStatus
-from hub.appointments import AppointmentDesk, CheckIn, CheckInRefused
+from hub.appointments import AppointmentDesk, CheckIn, CheckInRefused, privacy
 from hub.board import SiteBoard
 from hub.service import HallService, Outcome
 from hub.staff import SignInRefused, StaffDirectory
@@ -86,6 +86,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "staff_locked": ("密码错误次数过多，请5分钟后再试", "Too many wrong PINs; try again in 5 minutes"),
     "wrong_site_staff": ("该工作人员不属于本站点", "This staff member belongs to another site"),
     "appointments_off": ("本系统未开通预约签到，请取号", "Appointment check-in is not available here; take a ticket"),
+    "bad_id_number": ("身份证号码无效，请重新读卡", "The ID card number is not valid; please read the card again"),
 }
 
 
@@ -208,6 +209,13 @@ class Gateway:
                 return _Pending(request.id, site_id, command, staff)
             case wire.CheckInRequest():
                 return self._check_in(site_id, f"{device_id}:{request.id}", request)
+            case wire.IssueRequest(id_number=str(id_number)):
+                ref = self.citizen_ref(id_number)
+                if ref is None:
+                    log.warning("bad ID number in an issue request from %s/%s", site_id, device_id)
+                    return refusal_reply(request.id, "bad_id_number")
+                command = self._command(site_id, device_id, wire.Action(action), request)
+                return _Pending(request.id, site_id, msgspec.structs.replace(command, citizen_ref=ref))
         return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request))
 
     def _check_in(self, site_id: str, command_id: str, request: wire.CheckInRequest) -> wire.Reply | _Pending:
@@ -290,6 +298,12 @@ class Gateway:
             return "a caller may act only for its own window"
         return None
 
+    def citizen_ref(self, id_number: str) -> str | None:
+        """The keyed reference of an ID number, the same a booking with it keeps (under the appointment keys'
+        pepper, or the hub's secret when appointments are off); None for a number that is not valid."""
+        pepper = self.appointments.secrets.pepper if self.appointments is not None else self.secret
+        return privacy.citizen_ref(pepper, id_number)
+
     def _ticket_id(self, site_id: str, ticket: str) -> str:
         return self.service.state(site_id).ticket_id(ticket)
 
@@ -301,7 +315,6 @@ class Gateway:
                 fields: dict[str, Any] = {
                     "priority": request.priority,
                     "channel": request.channel,
-                    "citizen_ref": request.citizen_ref,
                     "kept_for_appointments": dict(self.reserved.get(site_id, {})),
                 }
                 return cmd.IssueTicket(**base, matters=request.matters, **fields)

@@ -28,11 +28,11 @@ from sqlalchemy.exc import IntegrityError
 from engine.calendar import local_day
 from engine.commands import Channel, IssueTicket, Priority
 from engine.district import District, Site
-from hub.appointments import planner
+from hub.appointments import planner, privacy
 from hub.appointments.blacklist import blocked_until, lookback
 from hub.appointments.codes import CodeBody, CodeError, sign, verify
 from hub.appointments.keyfile import AppointmentSecrets
-from hub.appointments.privacy import keyed_hash, mask_name, mask_phone, normalise_id_number, normalise_phone
+from hub.appointments.privacy import keyed_hash, mask_name, mask_phone, normalise_phone
 from hub.appointments.rules import AppointmentRules
 from hub.appointments.store import AppointmentStore, Row, Status
 from hub.appointments.texts import (
@@ -179,10 +179,10 @@ class AppointmentDesk:
 
     def citizen_ref(self, id_number: str) -> str:
         """The keyed reference of an ID number (what ``IssueTicket.citizen_ref`` carries); raises on a bad number."""
-        number = normalise_id_number(id_number)
-        if number is None:
+        ref = privacy.citizen_ref(self.secrets.pepper, id_number)
+        if ref is None:
             raise booking_refused(BookingReason.BAD_ID_NUMBER)
-        return keyed_hash(self.secrets.pepper, "citizen", number)[:32]
+        return ref
 
     # --- slots -------------------------------------------------------------------------------------------------
 

@@ -54,3 +54,10 @@ def keyed_hash(pepper: bytes, purpose: str, value: str) -> str:
     """HMAC-SHA256 of ``purpose:value`` under the pepper, hex: stable across key rotation, useless without the
     pepper (a phone number has too few possibilities for a plain hash to hide it)."""
     return hmac.new(pepper, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def citizen_ref(pepper: bytes, id_number: str) -> str | None:
+    """The keyed reference of an ID number that bookings and tickets carry (``IssueTicket.citizen_ref``); None when
+    the number is not a valid one."""
+    number = normalise_id_number(id_number)
+    return None if number is None else keyed_hash(pepper, "citizen", number)[:32]

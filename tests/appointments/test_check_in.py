@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import NamedTuple
 
 import pytest
 
+from contract import Reply
 from engine.commands import Channel, OpenDay, Priority
 from engine.events import TicketIssued
 from hub.appointments import (
@@ -22,6 +25,7 @@ from hub.appointments import (
 )
 from hub.appointments.codes import CodeBody, sign
 from hub.appointments.desk import STALE_CLAIM
+from hub.gateway import Gateway
 from hub.service import HallService
 from hub.store import EventStore, MemoryStore
 from tests.appointments.conftest import (
@@ -38,6 +42,12 @@ from tests.appointments.conftest import (
 )
 
 TEN = local(DAY, 10)
+
+
+class Device(NamedTuple):
+    site_id: str
+    kind: str
+    window_id: str | None
 
 
 def refused(reason: CheckInReason, desk: AppointmentDesk, code: str, at, command_id: str = "kiosk-1:r1"):  # type: ignore[no-untyped-def]
@@ -266,3 +276,24 @@ def test_desks_with_rotated_keys_accept_codes_signed_before_the_rotation(sqlite_
     after = AppointmentDesk(DISTRICT, before.store.engine, rotated, RULES)
     assert after.book(SITE_ID, "A", local(DAY, 11), "13700000000", NOW).code.startswith("HQ1.k2.")
     assert after.check_in(SITE_ID, code, local(DAY, 9, 50), command_id="k:1").matter == "A"
+
+
+def test_a_walk_in_with_the_id_card_of_a_checked_in_booking_is_the_same_citizen(sqlite_store: EventStore) -> None:
+    """The kiosk's ID-card number and the booking's are kept under the same key: one open ticket per citizen and
+    matter holds across the two."""
+    desk = desk_for(sqlite_store, DISTRICT, SECRETS, RULES)
+    service = HallService(DISTRICT, MemoryStore())
+    kiosk = Device(SITE_ID, "kiosk", None)
+    at = local(DAY, 9, 50)
+    gateway = Gateway(service, {"kiosk-1": kiosk}.get, lambda: at, appointments=desk)
+    assert service.execute(OpenDay(command_id="open", site_id=SITE_ID, at=local(DAY, 8, 30))).accepted
+    code = desk.book(SITE_ID, "A", TEN, PHONE, NOW, id_number=ID_NUMBER).code
+
+    def ask(action: str, **body: object) -> Reply:
+        payload = json.dumps({"v": 1, "id": action, **body}).encode()
+        return gateway.handle(SITE_ID, "kiosk-1", action, payload)[0]
+
+    assert ask("check-in", code=code).ok
+    assert gateway.citizen_ref(ID_NUMBER) == desk.citizen_ref(ID_NUMBER)
+    walk_in = ask("issue", matters=["A"], id_number=ID_NUMBER)
+    assert walk_in.error is not None and walk_in.error.code == "already_holds_ticket"

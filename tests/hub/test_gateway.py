@@ -50,11 +50,32 @@ def ask(hub: Gateway, device: str, action: str, site: str = "centre", **body: ob
 
 def test_a_kiosk_issues_and_learns_its_windows() -> None:
     hub = gateway()
-    reply = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], citizen_ref="h:9f")
+    reply = ask(hub, "kiosk-centre-1", "issue", matters=["A02"])
     assert reply.ok and reply.ticket is not None
     assert reply.ticket.number == "A001" and 1 in reply.ticket.windows
     assert reply.ticket.wait is not None and reply.ticket.wait.people_ahead == 0
     assert all(getattr(event, "citizen_ref", None) is None for event in reply.events)
+
+
+ID_NUMBER = "11010519491231002X"
+
+
+def test_an_id_number_read_at_the_kiosk_is_kept_only_as_a_keyed_reference() -> None:
+    hub = gateway()
+    reply = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], id_number=ID_NUMBER.lower())
+    assert reply.ok and reply.ticket is not None
+    assert all(getattr(event, "citizen_ref", None) is None for event in reply.events)  # not even the hash goes out
+    stored = next(iter(hub.service.store.events("centre", after_seq=1)))
+    ref = getattr(stored, "citizen_ref", None)
+    assert ref == hub.citizen_ref(ID_NUMBER) and ref is not None and ID_NUMBER not in ref
+    assert ID_NUMBER not in repr(hub.service.state("centre"))
+
+    again = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], id_number=ID_NUMBER, id="again")
+    assert again.error is not None and again.error.code == "already_holds_ticket"  # one per citizen and matter
+    other = ask(hub, "kiosk-centre-1", "issue", matters=["A02"], id_number="110105194912310021", id="typo")
+    assert other.error is not None and other.error.code == "bad_id_number"
+    assert other.error.zh == "身份证号码无效，请重新读卡"
+    assert len(hub.service.state("centre").tickets) == 1
 
 
 def test_a_retry_gets_the_first_answer_and_no_second_ticket() -> None:
