@@ -10,14 +10,14 @@ Errors name the file and the key: ``firmware_profiles/printers/pos58.toml: colum
 
 from __future__ import annotations
 
-import re
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-PROFILE_DIR = Path(__file__).resolve().parents[1] / "firmware_profiles" / "printers"
+from devicekit.profile_files import FIRMWARE_PROFILES, ProfileError, profile_path, read_profile
+
+PROFILE_DIR = FIRMWARE_PROFILES / "printers"
 FONT_A_DOTS = 12
 """Width of one Font A column (12 x 24 dots), the font tickets are laid out in."""
 
@@ -28,13 +28,8 @@ Encoding = Literal["GB18030", "GBK", "GB2312"]
 """The GB encoding the firmware's font covers; characters outside it are printed as "?"."""
 
 
-class PrinterProfileError(Exception):
+class PrinterProfileError(ProfileError):
     """A printer profile that cannot be used; says which file and which key."""
-
-    def __init__(self, source: Path | str, key: str, problem: str) -> None:
-        self.source, self.key, self.problem = str(source), key, problem
-        where = f"{self.source}: {key}" if key else self.source
-        super().__init__(f"{where}: {problem}")
 
 
 class PrinterProfile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -59,32 +54,9 @@ class PrinterProfile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         return Path(self.source).stem
 
 
-_FIELD_IN_MESSAGE = re.compile(r"field `([^`]+)`")
-_PATH_IN_MESSAGE = re.compile(r" - at `\$\.?([^`]*)`$")
-
-
-def _key_and_problem(error: msgspec.ValidationError) -> tuple[str, str]:
-    """Split msgspec's "Expected `int` >= 16 - at `$.columns`" into ("columns", "Expected `int` >= 16")."""
-    message = str(error)
-    at = _PATH_IN_MESSAGE.search(message)
-    if at:
-        return at.group(1), message[: at.start()]
-    field = _FIELD_IN_MESSAGE.search(message)
-    return (field.group(1) if field else ""), message
-
-
 def load_profile(path: Path) -> PrinterProfile:
     """Read and check one profile file; raise PrinterProfileError naming the file and the key."""
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise PrinterProfileError(path, "", str(error)) from None
-    if "source" in data:
-        raise PrinterProfileError(path, "source", "is set by the loader; remove it from the file")
-    try:
-        profile = msgspec.convert({**data, "source": str(path)}, PrinterProfile)
-    except msgspec.ValidationError as error:
-        raise PrinterProfileError(path, *_key_and_problem(error)) from None
+    profile = read_profile(path, PrinterProfile, PrinterProfileError)
     needed = profile.columns * FONT_A_DOTS
     if needed > profile.dots:
         raise PrinterProfileError(
@@ -100,8 +72,4 @@ def shipped_profiles(folder: Path = PROFILE_DIR) -> dict[str, PrinterProfile]:
 
 def profile_named(profile_id: str, folder: Path = PROFILE_DIR) -> PrinterProfile:
     """The profile a device's configuration names (``pos58``)."""
-    path = folder / f"{profile_id}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(other.stem for other in folder.glob("*.toml")))
-        raise PrinterProfileError(path, "", f"no such printer profile; known: {known}")
-    return load_profile(path)
+    return load_profile(profile_path(folder, profile_id, "printer", PrinterProfileError))
