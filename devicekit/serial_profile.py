@@ -94,6 +94,19 @@ class Serial(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     """Silence on the line that ends an unfinished frame (it was noise or cut off)."""
 
 
+class TextFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How an LED strip is told to show a text: the frame's function, and each character (in ``text_encoding``)
+    followed by a colour byte."""
+
+    function: Hex
+    colour: Annotated[int, msgspec.Meta(ge=0, le=255)] = 1
+
+    def data(self, text: str, encoding: str) -> bytes:
+        """The frame data that shows ``text``; a character the encoding lacks is shown as "?"."""
+        colour = bytes((self.colour,))
+        return b"".join(char.encode(encoding, errors="replace") + colour for char in text)
+
+
 class SerialProfile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     kind: Literal["keypad", "evaluator", "led_strip", "id_reader"]
@@ -103,6 +116,8 @@ class SerialProfile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """How the device's text is encoded (an LED strip's characters, an ID card's text block)."""
     keys: dict[str, str] = msgspec.field(default_factory=dict)
     """Key code (hex) -> what it does, for keypads; evaluators' grades the same way."""
+    text: TextFormat | None = None
+    """LED strips: how a text is shown (a strip without it cannot be driven yet)."""
     source: str = ""
     """The file it was loaded from (set by the loader, not written in the file)."""
 
