@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,9 @@ from display.window_screen import WindowScreen
 from display.window_screen_app import WindowScreenSettings, main, wire_screen
 from tests.display.test_board_model import BoardHall
 from tests.support.hub_process import HubProcess
+from tests.support.waits import eventually
 
 SLZC = serial_profile("led_strips", "slzc")
-
-
-def eventually(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def strip_text(data: bytes, encoding: str = "gbk") -> str:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -19,17 +19,9 @@ from devicekit.link import DeviceLink, HubUnreachable
 from engine import events as ev
 from hub.devices import Credentials
 from tests.support.hub_process import REPO, HubProcess
+from tests.support.waits import eventually
 
 Kind = wire.DeviceKind
-
-
-def eventually(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 class Hall:
