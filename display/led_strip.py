@@ -14,12 +14,10 @@ from typing import Any
 import serial
 
 from devicekit.frames import FrameCodec
+from devicekit.serial_port import OpenPort, open_port
 from devicekit.serial_profile import SerialProfile
 
 log = logging.getLogger(__name__)
-
-OpenPort = Callable[..., Any]
-"""``serial.serial_for_url`` or a stand-in: opens the port with pyserial's keyword arguments."""
 
 
 class LedStrip:
@@ -87,11 +85,9 @@ class LedStrip:
     def _write(self, frame: bytes) -> bool:
         try:
             if self._connection is None:
-                settings = self.profile.serial
-                self._connection = self._open_port(
-                    self.port, baudrate=settings.baudrate, bytesize=settings.bytesize, parity=settings.parity,
-                    stopbits=settings.stopbits, timeout=0, write_timeout=2,
-                )  # fmt: skip
+                self._connection = open_port(
+                    self.port, self.profile, timeout=0, write_timeout=2, opener=self._open_port
+                )
             self._connection.write(frame)
             self._connection.flush()
             self._connection.reset_input_buffer()  # the strip's acknowledgements: nothing waits for them

@@ -19,9 +19,10 @@ import serial
 import contract as wire
 from devicekit.link import DeviceLink, link_for
 from devicekit.profile_files import ProfileError
+from devicekit.serial_port import OpenPort
 from devicekit.serial_profile import serial_profile
 from devicekit.settings import ConfigError, DeviceSettings, load_settings
-from display.led_strip import LedStrip, OpenPort
+from display.led_strip import LedStrip
 from display.window_screen import StripTexts, WindowScreen
 
 log = logging.getLogger(__name__)

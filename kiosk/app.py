@@ -20,10 +20,12 @@ from kivy.config import Config
 
 import contract as wire
 from devicekit.link import DeviceLink, link_for
+from devicekit.serial_profile import serial_profile
 from devicekit.window import configure_window as configure_device_window
 from kiosk.camera import CameraScan
 from kiosk.config import KioskConfig, printer_transport
-from kiosk.controller import KioskController, Printing, Scan
+from kiosk.controller import CardReader, KioskController, Printing, Scan
+from kiosk.id_reader import IdCardReader
 from kiosk.model import KioskModel
 from kiosk.printer import TicketPrinter
 from kiosk.printer_profile import profile_named
@@ -72,6 +74,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         printing: Printing | None = None,
         scan: Scan | None = None,
         reader: ScreenReader | None = None,
+        cards: CardReader | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,6 +91,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
             printing=printing,
             scan=scan,
             reader=reader,
+            cards=cards,
             refresh=self._redraw,
             now=self.now,
         )
@@ -107,6 +111,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         Clock.schedule_interval(lambda _dt: controller.tick(), 1.0)
         Clock.schedule_interval(lambda _dt: controller.check_printer(), PRINTER_POLL_SECONDS)
         controller.check_printer()
+        controller.watch_cards()
         if self.reader is not None:
             self.reader.start()
         self.link.start(wait=0)
@@ -165,4 +170,11 @@ def build_app(settings: KioskConfig) -> KioskApp:
         printing=printing_for(settings),
         scan=CameraScan(settings.camera_source),
         reader=reader_for(settings),
+        cards=cards_for(settings),
     )
+
+
+def cards_for(settings: KioskConfig) -> IdCardReader | None:
+    if not settings.id_reader:
+        return None
+    return IdCardReader(settings.id_reader, serial_profile("id_readers", settings.id_reader_profile))

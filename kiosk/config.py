@@ -54,6 +54,10 @@ class KioskConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     printer_profile: str = "pos58"
     camera: str = "0"
     """The check-in camera for OpenCV: a device index, or a video file or stream URL."""
+    id_reader: str = ""
+    """The ID card reader's serial port (a path or a pyserial URL); empty: none."""
+    id_reader_profile: str = "gat467"
+    """firmware_profiles/id_readers/<id>.toml"""
     voice: bool = True
     voice_cache: str = "var/kiosk-voice"
     timezone: str = "Asia/Shanghai"

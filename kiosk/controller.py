@@ -13,6 +13,7 @@ second one, and the numbering keeps no ticket nobody holds.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -26,6 +27,7 @@ import msgspec
 
 import contract as wire
 from devicekit.link import HubUnreachable
+from kiosk.id_reader import IdCard, IdReaderError
 from kiosk.model import Effect, KioskModel, Screen, Spoken
 from kiosk.printer import PrinterState, PrinterStatus, PrintResult
 from kiosk.printer_profile import PrinterProfile
@@ -59,6 +61,13 @@ class HubLink(Protocol):
     ) -> wire.Reply: ...
 
     def report(self, **detail: str) -> None: ...
+
+
+class CardReader(Protocol):
+    """``kiosk.id_reader.IdCardReader``, or a stand-in: the card on the reader now (None: none); raises
+    IdReaderError when the reader is gone or faulty."""
+
+    def read_card(self) -> IdCard | None: ...
 
 
 class Printer(Protocol):
@@ -102,12 +111,15 @@ class KioskController:
         retry_seconds: float = 120.0,
         help_seconds: float = 300.0,
         scan_interval: float = 0.05,
+        cards: CardReader | None = None,
+        card_interval: float = 0.5,
     ) -> None:
         self.model, self.link, self.post = model, link, post
         self.printing, self.scan, self.reader = printing, scan, reader
         self.refresh, self.now = refresh, now
         self.request_timeout, self.attempts = request_timeout, attempts
         self.retry_seconds, self.help_seconds, self.scan_interval = retry_seconds, help_seconds, scan_interval
+        self.cards, self.card_interval = cards, card_interval
         self.request_ids: list[str] = []
         """The id of every request sent, in order (tests, diagnostics)."""
         self.printed: list[bytes] = []
@@ -173,6 +185,12 @@ class KioskController:
         """Ask the printer's status in a worker (between tickets) and report it when it changed."""
         if self.printing is not None:
             self._in_worker(self._poll_printer, "kiosk-printer-status")
+
+    def watch_cards(self) -> None:
+        """Look at the ID card reader every ``card_interval`` in a worker: a card laid on it goes to the model (once
+        per card: it may stay on the reader), the reader's state into the device status (``id_reader``)."""
+        if self.cards is not None:
+            threading.Thread(target=self._card_loop, name="kiosk-id-reader", daemon=True).start()
 
     def close(self) -> None:
         self._closing.set()
@@ -277,6 +295,29 @@ class KioskController:
             self.link.report(printer=detail)
 
     # -- the camera (a worker) -----------------------------------------------------------------------------------
+
+    def _card_loop(self) -> None:
+        assert self.cards is not None
+        seen: str | None = None
+        state: str | None = None
+        while not self._closing.wait(self.card_interval):
+            try:
+                card, now_state = self.cards.read_card(), "ok"
+            except IdReaderError as error:  # its words never hold card data
+                card, now_state = None, "offline"
+                if state != now_state:
+                    log.warning("ID card reader: %s", error)
+            if now_state != state:
+                state = now_state
+                self.link.report(id_reader=now_state)
+            number = card.id_number if card is not None else None
+            if card is not None and number != seen:
+                self.post(functools.partial(self._card_laid, card))
+            seen = number
+
+    def _card_laid(self, card: IdCard) -> None:
+        self.model.on_card(card, self.now())
+        self.changed()
 
     def _start_scanning(self) -> None:
         if self.scan is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import contract as wire
 from display.voice import ticket_en, ticket_zh
+from kiosk.id_reader import IdCard
 from kiosk.texts import Texts, spoken_wait_text, wait_text
 
 EARTH_RADIUS_KM = 6371.0
@@ -127,6 +128,8 @@ class KioskModel:
         self.warning_seconds_left: int | None = None
         self.retry_action: str | None = None
         """A message screen's second button: "checkin" (scan again) after a refused check-in."""
+        self.card: IdCard | None = None
+        """The ID card laid on the reader for this citizen's ticket (dropped with the ticket or back home)."""
         self._last_touch: datetime | None = None
 
     # -- what the hub tells us --------------------------------------------------------------------------------
@@ -253,6 +256,20 @@ class KioskModel:
             self._show(Screen.HOME)
         return effect
 
+    def on_card(self, card: IdCard, now: datetime) -> None:
+        """An ID card was laid on the reader: the next ticket is registered to it; from the start screen, on to the
+        matters."""
+        self.card = card
+        self.touch(now)
+        if self.screen == Screen.HOME:
+            self._show(Screen.MATTERS)
+
+    def card_note(self) -> str | None:
+        """What the screen says of the card it holds, masked: "已读取身份证：张*明 1101**********002X"."""
+        if self.card is None:
+            return None
+        return self.texts("ID card read: {name} {number}", name=self.card.masked_name, number=self.card.masked_number)
+
     def choose_matter(self, code: str, now: datetime) -> dict[str, Any] | None:
         """The issue request's body for a tapped matter, or None when it cannot be taken (the tile says why)."""
         self.touch(now)
@@ -261,7 +278,10 @@ class KioskModel:
             return None
         self.chosen, self.ticket = code, None
         self._show(Screen.WORKING, self.texts("Working…"))
-        return {"matters": [code], "channel": "kiosk"}
+        body: dict[str, Any] = {"matters": [code], "channel": "kiosk"}
+        if self.card is not None:
+            body["id_number"] = self.card.id_number
+        return body
 
     def on_issue_reply(self, reply: wire.Reply, printed: bool | None = True) -> None:
         """The hub's answer to an issue (or check-in) request. ``printed``: None while the ticket is printing."""
@@ -270,6 +290,7 @@ class KioskModel:
             self._show(Screen.MESSAGE, self.texts.pick(error.zh, error.en) if error else "")
             return
         ticket = reply.ticket
+        self.card = None  # the ticket is registered to it: the next citizen starts without
         wait = ticket.wait
         names = [self._matter_name(code) for code in ticket.matters]
         slot = ticket.appointment
@@ -386,6 +407,8 @@ class KioskModel:
         self.screen = screen
         self.message = message
         self.retry_action = None
+        if screen == Screen.HOME:
+            self.card = None
 
     def _spoken_number(self, number: str) -> str:
         try:

@@ -539,6 +539,9 @@ class KioskView(Panel):
     def _matters(self, body: BoxLayout, theme: Theme) -> None:
         c, t = theme.colours, self.model.texts
         self._title_row(body, t("Choose your matter"), theme)
+        card = self.model.card_note()
+        if card is not None:
+            body.add_widget(self._notice(card, c.tile, theme))
         gap = dp(theme.spacing)
         columns = max(1, int((self.width - 2 * dp(theme.padding) + gap) // (dp(theme.tile_width) + gap)))
         content = vertical(spacing=gap, padding=(0, 0, dp(20), 0))

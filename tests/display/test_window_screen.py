@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import tty
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from display.window_screen import WindowScreen
 from display.window_screen_app import WindowScreenSettings, main, wire_screen
 from tests.display.test_board_model import BoardHall
 from tests.support.hub_process import HubProcess
+from tests.support.pty_port import PtyPort
 from tests.support.waits import eventually
 
 SLZC = serial_profile("led_strips", "slzc")
@@ -34,13 +34,11 @@ def strip_text(data: bytes, encoding: str = "gbk") -> str:
     return "".join(chars)
 
 
-class StripPeer:
+class StripPeer(PtyPort):
     """The strip's end of a pty: reads what the hub side sends and decodes it with the profile."""
 
     def __init__(self) -> None:
-        self.host, self.device = os.openpty()
-        tty.setraw(self.device)
-        self.path = os.ttyname(self.device)
+        super().__init__()
         self.reader = FrameReader(SLZC)
         self.texts: list[str] = []
 
@@ -54,10 +52,6 @@ class StripPeer:
             assert (frame.address, frame.function) == (3, 0xA5)
             self.texts.append(strip_text(frame.data))
         return self.texts
-
-    def close(self) -> None:
-        for fd in (self.host, self.device):
-            os.close(fd)
 
 
 @pytest.fixture

@@ -50,11 +50,16 @@ from kivy.uix.scrollview import ScrollView
 from PIL import Image
 
 import contract as wire
+from kiosk.id_reader import IdCard
 from kiosk.model import KioskModel
 from kiosk.theme import CJK_FONT
 from kiosk.view import KioskView, Panel, use_font
 from tests.kiosk.test_model import DISTRICT, WEDNESDAY_10AM, Hall
 
+CARD = IdCard(
+    name="张三丰", gender="1", nation="01", birth="19491231", address="北京市朝阳区", id_number="11010519491231002X",
+    authority="北京市公安局朝阳分局", valid_from="20200101", valid_to="长期",
+)  # fmt: skip
 WAITING = {"A02": 3, "B01": 6, "C01": 2, "D01": 4, "E01": 1, "F01": 5}
 SOLD_OUT = "B03"
 
@@ -71,11 +76,14 @@ class Scene:
     """Let the screen idle into its elder-mode warning."""
     check_in: str | None = None
     """Scan an appointment: "ok" checks in (a ticket with its slot), anything else is the hub's refusal."""
+    card: bool = False
+    """Lay an ID card on the reader first."""
 
 
 SCENES = {
     "home": Scene(),
     "matters": Scene(steps=("take",)),
+    "matters-card": Scene(card=True),
     "nearby": Scene(steps=("nearby",)),
     "ticket": Scene(steps=("take",), issue="B01"),
     "ticket-unprinted": Scene(steps=("take",), issue="B01", printed=False),
@@ -98,6 +106,7 @@ SCREENSHOTS = {
         for label, size in SIZES.items()
     },
     "kiosk-matters-1080p.png": ("matters", "1920x1080"),
+    "kiosk-matters-card-768p.png": ("matters-card", "1366x768"),
     "kiosk-elder-ticket-1080p.png": ("elder-ticket", "1920x1080"),
     "kiosk-checkin-ticket-1080p.png": ("checkin-ticket", "1920x1080"),
     "kiosk-checkin-refused-768p.png": ("checkin-refused", "1366x768"),
@@ -120,6 +129,8 @@ def build_model(scene: Scene) -> KioskModel:
     model, now = hall.kiosk, hall.now
     if scene.elder:
         model.tap("elder", now)
+    if scene.card:
+        model.on_card(CARD, now)
     for action in scene.steps:
         model.tap(action, now)
     if scene.issue is not None:
