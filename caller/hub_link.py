@@ -8,8 +8,10 @@ Callbacks run on paho's network thread: the app moves them onto the Kivy thread 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, cast
 
 import msgspec
@@ -74,10 +76,14 @@ class CallerLink:
             self.on_event(event)
 
 
-def drive(model: CallerModel, send: Send, request: Request | None) -> None:
-    """Send a request and every follow-up it brings, one after another, applying each answer to the model."""
+def drive(
+    model: CallerModel, send: Send, request: Request | None, guard: AbstractContextManager[Any] | None = None
+) -> None:
+    """Send a request and every follow-up it brings, one after another, applying each answer to the model (under
+    ``guard``, a lock other threads take to touch the model; never held while waiting for the hub)."""
     pending = [request] if request is not None else []
     while pending:
         current = pending.pop(0)
         reply = send(current)
-        pending += model.on_reply(current, reply) if reply is not None else model.on_unreachable(current)
+        with guard or contextlib.nullcontext():
+            pending += model.on_reply(current, reply) if reply is not None else model.on_unreachable(current)

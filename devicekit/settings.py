@@ -18,10 +18,15 @@ class ConfigError(ValueError):
     pass
 
 
-class DeviceSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class HubAddress(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Where a device finds the hub (its MQTT broker) and which site it belongs to."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(gt=0, lt=65536)] = 1884
     site: str = "centre"
+
+
+class DeviceSettings(HubAddress, kw_only=True, forbid_unknown_fields=True):
     device_id: str = ""
     password: str = ""
     fullscreen: bool = True

@@ -1,0 +1,238 @@
+"""Physical caller keypads (呼叫器) on an RS-485 bus: each keypad drives its window's ``CallerModel``, the same model
+the software caller uses, so a key does exactly what the caller's button does (sign-in, call next, recall, start,
+finish, no-show, pause, transfer), with the same request ids and the same answers.
+
+``KeypadPad`` is the plain logic of one keypad: a key press (its digits and key, as the profile names keys) in, the
+request for the hub out, and the six digits its display shows (waiting count and ticket). ``KeypadBus`` is the
+adapter: the serial line (``firmware_profiles/keypads/``), the frames read and acknowledged, one worker per keypad
+that sends its requests through the keypad's own caller link, and the displays kept up to date.
+
+Keys (docs/serial.md): with nobody signed in, digits + function key enters the staff id, then digits + function key
+the PIN. Signed in: call next, recall, start, finish ("wait/evaluate"), no-show ("cancel"), pause (again: resume),
+window number + transfer; digit + function: 0 pause/resume, 5 and 6 no-show (skip, give up), 9 sign out.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import serial
+
+from caller.hub_link import CallerLink, drive
+from caller.model import CallerModel, Request, Status
+from devicekit.frames import Decoded, FrameCodec, FrameReader
+from devicekit.serial_port import OpenPort, open_port
+from devicekit.serial_profile import SerialProfile
+
+log = logging.getLogger(__name__)
+
+BLANK = 0x0A
+SHOW, BEEP = 0x02, 0x03
+KEY_COMMANDS = {
+    "call_next": "call_next",
+    "recall": "recall",
+    "start_or_transfer": "start",
+    "wait_or_evaluate": "finish",
+    "cancel": "no_show",
+    "pause": "pause_or_resume",
+}
+"""The profile's key names -> the caller model's commands (transfer and the function key are handled apart)."""
+FUNCTION_COMMANDS = {"0": "pause_or_resume", "5": "no_show", "6": "no_show", "9": "sign_out"}
+"""Digit + function key, signed in."""
+
+
+class KeypadPad:
+    def __init__(self, model: CallerModel, keys: dict[str, str]) -> None:
+        self.model = model
+        self.keys = {int(code, 16): name for code, name in keys.items()}
+        self.staff_id: str | None = None
+        """A staff id typed, waiting for its PIN."""
+
+    def press(self, data: bytes) -> Request | None:
+        """A key frame's data: digits (00-09) then the key. The request to send, or None."""
+        if not data:
+            return None
+        digits = "".join(str(byte) for byte in data[:-1] if byte <= 9)
+        name = self.keys.get(data[-1], "")
+        model = self.model
+        if model.clerk is None:
+            return self._sign_in(digits) if name == "function" and digits else None
+        if name == "function":
+            command = FUNCTION_COMMANDS.get(digits[-1:])
+        elif name == "transfer":
+            return self._transfer(digits)
+        else:
+            command = KEY_COMMANDS.get(name)
+        if command == "pause_or_resume":  # a keypad has no panel to choose a reason from: the first one
+            return model.command("resume") if model.window.paused else model.pause_with(1)
+        return model.command(command) if command else None
+
+    def display(self) -> bytes:
+        """The six digits shown: waiting count (3) and ticket number (3); blank where there is none."""
+        if self.model.status is Status.SIGNED_OUT:
+            return bytes([BLANK] * 6)
+        waiting = min(999, sum(ticket.status == "waiting" for ticket in self.model.queue))
+        current = self.model.current
+        number = current.number[-3:] if current is not None else ""
+        ticket = [int(c) for c in number] if number.isdigit() and len(number) == 3 else [BLANK] * 3
+        return bytes([int(c) for c in f"{waiting:03d}"] + ticket)
+
+    def _sign_in(self, digits: str) -> Request | None:
+        if self.staff_id is None:
+            self.staff_id = digits
+            return None
+        staff_id, self.staff_id = self.staff_id, None
+        return self.model.sign_in(staff_id, digits)
+
+    def _transfer(self, digits: str) -> Request | None:
+        snapshot = self.model.snapshot
+        windows = {str(window.number): window.window_id for window in snapshot.windows} if snapshot else {}
+        target = windows.get(digits.lstrip("0"))
+        return self.model.command("transfer", to_window=target) if target else None
+
+
+@dataclass
+class Keypad:
+    """One keypad on the bus: its address, its logic and its window's link to the hub."""
+
+    address: int
+    pad: KeypadPad
+    hub: CallerLink
+    lock: threading.Lock
+    presses: queue.SimpleQueue[bytes | None]
+    """Key presses (a frame's data), or None: refresh the window's queue."""
+
+
+class KeypadBus:
+    def __init__(
+        self,
+        port: str,
+        profile: SerialProfile,
+        keypads: dict[int, tuple[CallerModel, CallerLink]],
+        *,
+        open_port_with: OpenPort = serial.serial_for_url,
+    ) -> None:
+        if profile.kind != "keypad":
+            raise ValueError(f"{profile.source}: not a keypad profile")
+        self.port, self.profile = port, profile
+        self.codec = FrameCodec(profile)
+        self._open = open_port_with
+        self._connection: Any = None
+        self._write_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reader_thread = threading.Thread(target=self._read, name="keypad-bus", daemon=True)
+        self.keypads = {
+            address: Keypad(address, KeypadPad(model, profile.keys), hub, threading.Lock(), queue.SimpleQueue())
+            for address, (model, hub) in keypads.items()
+        }
+        for keypad in self.keypads.values():
+            keypad.hub.on_event = self._follower(keypad, lambda pad, event: pad.pad.model.on_event(event))
+            keypad.hub.on_info = self._follower(keypad, lambda pad, info: pad.pad.model.on_info(info))
+            keypad.hub.link.on_change = self._follower(keypad, self._site_changed)
+
+    def start(self) -> None:
+        for keypad in self.keypads.values():
+            keypad.hub.start(wait=0)
+            threading.Thread(target=self._work, args=(keypad,), name=f"keypad-{keypad.address}", daemon=True).start()
+        self._reader_thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for keypad in self.keypads.values():
+            keypad.presses.put(None)  # wakes the worker, which sees the stop
+            keypad.hub.stop()
+        if self._reader_thread.is_alive():
+            self._reader_thread.join(2)  # a read takes 50 ms at most: the port is closed after it
+        with self._write_lock:
+            self._close()
+
+    # -- the line ---------------------------------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        reader = FrameReader(self.profile)
+        while not self._stop.is_set():
+            try:
+                chunk = self._port().read(256)
+            except (serial.SerialException, OSError) as error:
+                log.warning("keypad bus on %s: %s", self.port, error)
+                with self._write_lock:
+                    self._close()
+                self._stop.wait(2.0)
+                continue
+            frames = reader.feed(chunk) if chunk else reader.silence()
+            for frame in frames:
+                self._pressed(frame)
+
+    def _pressed(self, frame: Decoded) -> None:
+        keypad = self.keypads.get(frame.address or 0)
+        if keypad is None or frame.function in (SHOW, BEEP):
+            return  # another device on the bus, or the host's own frames echoed
+        self._send(self.codec.encode(frame.data, address=keypad.address, function=frame.function or 0))  # the ack
+        keypad.presses.put(frame.data)
+
+    def _port(self) -> Any:
+        with self._write_lock:
+            if self._connection is None:
+                self._connection = open_port(self.port, self.profile, timeout=0.05, write_timeout=1, opener=self._open)
+            return self._connection
+
+    def _send(self, frame: bytes) -> None:
+        with self._write_lock:
+            if self._connection is None:
+                return
+            try:
+                self._connection.write(frame)
+            except (serial.SerialException, OSError) as error:
+                log.warning("keypad bus on %s: %s", self.port, error)
+                self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+    # -- the keypads ------------------------------------------------------------------------------------------------
+
+    def _work(self, keypad: Keypad) -> None:
+        """A keypad's work one item after another: a key press (its frame's data) or a queue refresh (None)."""
+        pad = keypad.pad
+        while not self._stop.is_set():
+            data = keypad.presses.get()
+            if self._stop.is_set():
+                return
+            with keypad.lock:
+                request = pad.press(data) if data is not None else pad.model.queue_request()
+            drive(pad.model, keypad.hub.send, request, guard=keypad.lock)
+            self._show(keypad)
+
+    def _follower(self, keypad: Keypad, change: Callable[..., None]) -> Callable[..., None]:
+        """A callback of the keypad's link (network thread): the change under the keypad's lock, then its display."""
+
+        def follow(*args: Any) -> None:
+            with keypad.lock:
+                change(keypad, *args)
+            self._show(keypad)
+
+        return follow
+
+    @staticmethod
+    def _site_changed(keypad: Keypad) -> None:
+        """The snapshot and the hub's status; the window's queue asked again (for the waiting count)."""
+        link, model = keypad.hub.link, keypad.pad.model
+        if link.view is not None and link.view.snapshot is not None:
+            model.on_snapshot(link.view.snapshot)
+        model.set_online(keypad.hub.online)
+        if keypad.hub.online and model.clerk is not None:
+            keypad.presses.put(None)
+
+    def _show(self, keypad: Keypad) -> None:
+        with keypad.lock:
+            digits = keypad.pad.display()
+        self._send(self.codec.encode(digits, address=keypad.address, function=SHOW))

@@ -1,0 +1,159 @@
+"""Caller keypads (呼叫器) on an RS-485 bus: the keys drive the same caller model as the software caller, through an
+in-memory hub; then the bus over a real pty against the real hub and Mosquitto: frames acknowledged, a clerk
+signing in with digits, a call shown on the keypad's display."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import contract as wire
+from caller.keypad import KeypadPad
+from caller.keypads_app import KeypadEntry, KeypadsConfig, load_keypads, wire_bus
+from devicekit.frames import Decoded, FrameCodec, FrameReader
+from devicekit.serial_profile import serial_profile
+from tests.caller.hall import SITE, Hall
+from tests.support.hub_process import HubProcess
+from tests.support.pty_port import PtyPort
+from tests.support.waits import eventually
+
+PROFILE = serial_profile("keypads", "ff68")
+KEY = {name: int(code, 16) for code, name in PROFILE.keys.items()}
+KEYPAD_FUNCTION = 0x05  # what a key frame's function byte is, is not published: the bus takes any but 02 and 03
+
+
+def key_data(digits: str, key: str) -> bytes:
+    return bytes(int(d) for d in digits) + bytes([KEY[key]])
+
+
+def shown(display: bytes) -> str:
+    return "".join(" " if byte == 0x0A else str(byte) for byte in display)
+
+
+class Keys:
+    def __init__(self) -> None:
+        self.hall = Hall()
+        self.hall.staff.add(SITE, "1001", "王芳", "2468")
+        self.pad = KeypadPad(self.hall.model, PROFILE.keys)
+
+    def press(self, key: str, digits: str = "") -> None:
+        self.hall.do(self.pad.press(key_data(digits, key)))
+
+    @property
+    def display(self) -> str:
+        return shown(self.pad.display())
+
+
+def test_a_clerk_signs_in_with_digits_and_works_the_window_from_the_keypad() -> None:
+    keys = Keys()
+    model = keys.hall.model
+    assert keys.display == "      "
+    keys.press("function", "1001")  # the staff id ...
+    assert model.clerk is None and keys.hall.sent == []
+    keys.press("function", "2468")  # ... then the PIN
+    assert model.clerk is not None and model.clerk.staff_id == "1001"
+    keys.hall.issue("A02")
+    keys.hall.issue("A02")
+    keys.hall.refresh()
+    assert keys.display == "002   "
+
+    keys.press("call_next")
+    assert keys.display == "001001" and model.current is not None and model.current.number == "A001"
+    keys.press("recall")
+    assert model.current.calls == 2  # type: ignore[union-attr]
+    keys.press("start_or_transfer")
+    assert model.current is not None and model.current.serving
+    keys.press("wait_or_evaluate")  # finish
+    assert model.current is None and keys.display == "001   "
+    keys.press("pause")
+    assert model.window.paused
+    keys.press("function", "0")  # pause/resume by digit + function
+    assert not model.window.paused
+    keys.press("call_next")
+    keys.press("transfer", "2")  # to window 2
+    assert model.current is None and [r.action for r in keys.hall.sent][-2:] == ["transfer", "queue"]
+    keys.press("function", "9")  # sign out
+    assert model.clerk is None and keys.display == "      "
+
+
+def test_a_wrong_pin_keeps_the_window_closed_and_unknown_keys_do_nothing() -> None:
+    keys = Keys()
+    keys.press("function", "1001")
+    keys.press("function", "1111")
+    assert keys.hall.model.clerk is None and "密码" in keys.hall.model.message
+    sent = len(keys.hall.sent)
+    assert keys.pad.press(bytes([0x7F])) is None and keys.pad.press(b"") is None
+    assert keys.pad.press(key_data("", "call_next")) is None  # signed out: nothing is sent
+    assert len(keys.hall.sent) == sent
+
+
+class BusPeer(PtyPort):
+    """The keypads' end of the line: sends key frames, reads what the host sends back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.codec, self.reader = FrameCodec(PROFILE), FrameReader(PROFILE)
+        self.received: list[Decoded] = []
+
+    def press(self, address: int, key: str, digits: str = "") -> None:
+        os.write(self.host, self.codec.encode(key_data(digits, key), address=address, function=KEYPAD_FUNCTION))
+
+    def read(self) -> list[Decoded]:
+        os.set_blocking(self.host, False)
+        with contextlib.suppress(BlockingIOError):
+            self.received += self.reader.feed(os.read(self.host, 4096))
+        return self.received
+
+    def display(self, address: int) -> str | None:
+        shows = [frame.data for frame in self.read() if frame.address == address and frame.function == 0x02]
+        return shown(shows[-1]) if shows else None
+
+
+@pytest.fixture
+def peer() -> Iterator[BusPeer]:
+    made = BusPeer()
+    yield made
+    made.close()
+
+
+def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: BusPeer) -> None:
+    caller = hub.provision("centre", "caller", "w01")
+    kiosk = hub.provision("centre", "kiosk")
+    hub.add_staff("centre", "1001", pin="2468")
+    hub.start()
+    config = KeypadsConfig(
+        port=hub.broker_port, serial_port=peer.path,
+        keypads=[KeypadEntry(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
+    )  # fmt: skip
+    bus = wire_bus(config)
+    try:
+        bus.start()
+        number = hub.link(kiosk, "centre", wire.DeviceKind.KIOSK).request(wire.Action.ISSUE, {"matters": ["A02"]})
+        assert number.ticket is not None
+        peer.press(1, "function", "1001")
+        peer.press(1, "function", "2468")
+        eventually(lambda: peer.display(1) == "001   ", timeout=10)  # signed in: one waiting, nobody called
+        peer.press(1, "call_next")
+        eventually(lambda: peer.display(1) == "000" + number.ticket.number[-3:])  # type: ignore[union-attr]
+        echoed = [f for f in peer.read() if f.function == KEYPAD_FUNCTION]
+        assert echoed[:3] == [
+            Decoded(1, KEYPAD_FUNCTION, key_data("1001", "function")),
+            Decoded(1, KEYPAD_FUNCTION, key_data("2468", "function")),
+            Decoded(1, KEYPAD_FUNCTION, key_data("", "call_next")),
+        ]  # every key frame acknowledged by echoing it
+        peer.press(7, "call_next")  # a keypad nobody configured: ignored
+        assert not peer.reader.dropped
+    finally:
+        bus.stop()
+
+
+def test_a_bus_file_with_two_keypads_at_one_address_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "keypads.toml"
+    entry = 'address = 1\nwindow = "w01"\ndevice_id = "c"\npassword = "p"\n'
+    path.write_text(f"[[keypads]]\n{entry}\n[[keypads]]\n{entry}", encoding="utf-8")
+    with pytest.raises(ValueError, match="two keypads with the same address"):
+        load_keypads(path)
