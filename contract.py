@@ -68,15 +68,16 @@ class Action(enum.StrEnum):
     SNAPSHOT = "snapshot"
     QUEUE = "queue"
     CHECK_IN = "check-in"
+    RATE = "rate"
 
 
-_CALLER_ACTIONS = frozenset(Action) - {Action.ISSUE, Action.CHECK_IN}
+_CALLER_ACTIONS = frozenset(Action) - {Action.ISSUE, Action.CHECK_IN, Action.RATE}
 ALLOWED_ACTIONS: dict[DeviceKind, frozenset[Action]] = {
     DeviceKind.KIOSK: frozenset({Action.ISSUE, Action.CHECK_IN, Action.SNAPSHOT}),
     DeviceKind.CALLER: _CALLER_ACTIONS,
     DeviceKind.BOARD: frozenset({Action.SNAPSHOT}),
     DeviceKind.WINDOW_SCREEN: frozenset({Action.SNAPSHOT}),
-    DeviceKind.EVALUATOR: frozenset({Action.SNAPSHOT}),
+    DeviceKind.EVALUATOR: frozenset({Action.RATE, Action.SNAPSHOT}),
 }
 """What each kind of device may ask; the broker's ACL and the hub both enforce it."""
 
@@ -213,6 +214,12 @@ class TransferRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_f
     to_window: str | None = None
 
 
+class RateRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The window's evaluator: the citizen just served rates the service, 1 非常不满意 ... 5 非常满意."""
+
+    level: Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
 class TicketRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """reactivate, cancel."""
 
@@ -256,6 +263,7 @@ REQUEST_TYPES: dict[Action, type[Request]] = {
     Action.SNAPSHOT: SnapshotRequest,
     Action.QUEUE: QueueRequest,
     Action.CHECK_IN: CheckInRequest,
+    Action.RATE: RateRequest,
 }
 
 _request_decoders = {action: msgspec.json.Decoder(kind) for action, kind in REQUEST_TYPES.items()}

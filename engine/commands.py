@@ -133,6 +133,14 @@ class Transfer(Command, frozen=True, kw_only=True, tag=True):
     to_window: str | None = None
 
 
+class RateService(Command, frozen=True, kw_only=True, tag=True):
+    """The citizen just served at a window rates the service on its evaluator (好差评, one rating per service): level
+    1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
+
+    window_id: str
+    level: int
+
+
 class CancelTicket(Command, frozen=True, kw_only=True, tag=True):
     ticket_id: str
     reason: str = ""
@@ -157,4 +165,5 @@ AnyCommand = (
     | CallBack
     | Transfer
     | CancelTicket
+    | RateService
 )

@@ -419,6 +419,24 @@ def _cancel(ctx: _Context, command: cmd.CancelTicket) -> Rejection | None:
     return None
 
 
+def _rate(ctx: _Context, command: cmd.RateService) -> Rejection | None:
+    """One rating per service, while the next citizen has not been called to the window (好差评 一次一评)."""
+    if not 1 <= command.level <= 5:
+        return reject(Reason.BAD_RATING)
+    window = ctx.site.window(command.window_id)
+    if window is None:
+        return reject(Reason.UNKNOWN_WINDOW, window=command.window_id)
+    state = ctx.state.window(window.id)
+    if state.last_served is None:
+        return reject(Reason.NOTHING_TO_RATE)
+    ticket_id, matter = state.last_served
+    ctx.emit(
+        ev.ServiceRated, ticket_id=ticket_id, window_id=window.id, staff_id=state.staff_id, matter=matter,
+        level=command.level,
+    )  # fmt: skip
+    return None
+
+
 _HANDLERS: dict[type[cmd.Command], Handler] = {
     cmd.OpenDay: _open_day,
     cmd.CloseDay: _close_day,
@@ -438,6 +456,7 @@ _HANDLERS: dict[type[cmd.Command], Handler] = {
     cmd.Park: _park,
     cmd.Transfer: _transfer,
     cmd.CancelTicket: _cancel,
+    cmd.RateService: _rate,
 }
 
 

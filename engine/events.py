@@ -124,6 +124,16 @@ class TicketCancelled(Event, frozen=True, kw_only=True, tag=True):
     reason: str = ""
 
 
+class ServiceRated(Event, frozen=True, kw_only=True, tag=True):
+    """A service rated on the window's evaluator: who served which matter of which ticket, and the level (1-5)."""
+
+    ticket_id: str
+    window_id: str
+    staff_id: str
+    matter: str
+    level: int
+
+
 AnyEvent = (
     DayOpened
     | DayClosed
@@ -140,4 +150,5 @@ AnyEvent = (
     | TicketParked
     | TicketTransferred
     | TicketCancelled
+    | ServiceRated
 )

@@ -40,6 +40,8 @@ class Reason(enum.StrEnum):
     WINDOW_DOES_NOT_SERVE = "window_does_not_serve"
     NO_WINDOW_SERVES = "no_window_serves"
     TRANSFER_NOWHERE = "transfer_nowhere"
+    NOTHING_TO_RATE = "nothing_to_rate"
+    BAD_RATING = "bad_rating"
 
 
 _TEXTS: dict[Reason, tuple[str, str]] = {
@@ -83,6 +85,8 @@ _TEXTS: dict[Reason, tuple[str, str]] = {
     ),
     Reason.NO_WINDOW_SERVES: ("本站点没有窗口办理“{matter}”", "No window of this site handles “{matter}”"),
     Reason.TRANSFER_NOWHERE: ("请选择转往的事项或窗口", "Choose a matter or a window to transfer to"),
+    Reason.NOTHING_TO_RATE: ("本窗口暂无可评价的服务", "There is no service to rate at this window now"),
+    Reason.BAD_RATING: ("评价须为 1 至 5 级", "A rating is a level from 1 to 5"),
 }
 
 

@@ -73,6 +73,9 @@ class WindowState(msgspec.Struct, kw_only=True):
     pause_reason: str = ""
     current: str | None = None
     """The ticket called to or served at this window."""
+    last_served: tuple[str, str] | None = None
+    """(ticket id, matter) of the service finished here last, until it is rated or the window calls again: what its
+    evaluator may rate."""
 
 
 class SiteState(msgspec.Struct, kw_only=True, dict=True):
@@ -163,7 +166,7 @@ def _on_day_opened(state: SiteState, event: ev.DayOpened) -> None:
     state.day = event.day
     state.day_open = True
     for window in state.windows.values():
-        window.current = None
+        window.current = window.last_served = None
 
 
 def _on_day_closed(state: SiteState, event: ev.DayClosed) -> None:
@@ -236,7 +239,9 @@ def _on_called(state: SiteState, event: ev.TicketCalled) -> None:
     ticket.window_id = event.window_id
     ticket.directed_to = None
     ticket.calls = event.call_count
-    _window(state, event.window_id).current = ticket.id
+    window = _window(state, event.window_id)
+    window.current = ticket.id
+    window.last_served = None  # the next citizen is at the window: the last one's rating is over
 
 
 def _on_started(state: SiteState, event: ev.ServiceStarted) -> None:
@@ -246,6 +251,7 @@ def _on_started(state: SiteState, event: ev.ServiceStarted) -> None:
 def _on_finished(state: SiteState, event: ev.ServiceFinished) -> None:
     ticket = state.tickets[event.ticket_id]
     _leave_window(state, ticket)
+    _window(state, event.window_id).last_served = (ticket.id, event.matter)
     if event.next_matter is None:
         ticket.status = TicketStatus.DONE
         ticket.window_id = None
@@ -285,6 +291,10 @@ def _on_transferred(state: SiteState, event: ev.TicketTransferred) -> None:
     _enqueue(state, ticket)
 
 
+def _on_rated(state: SiteState, event: ev.ServiceRated) -> None:
+    _window(state, event.window_id).last_served = None  # one rating per service
+
+
 def _on_cancelled(state: SiteState, event: ev.TicketCancelled) -> None:
     _end(state, state.tickets[event.ticket_id], TicketStatus.CANCELLED)
 
@@ -305,6 +315,7 @@ _APPLIERS: dict[type[ev.Event], Callable[[SiteState, Any], None]] = {
     ev.TicketParked: _on_parked,
     ev.TicketTransferred: _on_transferred,
     ev.TicketCancelled: _on_cancelled,
+    ev.ServiceRated: _on_rated,
 }
 
 

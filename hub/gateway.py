@@ -325,6 +325,8 @@ class Gateway:
             case wire.TransferRequest():
                 targets: dict[str, Any] = {"to_matter": request.to_matter, "to_window": request.to_window}
                 return cmd.Transfer(**base, window_id=request.window_id, **targets)
+            case wire.RateRequest():
+                return cmd.RateService(**base, window_id=request.window_id, level=request.level)
             case wire.ChosenTicketRequest():
                 kind = cmd.CallTicket if action == wire.Action.CALL_TICKET else cmd.CallBack
                 return kind(**base, window_id=request.window_id, ticket_id=self._ticket_id(site_id, request.ticket))

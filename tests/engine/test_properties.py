@@ -63,6 +63,8 @@ class HallDay(RuleBasedStateMachine):
         self.numbers: set[tuple[object, str]] = set()
         self.ended: dict[str, TicketStatus] = {}
         self.overtakes: dict[str, int] = {}
+        self.rateable: dict[str, tuple[str, str]] = {}
+        """Window -> (ticket, matter) of the service finished there, until rated or the window calls again."""
         self.execute(cmd.OpenDay)
         for window in ("w1", "w2", "w3"):
             self.execute(cmd.OpenWindow, window_id=window)
@@ -80,6 +82,7 @@ class HallDay(RuleBasedStateMachine):
         return outcome
 
     def check_event(self, event: ev.Event) -> None:
+        self.follow_ratings(event)
         if isinstance(event, ev.TicketIssued):
             key = (event.day, event.number)
             assert key not in self.numbers, f"number {event.number} issued twice"
@@ -88,6 +91,14 @@ class HallDay(RuleBasedStateMachine):
             window = self.site.window(event.window_id)
             ticket = self.state.tickets[event.ticket_id]
             assert window is not None and window.serves(ticket.matter), "a window called a matter it does not serve"
+
+    def follow_ratings(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ServiceFinished):
+            self.rateable[event.window_id] = (event.ticket_id, event.matter)
+        elif isinstance(event, ev.TicketCalled | ev.ServiceRated):
+            self.rateable.pop(event.window_id, None)
+        elif isinstance(event, ev.DayOpened):
+            self.rateable.clear()
 
     def ticket_ids(self) -> list[str]:
         return sorted(self.state.tickets)
@@ -147,6 +158,28 @@ class HallDay(RuleBasedStateMachine):
             same_queue = other.matter == called.matter and other.priority == called.priority
             if same_queue and eligible(other, config) and other.directed_to is None:
                 assert other.key > called.key, f"{other.number} was ahead of {called.number} in the same queue"
+
+    @rule(window=WINDOWS, then_call=st.booleans(), level=st.none() | st.integers(1, 5))
+    def serve(self, window: str, then_call: bool, level: int | None) -> None:
+        """Call, start and finish at one window in a row, maybe call the next citizen, maybe rate: the common path,
+        so what follows a finish (a rating, the next call, the ticket's next matter) is reached often."""
+        self.call_one(window)
+        self.execute(cmd.StartService, window_id=window)
+        self.execute(cmd.FinishService, window_id=window)
+        if then_call:
+            self.call_one(window)
+        if level is not None:
+            self.rate(window, level)
+
+    @rule(window=WINDOWS, level=st.integers(1, 5))
+    def rate(self, window: str, level: int) -> None:
+        expected = self.rateable.get(window)
+        outcome = self.execute(cmd.RateService, window_id=window, level=level)
+        assert outcome.accepted == (expected is not None), "a rating must be of the one service finished last"
+        if expected is not None:
+            (rated,) = outcome.events
+            assert isinstance(rated, ev.ServiceRated)
+            assert (rated.ticket_id, rated.matter, rated.level) == (*expected, level)
 
     @rule(
         window=WINDOWS,

@@ -306,3 +306,32 @@ def test_unknown_site_is_refused() -> None:
     command = cmd.OpenDay(command_id="x", site_id="nowhere", at=OPENING)
     result = handle(hall.district, hall.state, command)
     assert getattr(result, "reason", None) == Reason.UNKNOWN_SITE
+
+
+def test_a_service_is_rated_once_until_the_window_calls_again() -> None:
+    hall = Hall()
+    hall.ok(cmd.OpenDay)
+    hall.ok(cmd.OpenWindow, window_id="w1", staff_id="li")
+    assert hall.no(cmd.RateService, window_id="w1", level=5).reason == Reason.NOTHING_TO_RATE
+    for _ in range(3):
+        hall.issue("M1")
+    hall.call("w1")
+    hall.ok(cmd.StartService, window_id="w1")
+    assert hall.no(cmd.RateService, window_id="w1", level=5).reason == Reason.NOTHING_TO_RATE  # still serving
+    hall.ok(cmd.FinishService, window_id="w1")
+
+    assert hall.no(cmd.RateService, window_id="w1", level=6).reason == Reason.BAD_RATING
+    rated = hall.ok(cmd.RateService, window_id="w1", level=4)
+    assert rated == [
+        ev.ServiceRated(
+            site_id=hall.site.id, seq=rated[0].seq, at=hall.now, ticket_id=hall.ticket_id("A001"), window_id="w1",
+            staff_id="li", matter="M1", level=4,
+        )
+    ]  # fmt: skip
+    assert hall.no(cmd.RateService, window_id="w1", level=1).reason == Reason.NOTHING_TO_RATE  # 一次一评
+
+    assert hall.call("w1") == "A002"
+    hall.ok(cmd.StartService, window_id="w1")
+    hall.ok(cmd.FinishService, window_id="w1")
+    assert hall.call("w1") == "A003"  # the next citizen is at the window before A002 rated
+    assert hall.no(cmd.RateService, window_id="w1", level=3).reason == Reason.NOTHING_TO_RATE

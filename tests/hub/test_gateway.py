@@ -32,6 +32,8 @@ DEVICES = {
     "caller-centre-w01": Device("centre", "caller", "w01"),
     "board-centre-1": Device("centre", "board", None),
     "kiosk-xiaozhai-1": Device("xiaozhai", "kiosk", None),
+    "evaluator-centre-w01": Device("centre", "evaluator", "w01"),
+    "evaluator-centre-w02": Device("centre", "evaluator", "w02"),
 }
 
 
@@ -155,3 +157,19 @@ def test_garbage_on_any_request_topic_is_answered_and_stores_nothing(action: str
 
 
 GARBAGE_HUB = gateway()
+
+
+def test_the_windows_evaluator_rates_the_service_just_finished_once() -> None:
+    hub = gateway()
+    ask(hub, "kiosk-centre-1", "issue", matters=["A02"])
+    assert ask(hub, "caller-centre-w01", "open-window", window_id="w01", staff_id="li").ok
+    for action in ("call-next", "start", "finish"):
+        assert ask(hub, "caller-centre-w01", action, window_id="w01", id=action).ok
+    assert ask(hub, "caller-centre-w01", "rate", window_id="w01", level=5).error.code == "unauthorised"  # type: ignore[union-attr]
+    assert ask(hub, "evaluator-centre-w02", "rate", window_id="w01", level=1).error.code == "unauthorised"  # type: ignore[union-attr]
+    assert ask(hub, "evaluator-centre-w01", "rate", window_id="w01", level=9).error.code == "malformed"  # type: ignore[union-attr]
+
+    rated = ask(hub, "evaluator-centre-w01", "rate", window_id="w01", level=4, id="r1")
+    assert rated.ok and [(type(e).__name__, e.level, e.staff_id) for e in rated.events] == [("ServiceRated", 4, "li")]  # type: ignore[attr-defined]
+    again = ask(hub, "evaluator-centre-w01", "rate", window_id="w01", level=1, id="r2")
+    assert again.error is not None and again.error.code == "nothing_to_rate"

@@ -90,6 +90,7 @@ def one_event_of_each_type() -> list[ev.Event]:
         ),
         (ev.ServiceStarted, {"ticket_id": ticket, "window_id": "W1"}),
         (ev.ServiceFinished, {"ticket_id": ticket, "window_id": "W1", "matter": "A", "next_matter": "B"}),
+        (ev.ServiceRated, {"ticket_id": ticket, "window_id": "W1", "staff_id": "staff-7", "matter": "A", "level": 5}),
         (ev.TicketMissed, {"ticket_id": ticket, "window_id": "W1", "automatic": True}),
         (ev.TicketReactivated, {"ticket_id": ticket, "behind": "S1-20261125-B002"}),
         (ev.TicketParked, {"ticket_id": ticket, "window_id": "W1"}),
