@@ -17,22 +17,30 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import serial
 
+import contract as wire
 from caller.hub_link import CallerLink, drive
 from caller.model import CallerModel, Request, Status
 from devicekit.frames import Decoded, FrameCodec, FrameReader
 from devicekit.serial_port import OpenPort, open_port
 from devicekit.serial_profile import SerialProfile
+from engine import events as ev
 
 log = logging.getLogger(__name__)
 
 BLANK = 0x0A
 SHOW, BEEP = 0x02, 0x03
+RATED, ASK, PLEASE_RATE = 0x11, 0x01, 0x0B
+"""Evaluator -> host: a rating (function 11); host -> evaluator: function 01, data 0B asks for one (and a rating
+is acknowledged with function 01 and its own data); function 02 shows that many stars."""
+LEVELS = ("very_dissatisfied", "dissatisfied", "neutral", "satisfied", "very_satisfied")
+"""The national levels 1-5, as an evaluator profile's keys name them."""
 KEY_COMMANDS = {
     "call_next": "call_next",
     "recall": "recall",
@@ -108,17 +116,41 @@ class Keypad:
     """Key presses (a frame's data), or None: refresh the window's queue."""
 
 
+@dataclass
+class Evaluator:
+    """One evaluator (评价器) on the bus: its window, its link, and the ratings pressed, in order."""
+
+    address: int
+    window_id: str
+    hub: CallerLink
+    levels: dict[int, int]
+    """Key byte -> level 1-5 (from the evaluator profile)."""
+    ratings: queue.SimpleQueue[int | None]
+
+
 class KeypadBus:
+    """The keypads and evaluators of one line (they share it, with the same framing)."""
+
     def __init__(
         self,
         port: str,
         profile: SerialProfile,
         keypads: dict[int, tuple[CallerModel, CallerLink]],
         *,
+        evaluators: dict[int, tuple[str, CallerLink]] | None = None,
+        evaluator_profile: SerialProfile | None = None,
         open_port_with: OpenPort = serial.serial_for_url,
     ) -> None:
         if profile.kind != "keypad":
             raise ValueError(f"{profile.source}: not a keypad profile")
+        grades = evaluator_profile.keys if evaluator_profile is not None else {}
+        levels = {int(code, 16): LEVELS.index(name) + 1 for code, name in grades.items() if name in LEVELS}
+        self.evaluators = {
+            address: Evaluator(address, window_id, hub, levels, queue.SimpleQueue())
+            for address, (window_id, hub) in (evaluators or {}).items()
+        }
+        for evaluator in self.evaluators.values():
+            evaluator.hub.on_event = self._asker(evaluator)
         self.port, self.profile = port, profile
         self.codec = FrameCodec(profile)
         self._open = open_port_with
@@ -139,6 +171,10 @@ class KeypadBus:
         for keypad in self.keypads.values():
             keypad.hub.start(wait=0)
             threading.Thread(target=self._work, args=(keypad,), name=f"keypad-{keypad.address}", daemon=True).start()
+        for evaluator in self.evaluators.values():
+            evaluator.hub.start(wait=0)
+            name = f"evaluator-{evaluator.address}"
+            threading.Thread(target=self._rate, args=(evaluator,), name=name, daemon=True).start()
         self._reader_thread.start()
 
     def stop(self) -> None:
@@ -146,6 +182,9 @@ class KeypadBus:
         for keypad in self.keypads.values():
             keypad.presses.put(None)  # wakes the worker, which sees the stop
             keypad.hub.stop()
+        for evaluator in self.evaluators.values():
+            evaluator.ratings.put(None)
+            evaluator.hub.stop()
         if self._reader_thread.is_alive():
             self._reader_thread.join(2)  # a read takes 50 ms at most: the port is closed after it
         with self._write_lock:
@@ -169,6 +208,14 @@ class KeypadBus:
                 self._pressed(frame)
 
     def _pressed(self, frame: Decoded) -> None:
+        evaluator = self.evaluators.get(frame.address or 0)
+        if evaluator is not None:
+            if frame.function == RATED and frame.data:
+                self._send(self.codec.encode(frame.data, address=evaluator.address, function=ASK))  # the ack
+                level = evaluator.levels.get(frame.data[0])
+                if level is not None:
+                    evaluator.ratings.put(level)
+            return
         keypad = self.keypads.get(frame.address or 0)
         if keypad is None or frame.function in (SHOW, BEEP):
             return  # another device on the bus, or the host's own frames echoed
@@ -231,6 +278,30 @@ class KeypadBus:
         model.set_online(keypad.hub.online)
         if keypad.hub.online and model.clerk is not None:
             keypad.presses.put(None)
+
+    # -- the evaluators ---------------------------------------------------------------------------------------------
+
+    def _rate(self, evaluator: Evaluator) -> None:
+        """Each rating to the hub; the stars it was given are shown back (none when the hub refused it)."""
+        while not self._stop.is_set():
+            level = evaluator.ratings.get()
+            if level is None:
+                continue
+            body = {"window_id": evaluator.window_id, "level": level}
+            reply = evaluator.hub.send(Request(wire.Action.RATE, body, uuid.uuid4().hex, "rate"))
+            if reply is None or not reply.ok:
+                log.warning("rating at %s not taken: %s", evaluator.window_id, reply.error if reply else "no hub")
+            stars = level if reply is not None and reply.ok else 0
+            self._send(self.codec.encode(bytes([stars]), address=evaluator.address, function=SHOW))
+
+    def _asker(self, evaluator: Evaluator) -> Callable[[ev.Event], None]:
+        """On the link's thread: a service finished at the evaluator's window, so it asks the citizen to rate."""
+
+        def ask(event: ev.Event) -> None:
+            if isinstance(event, ev.ServiceFinished) and event.window_id == evaluator.window_id:
+                self._send(self.codec.encode(bytes([PLEASE_RATE]), address=evaluator.address, function=ASK))
+
+        return ask
 
     def _show(self, keypad: Keypad) -> None:
         with keypad.lock:

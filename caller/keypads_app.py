@@ -12,6 +12,12 @@ keypad on it is a caller device of its own (its own credentials, its window), pr
     window = "w01"
     device_id = "caller-centre-1"
     password = "..."
+
+    [[evaluators]]            # on the same line; each an evaluator device of its window
+    address = 31
+    window = "w01"
+    device_id = "evaluator-centre-1"
+    password = "..."
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from devicekit.settings import HubAddress
 log = logging.getLogger(__name__)
 
 
-class KeypadEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class BusDevice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     address: Annotated[int, msgspec.Meta(ge=1, le=254)]
     window: str
     device_id: str
@@ -50,9 +56,12 @@ class KeypadsConfig(HubAddress, kw_only=True, forbid_unknown_fields=True):
     serial_port: str = "/dev/ttyUSB0"
     """A device path or any pyserial URL (``rfc2217://host:port``)."""
     profile: str = "ff68"
+    evaluator_profile: str = "ff68"
+    """firmware_profiles/evaluators/<evaluator_profile>.toml"""
     language: str = "zh_CN"
     """Of the messages the keypads' models keep (a keypad shows digits only)."""
-    keypads: list[KeypadEntry]
+    keypads: list[BusDevice] = msgspec.field(default_factory=list)
+    evaluators: list[BusDevice] = msgspec.field(default_factory=list)
 
 
 def load_keypads(path: Path) -> KeypadsConfig:
@@ -61,22 +70,43 @@ def load_keypads(path: Path) -> KeypadsConfig:
         config = msgspec.convert(tomllib.loads(path.read_text(encoding="utf-8")), KeypadsConfig)
     except (OSError, tomllib.TOMLDecodeError, msgspec.ValidationError) as error:
         raise ValueError(f"{path}: {error}") from None
-    addresses = [keypad.address for keypad in config.keypads]
+    addresses = [device.address for device in (*config.keypads, *config.evaluators)]
     if len(set(addresses)) != len(addresses):
-        raise ValueError(f"{path}: two keypads with the same address")
+        raise ValueError(f"{path}: two devices of the line with the same address")
     return config
 
 
 def wire_bus(config: KeypadsConfig) -> KeypadBus:
-    """The bus and, for each keypad, its caller model and link; nothing started yet."""
-    keypads = {}
-    for entry in config.keypads:
-        link = DeviceLink(
-            host=config.host, port=config.port, site_id=config.site, device_id=entry.device_id,
-            password=entry.password, kind=wire.DeviceKind.CALLER, follow_site=True,
-        )  # fmt: skip
-        keypads[entry.address] = (CallerModel(config.site, entry.window, Texts(config.language)), CallerLink(link))
-    return KeypadBus(config.serial_port, serial_profile("keypads", config.profile), keypads)
+    """The bus and, for each keypad, its caller model and link, for each evaluator its link; nothing started yet."""
+
+    def link(entry: BusDevice, kind: wire.DeviceKind) -> CallerLink:
+        return CallerLink(
+            DeviceLink(
+                host=config.host,
+                port=config.port,
+                site_id=config.site,
+                device_id=entry.device_id,
+                password=entry.password,
+                kind=kind,
+                follow_site=True,
+            )
+        )
+
+    keypads = {
+        entry.address: (
+            CallerModel(config.site, entry.window, Texts(config.language)),
+            link(entry, wire.DeviceKind.CALLER),
+        )
+        for entry in config.keypads
+    }
+    evaluators = {entry.address: (entry.window, link(entry, wire.DeviceKind.EVALUATOR)) for entry in config.evaluators}
+    return KeypadBus(
+        config.serial_port,
+        serial_profile("keypads", config.profile),
+        keypads,
+        evaluators=evaluators,
+        evaluator_profile=serial_profile("evaluators", config.evaluator_profile),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

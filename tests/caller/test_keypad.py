@@ -13,7 +13,7 @@ import pytest
 
 import contract as wire
 from caller.keypad import KeypadPad
-from caller.keypads_app import KeypadEntry, KeypadsConfig, load_keypads, wire_bus
+from caller.keypads_app import BusDevice, KeypadsConfig, load_keypads, wire_bus
 from devicekit.frames import Decoded, FrameCodec, FrameReader
 from devicekit.serial_profile import serial_profile
 from tests.caller.hall import SITE, Hall
@@ -127,7 +127,7 @@ def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: B
     hub.start()
     config = KeypadsConfig(
         port=hub.broker_port, serial_port=peer.path,
-        keypads=[KeypadEntry(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
+        keypads=[BusDevice(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
     )  # fmt: skip
     bus = wire_bus(config)
     try:
@@ -151,9 +151,42 @@ def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: B
         bus.stop()
 
 
-def test_a_bus_file_with_two_keypads_at_one_address_is_refused(tmp_path: Path) -> None:
+def test_a_bus_file_with_two_devices_at_one_address_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "keypads.toml"
     entry = 'address = 1\nwindow = "w01"\ndevice_id = "c"\npassword = "p"\n'
-    path.write_text(f"[[keypads]]\n{entry}\n[[keypads]]\n{entry}", encoding="utf-8")
-    with pytest.raises(ValueError, match="two keypads with the same address"):
+    path.write_text(f"[[keypads]]\n{entry}\n[[evaluators]]\n{entry}", encoding="utf-8")
+    with pytest.raises(ValueError, match="two devices of the line with the same address"):
         load_keypads(path)
+
+
+def test_the_evaluator_asks_after_the_service_and_its_rating_reaches_the_hub(hub: HubProcess, peer: BusPeer) -> None:
+    caller = hub.provision("centre", "caller", "w01")
+    evaluator = hub.provision("centre", "evaluator", "w01")
+    kiosk = hub.provision("centre", "kiosk")
+    hub.add_staff("centre", "1001", pin="2468")
+    hub.start()
+    config = KeypadsConfig(
+        port=hub.broker_port, serial_port=peer.path,
+        keypads=[BusDevice(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
+        evaluators=[BusDevice(address=31, window="w01", device_id=evaluator.device_id, password=evaluator.password)],
+    )  # fmt: skip
+    bus = wire_bus(config)
+    try:
+        bus.start()
+        assert hub.link(kiosk, "centre", wire.DeviceKind.KIOSK).request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
+        peer.press(1, "function", "1001")
+        peer.press(1, "function", "2468")
+        eventually(lambda: peer.display(1) == "001   ", timeout=10)
+        for key in ("call_next", "start_or_transfer", "wait_or_evaluate"):  # call, serve, finish
+            peer.press(1, key)
+        asked = Decoded(31, 0x01, bytes([0x0B]))
+        eventually(lambda: asked in peer.read())  # "please rate" on the window's evaluator
+
+        rating = FrameCodec(serial_profile("evaluators", "ff68")).encode(bytes([0x05]), address=31, function=0x11)
+        os.write(peer.host, rating)  # 非常满意
+        eventually(lambda: Decoded(31, 0x02, bytes([5])) in peer.read())  # five stars: the hub took it
+        assert Decoded(31, 0x01, bytes([0x05])) in peer.read()  # the rating acknowledged
+        os.write(peer.host, rating)  # a second rating of the same service
+        eventually(lambda: Decoded(31, 0x02, bytes([0])) in peer.read())  # refused: no stars
+    finally:
+        bus.stop()
