@@ -37,10 +37,10 @@ from caller.hub_link import CallerLink
 from caller.keypad import KeypadBus
 from caller.model import CallerModel
 from caller.texts import Texts
-from devicekit.link import DeviceLink
+from devicekit.link import link_for
 from devicekit.profile_files import ProfileError
 from devicekit.serial_profile import serial_profile
-from devicekit.settings import HubAddress
+from devicekit.settings import DeviceSettings, HubAddress
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,10 @@ def wire_bus(config: KeypadsConfig) -> KeypadBus:
     """The bus and, for each keypad, its caller model and link, for each evaluator its link; nothing started yet."""
 
     def link(entry: BusDevice, kind: wire.DeviceKind) -> CallerLink:
-        return CallerLink(
-            DeviceLink(
-                host=config.host,
-                port=config.port,
-                site_id=config.site,
-                device_id=entry.device_id,
-                password=entry.password,
-                kind=kind,
-                follow_site=True,
-            )
+        settings = DeviceSettings(
+            host=config.host, port=config.port, site=config.site, device_id=entry.device_id, password=entry.password
         )
+        return CallerLink(link_for(settings, kind))
 
     keypads = {
         entry.address: (

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 import contract as wire
-from caller.keypad import KeypadPad
+from caller.keypad import KeypadBus, KeypadPad
 from caller.keypads_app import BusDevice, KeypadsConfig, load_keypads, wire_bus
 from devicekit.frames import Decoded, FrameCodec, FrameReader
+from devicekit.link import DeviceLink
 from devicekit.serial_profile import serial_profile
 from tests.caller.hall import SITE, Hall
 from tests.support.hub_process import HubProcess
@@ -120,19 +121,27 @@ def peer() -> Iterator[BusPeer]:
     made.close()
 
 
-def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: BusPeer) -> None:
+def line_of_window_1(hub: HubProcess, peer: BusPeer) -> tuple[KeypadBus, DeviceLink]:
+    """The real hub with clerk 1001 (PIN 2468), and window 1's keypad (address 1) and evaluator (address 31) on the
+    peer's line; the bus (not started) and a kiosk's link."""
     caller = hub.provision("centre", "caller", "w01")
+    evaluator = hub.provision("centre", "evaluator", "w01")
     kiosk = hub.provision("centre", "kiosk")
     hub.add_staff("centre", "1001", pin="2468")
     hub.start()
     config = KeypadsConfig(
         port=hub.broker_port, serial_port=peer.path,
         keypads=[BusDevice(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
+        evaluators=[BusDevice(address=31, window="w01", device_id=evaluator.device_id, password=evaluator.password)],
     )  # fmt: skip
-    bus = wire_bus(config)
+    return wire_bus(config), hub.link(kiosk, "centre", wire.DeviceKind.KIOSK)
+
+
+def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: BusPeer) -> None:
+    bus, kiosk = line_of_window_1(hub, peer)
     try:
         bus.start()
-        number = hub.link(kiosk, "centre", wire.DeviceKind.KIOSK).request(wire.Action.ISSUE, {"matters": ["A02"]})
+        number = kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]})
         assert number.ticket is not None
         peer.press(1, "function", "1001")
         peer.press(1, "function", "2468")
@@ -160,20 +169,10 @@ def test_a_bus_file_with_two_devices_at_one_address_is_refused(tmp_path: Path) -
 
 
 def test_the_evaluator_asks_after_the_service_and_its_rating_reaches_the_hub(hub: HubProcess, peer: BusPeer) -> None:
-    caller = hub.provision("centre", "caller", "w01")
-    evaluator = hub.provision("centre", "evaluator", "w01")
-    kiosk = hub.provision("centre", "kiosk")
-    hub.add_staff("centre", "1001", pin="2468")
-    hub.start()
-    config = KeypadsConfig(
-        port=hub.broker_port, serial_port=peer.path,
-        keypads=[BusDevice(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
-        evaluators=[BusDevice(address=31, window="w01", device_id=evaluator.device_id, password=evaluator.password)],
-    )  # fmt: skip
-    bus = wire_bus(config)
+    bus, kiosk = line_of_window_1(hub, peer)
     try:
         bus.start()
-        assert hub.link(kiosk, "centre", wire.DeviceKind.KIOSK).request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
+        assert kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
         peer.press(1, "function", "1001")
         peer.press(1, "function", "2468")
         eventually(lambda: peer.display(1) == "001   ", timeout=10)
