@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,6 +159,9 @@ class KeypadBus:
         self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._reader_thread = threading.Thread(target=self._read, name="keypad-bus", daemon=True)
+        self._acked: tuple[Decoded, float] | None = None
+        self.echo_seconds = profile.serial.gap_ms / 1000 * 4
+        """A key frame equal to the last acknowledgement within this long is that acknowledgement echoed."""
         self.keypads = {
             address: Keypad(address, KeypadPad(model, profile.keys), hub, threading.Lock(), queue.SimpleQueue())
             for address, (model, hub) in keypads.items()
@@ -186,13 +190,13 @@ class KeypadBus:
             evaluator.ratings.put(None)
             evaluator.hub.stop()
         if self._reader_thread.is_alive():
-            self._reader_thread.join(2)  # a read takes 50 ms at most: the port is closed after it
-        with self._write_lock:
-            self._close()
+            self._reader_thread.join(2)  # a read takes 50 ms at most; the reader closes the port
 
     # -- the line ---------------------------------------------------------------------------------------------------
 
     def _read(self) -> None:
+        """The line's one owner: it opens the port, reads it, and closes and reopens it when it fails (a USB adapter
+        pulled out); writers only write while it is open. At the stop it closes the port itself."""
         reader = FrameReader(self.profile)
         while not self._stop.is_set():
             try:
@@ -206,6 +210,8 @@ class KeypadBus:
             frames = reader.feed(chunk) if chunk else reader.silence()
             for frame in frames:
                 self._pressed(frame)
+        with self._write_lock:
+            self._close()
 
     def _pressed(self, frame: Decoded) -> None:
         evaluator = self.evaluators.get(frame.address or 0)
@@ -219,7 +225,11 @@ class KeypadBus:
         keypad = self.keypads.get(frame.address or 0)
         if keypad is None or frame.function in (SHOW, BEEP):
             return  # another device on the bus, or the host's own frames echoed
+        now = time.monotonic()
+        if self._acked is not None and self._acked[0] == frame and now - self._acked[1] < self.echo_seconds:
+            return  # a line that echoes what the host sends: our own acknowledgement, not a second press
         self._send(self.codec.encode(frame.data, address=keypad.address, function=frame.function or 0))  # the ack
+        self._acked = (frame, now)
         keypad.presses.put(frame.data)
 
     def _port(self) -> Any:
@@ -229,6 +239,8 @@ class KeypadBus:
             return self._connection
 
     def _send(self, frame: bytes) -> None:
+        """Write a frame while the line is open; a failed write is dropped (the reader finds the port gone and
+        reopens it; the next answer or site change brings the displays up to date)."""
         with self._write_lock:
             if self._connection is None:
                 return
@@ -236,7 +248,6 @@ class KeypadBus:
                 self._connection.write(frame)
             except (serial.SerialException, OSError) as error:
                 log.warning("keypad bus on %s: %s", self.port, error)
-                self._close()
 
     def _close(self) -> None:
         if self._connection is not None:

@@ -144,7 +144,10 @@ class FrameCodec:
                     raise _Broken("no end of frame")
                 raise _NeedMore
             inside = self._unescape(buffer[at:found])
-            raw, used = self._read(self._escaped, inside, 0, raw)
+            try:
+                raw, used = self._read(self._escaped, inside, 0, raw)
+            except _NeedMore:  # the frame has ended: what is missing will not come
+                raise _Broken("length disagrees with the frame's end") from None
             if used != len(inside):
                 raise _Broken("length disagrees with the frame's end")
             raw, end = self._read(range(self._escaped.stop, len(parts)), buffer, found, raw)

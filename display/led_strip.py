@@ -64,8 +64,7 @@ class LedStrip:
         with self._changed:
             self._stopped = True
             self._changed.notify()
-        self._thread.join(5)
-        self._close()
+        self._thread.join(5)  # the worker closes the port: it is the only one that uses it
 
     def _run(self) -> None:
         failed = False
@@ -76,11 +75,15 @@ class LedStrip:
                 else:
                     self._changed.wait_for(lambda: self._stopped or self._wanted != self.shown)
                 if self._stopped:
-                    return
+                    break
                 wanted = self._wanted
-            failed = wanted is not None and wanted != self.shown and not self._write(self.frame(wanted))
-            if not failed:
-                self.shown = wanted
+            if wanted is None or wanted == self.shown:
+                failed = False
+            elif self._write(self.frame(wanted)):
+                self.shown, failed = wanted, False
+            else:  # what the strip shows now is unknown: the newest text goes again, whatever it is
+                self.shown, failed = None, True
+        self._close()
 
     def _write(self, frame: bytes) -> bool:
         try:

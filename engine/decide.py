@@ -431,7 +431,7 @@ def _rate(ctx: _Context, command: cmd.RateService) -> Rejection | None:
         return reject(Reason.NOTHING_TO_RATE)
     ticket_id, matter = state.last_served
     ctx.emit(
-        ev.ServiceRated, ticket_id=ticket_id, window_id=window.id, staff_id=state.staff_id, matter=matter,
+        ev.ServiceRated, ticket_id=ticket_id, window_id=window.id, staff_id=state.last_served_by, matter=matter,
         level=command.level,
     )  # fmt: skip
     return None

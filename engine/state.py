@@ -76,6 +76,8 @@ class WindowState(msgspec.Struct, kw_only=True):
     last_served: tuple[str, str] | None = None
     """(ticket id, matter) of the service finished here last, until it is rated or the window calls again: what its
     evaluator may rate."""
+    last_served_by: str = ""
+    """The clerk who finished that service (a rating is theirs, also after they signed out)."""
 
 
 class SiteState(msgspec.Struct, kw_only=True, dict=True):
@@ -251,7 +253,8 @@ def _on_started(state: SiteState, event: ev.ServiceStarted) -> None:
 def _on_finished(state: SiteState, event: ev.ServiceFinished) -> None:
     ticket = state.tickets[event.ticket_id]
     _leave_window(state, ticket)
-    _window(state, event.window_id).last_served = (ticket.id, event.matter)
+    window = _window(state, event.window_id)
+    window.last_served, window.last_served_by = (ticket.id, event.matter), window.staff_id
     if event.next_matter is None:
         ticket.status = TicketStatus.DONE
         ticket.window_id = None

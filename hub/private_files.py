@@ -20,4 +20,6 @@ def write_private_toml(path: Path, data: Mapping[str, Any], comments: Sequence[s
     os.fchmod(descriptor, 0o600)  # also when a partial file of an earlier crash was left with other rights
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(text)
+        file.flush()
+        os.fsync(file.fileno())  # on disk before it replaces the old file: a power cut keeps one or the other
     partial.replace(path)

@@ -84,6 +84,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self.view: KioskView | None = None
         self.reader = reader
         self.scan = scan
+        self.cards = cards
         self.controller = KioskController(
             self.model,
             self.link,
@@ -123,6 +124,8 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
             self.reader.stop(timeout=1)
         if isinstance(self.scan, CameraScan):
             self.scan.close()
+        if isinstance(self.cards, IdCardReader):
+            self.cards.close()  # waits for a read in progress (the reader's lock)
         self.link.stop()
 
     # -- the hub (network thread -> Kivy thread) ------------------------------------------------------------------

@@ -99,6 +99,8 @@ class BusPeer(PtyPort):
         super().__init__()
         self.codec, self.reader = FrameCodec(PROFILE), FrameReader(PROFILE)
         self.received: list[Decoded] = []
+        self.echo = False
+        """A line that echoes what the host sends (an RS-485 adapter with local echo)."""
 
     def press(self, address: int, key: str, digits: str = "") -> None:
         os.write(self.host, self.codec.encode(key_data(digits, key), address=address, function=KEYPAD_FUNCTION))
@@ -106,7 +108,10 @@ class BusPeer(PtyPort):
     def read(self) -> list[Decoded]:
         os.set_blocking(self.host, False)
         with contextlib.suppress(BlockingIOError):
-            self.received += self.reader.feed(os.read(self.host, 4096))
+            chunk = os.read(self.host, 4096)
+            self.received += self.reader.feed(chunk)
+            if self.echo:
+                os.write(self.host, chunk)
         return self.received
 
     def display(self, address: int) -> str | None:
@@ -154,8 +159,10 @@ def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: B
             Decoded(1, KEYPAD_FUNCTION, key_data("2468", "function")),
             Decoded(1, KEYPAD_FUNCTION, key_data("", "call_next")),
         ]  # every key frame acknowledged by echoing it
-        peer.press(7, "call_next")  # a keypad nobody configured: ignored
-        assert not peer.reader.dropped
+        peer.press(7, "call_next")  # a keypad nobody configured: ignored ...
+        peer.press(1, "recall")  # ... (the bus reads in order: once this is acknowledged, that one was read)
+        eventually(lambda: Decoded(1, KEYPAD_FUNCTION, key_data("", "recall")) in peer.read())
+        assert not [frame for frame in peer.read() if frame.address == 7] and not peer.reader.dropped
     finally:
         bus.stop()
 
@@ -187,5 +194,24 @@ def test_the_evaluator_asks_after_the_service_and_its_rating_reaches_the_hub(hub
         assert Decoded(31, 0x01, bytes([0x05])) in peer.read()  # the rating acknowledged
         os.write(peer.host, rating)  # a second rating of the same service
         eventually(lambda: Decoded(31, 0x02, bytes([0])) in peer.read())  # refused: no stars
+    finally:
+        bus.stop()
+
+
+def test_a_line_that_echoes_the_host_does_not_press_a_key_twice(hub: HubProcess, peer: BusPeer) -> None:
+    bus, kiosk = line_of_window_1(hub, peer)
+    try:
+        bus.start()
+        for _ in range(2):
+            assert kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
+        peer.press(1, "function", "1001")
+        peer.press(1, "function", "2468")
+        eventually(lambda: peer.display(1) == "002   ", timeout=10)
+        peer.echo = True
+        peer.press(1, "call_next")  # its acknowledgement comes back over the line, looking like a second press
+        eventually(lambda: peer.display(1) == "001001")
+        peer.press(1, "recall")
+        eventually(lambda: Decoded(1, KEYPAD_FUNCTION, key_data("", "recall")) in peer.read())
+        assert peer.display(1) == "001001"  # A001 is still the one called: no second call-next
     finally:
         bus.stop()

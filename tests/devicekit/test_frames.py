@@ -132,6 +132,13 @@ def test_a_length_no_device_sends_is_noise_not_a_frame_to_wait_for() -> None:
     assert reader.dropped["impossible length"] == 1
 
 
+def test_an_escaped_frame_too_short_for_its_length_is_dropped_at_its_end_not_waited_for() -> None:
+    reader = FrameReader(PROFILES["led_strips/onbon-bx"])
+    good = ONBON.encode(b"A", address=1)
+    assert reader.feed(wire("A5" * 8 + "01 00 5A") + good) == [Decoded(1, None, b"A")]  # no silence needed
+    assert reader.dropped["length disagrees with the frame's end"] == 1
+
+
 def frames_of(codec: FrameCodec) -> st.SearchStrategy[tuple[bytes, Decoded]]:
     fields = {part.field: part.size for part in codec.parts if part.field in ("address", "function")}
 

@@ -333,5 +333,14 @@ def test_a_service_is_rated_once_until_the_window_calls_again() -> None:
     assert hall.call("w1") == "A002"
     hall.ok(cmd.StartService, window_id="w1")
     hall.ok(cmd.FinishService, window_id="w1")
-    assert hall.call("w1") == "A003"  # the next citizen is at the window before A002 rated
+    hall.ok(cmd.CloseWindow, window_id="w1")  # the clerk leaves; another signs in; the citizen rates
+    hall.ok(cmd.OpenWindow, window_id="w1", staff_id="wang")
+    (late,) = hall.ok(cmd.RateService, window_id="w1", level=2)
+    assert isinstance(late, ev.ServiceRated) and (late.staff_id, late.ticket_id) == ("li", hall.ticket_id("A002"))
+
+    assert hall.call("w1") == "A003"
+    hall.ok(cmd.StartService, window_id="w1")
+    hall.ok(cmd.FinishService, window_id="w1")
+    hall.issue("M1")
+    assert hall.call("w1") == "A004"  # the next citizen is at the window before A003 rated
     assert hall.no(cmd.RateService, window_id="w1", level=3).reason == Reason.NOTHING_TO_RATE
