@@ -58,17 +58,24 @@ class SummaryWaits:
     """The estimated waits per matter the district summary shows, recomputed for a site at most every
     ``max_age_seconds`` of hall time. An estimate replays the site's queue, which for a long queue holds the writer
     thread for tens of milliseconds while calls wait (about 50 ms with 4,000 waiting); a citizen choosing a nearby
-    site needs no fresher figure than a minute old. Used on the writer thread only."""
+    site needs no fresher figure than a minute old. At most one site whose figures have aged is estimated again per
+    summary (per ``now``): the others keep theirs a tick longer, so a district of long queues never holds the writer
+    for all its sites at once. Used on the writer thread only."""
 
     def __init__(self, estimators: Mapping[str, WaitEstimator], max_age_seconds: float = 60.0) -> None:
         self.estimators = estimators
         self.max_age_seconds = max_age_seconds
         self._kept: dict[str, tuple[datetime, dict[str, float | None]]] = {}
+        self._refreshed_for: datetime | None = None
+        """The ``now`` of the summary that already estimated an aged site again."""
 
     def of(self, district: District, site: Site, state: SiteState, now: datetime) -> dict[str, float | None]:
         kept = self._kept.get(site.id)  # a closed site has none (``closed``): a reopened one is estimated at once
-        if kept is not None and 0 <= (now - kept[0]).total_seconds() < self.max_age_seconds:
-            return kept[1]
+        if kept is not None:
+            fresh = 0 <= (now - kept[0]).total_seconds() < self.max_age_seconds
+            if fresh or self._refreshed_for == now:
+                return kept[1]
+            self._refreshed_for = now
         waits: dict[str, float | None] = {}
         for code in site.matters:
             entry = district.matter(code)

@@ -85,3 +85,26 @@ def test_a_site_that_closes_and_opens_again_is_estimated_afresh() -> None:
     hall.run(cmd.OpenWindow, window_id=SITE.windows[0].id)
     hall.now += timedelta(seconds=10)  # 30 s after the crowded figure: it would still be kept
     assert hall.summary_wait(waits, matter) < crowded  # type: ignore[operator]
+
+
+def test_aged_sites_are_estimated_again_one_per_summary() -> None:
+    hall = Hall()
+    other = DISTRICT.sites[1]
+    hall.run(cmd.OpenWindow, site_id=other.id, window_id=other.windows[0].id)
+    matters = {site.id: next(code for code in site.matters if site.windows[0].serves(code)) for site in (SITE, other)}
+    waits = SummaryWaits(hall.estimators, max_age_seconds=60)
+
+    def figures() -> dict[str, float | None]:
+        states = {site.id: hall.service.state(site.id) for site in DISTRICT.sites}
+        summary = district_summary(DISTRICT, states, waits, hall.now)
+        return {s.site_id: s.wait_minutes[matters[s.site_id]] for s in summary.sites if s.site_id in matters}
+
+    before = figures()
+    for site_id, matter in matters.items():
+        for _ in range(30):
+            hall.run(cmd.IssueTicket, site_id=site_id, matters=(matter,))
+    hall.now += timedelta(seconds=61)
+    first = figures()
+    assert sum(first[site] != before[site] for site in matters) == 1  # one site a tick, not all at once
+    hall.now += timedelta(seconds=3)
+    assert all(figures()[site] != before[site] for site in matters)  # the other at the next tick
