@@ -120,8 +120,8 @@ def _gateway(
 ) -> Gateway:
     secret = load_secret(Path(config.secrets.path))
     keys = keyfile.load_or_create(Path(config.appointments.keys_file))
-    desk = desk_for(store, district, keys, config.appointments.rules())
     service = HallService(district, store)
+    desk = desk_for(store, district, keys, config.appointments.rules(), issued_by=service.issued_by)
     staff = staff_for(store, district)
     return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk)
 

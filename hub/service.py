@@ -19,7 +19,7 @@ from engine import SiteState, fold, handle
 from engine.codec import decode_state, encode_state
 from engine.commands import Command
 from engine.district import District
-from engine.events import AnyEvent
+from engine.events import AnyEvent, TicketIssued
 from engine.rejections import Rejection
 from hub.store.base import DuplicateCommand, Entry, EventStore
 
@@ -102,6 +102,13 @@ class HallService:
         if known is None:
             return [outcome for command in commands for outcome in self.execute_many([command])]
         return [known[command.command_id] for command in commands]
+
+    def issued_by(self, command_id: str) -> str | None:
+        """The ticket a stored command issued, if it did (an appointment check-in's confirmation is recovered
+        from it after a stop)."""
+        outcome = self._stored([command_id]).get(command_id)
+        events = outcome.events if outcome is not None else ()
+        return next((event.ticket_id for event in events if isinstance(event, TicketIssued)), None)
 
     def _stored(self, command_ids: Sequence[str]) -> dict[str, Outcome]:
         return {key: _decode_outcome(value) for key, value in self.store.outcomes(command_ids).items()}

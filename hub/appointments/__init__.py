@@ -10,6 +10,8 @@ The rules are in docs/appointments.md; why the codes look as they do in docs/dec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from engine.district import District
 from hub.appointments.codes import Keyring
 from hub.appointments.desk import AppointmentDesk, AppointmentStateError, Booked, Booking, CheckIn
@@ -39,8 +41,13 @@ __all__ = [
 
 
 def desk_for(
-    store: EventStore, district: District, secrets: AppointmentSecrets, rules: AppointmentRules | None = None
+    store: EventStore,
+    district: District,
+    secrets: AppointmentSecrets,
+    rules: AppointmentRules | None = None,
+    issued_by: Callable[[str], str | None] = lambda command_id: None,
 ) -> AppointmentDesk:
-    """The desk kept beside a store: in its SQL database, or in a private in-memory SQLite for a memory store."""
+    """The desk kept beside a store: in its SQL database, or in a private in-memory SQLite for a memory store.
+    ``issued_by``: the ticket a command issued, from the hub's log (``HallService.issued_by``)."""
     engine = store.engine if isinstance(store, SqlStore) else memory_engine()
-    return AppointmentDesk(district, engine, secrets, rules)
+    return AppointmentDesk(district, engine, secrets, rules, issued_by)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -120,8 +121,12 @@ class AppointmentDesk:
         engine: Engine,
         secrets_: AppointmentSecrets,
         rules: AppointmentRules | None = None,
+        issued_by: Callable[[str], str | None] = lambda command_id: None,
     ) -> None:
         self.district = district
+        self.issued_by = issued_by
+        """The ticket a command issued, as the hub's event log has it (None: it issued none). A check-in whose ticket
+        was issued but never confirmed here (the hub stopped in between) is confirmed from it, not taken over."""
         self.store = AppointmentStore(engine)
         self.secrets = secrets_
         self.rules = rules or AppointmentRules()
@@ -421,9 +426,15 @@ class AppointmentDesk:
             raise check_in_refused(CheckInReason.BOOKING_CANCELLED)
         if row.status == Status.NO_SHOW:
             raise check_in_refused(CheckInReason.EXPIRED, day=self._day_text(row), slot=self._label(row))
-        if row.ticket_id is None and row.checked_in_at is not None and now - row.checked_in_at > STALE_CLAIM:
-            return row.checkin_command_id
-        number = row.ticket_id.rsplit("-", 1)[-1] if row.ticket_id else "—"
+        ticket_id = row.ticket_id
+        if ticket_id is None and row.checked_in_at is not None and now - row.checked_in_at > STALE_CLAIM:
+            claimed_by = row.checkin_command_id or ""
+            ticket_id = self.issued_by(claimed_by)
+            if ticket_id is None:
+                return claimed_by  # that check-in never got its ticket: the claim may be taken over
+            self.store.set_ticket(row.booking_id, claimed_by, ticket_id)
+            log.info("appointment %s: its lost ticket confirmation recovered from the log", row.booking_id)
+        number = ticket_id.rsplit("-", 1)[-1] if ticket_id else "—"
         raise check_in_refused(CheckInReason.ALREADY_USED, number=number)
 
     def _timing(self, row: Row, now: datetime) -> tuple[Priority, bool]:

@@ -117,6 +117,23 @@ def test_a_check_in_whose_ticket_never_came_is_released_after_a_while(desk: Appo
     assert taken_over.command_id == "kiosk-1:r3" and desk.used_by("kiosk-1:lost") is None
 
 
+def test_a_check_in_whose_ticket_was_issued_but_not_confirmed_is_recovered_not_taken_over(store: EventStore) -> None:
+    """The hub stopped between storing the check-in's ticket and confirming it at the desk: after the stale time a
+    second kiosk's check-in does not get a second ticket; the desk learns the first from the log."""
+    service = HallService(DISTRICT, MemoryStore())
+    desk = desk_for(store, DISTRICT, SECRETS, RULES, issued_by=service.issued_by)
+    assert service.execute(OpenDay(command_id="open", site_id=SITE_ID, at=local(DAY, 8, 30))).accepted
+    code = desk.book(SITE_ID, "A", TEN, PHONE, NOW).code
+    check_in = desk.check_in(SITE_ID, code, local(DAY, 9, 50), command_id="kiosk-1:r1")
+    issued = service.execute(check_in.issue_command(local(DAY, 9, 50)))  # stored; then the hub stopped
+    ticket = next(event.ticket_id for event in issued.events if isinstance(event, TicketIssued))
+
+    later = local(DAY, 9, 50) + STALE_CLAIM + timedelta(seconds=1)
+    refused(CheckInReason.ALREADY_USED, desk, code, later, command_id="kiosk-2:r1")
+    assert desk.bookings(SITE_ID, DAY)[0].ticket_id == ticket  # confirmed from the log
+    assert len(service.state(SITE_ID).tickets) == 1
+
+
 def test_forged_and_malformed_codes_are_refused(sqlite_desk: AppointmentDesk) -> None:
     booked = sqlite_desk.book(SITE_ID, "A", TEN, PHONE, NOW)
     body = CodeBody(booked.booking.booking_id, SITE_ID, "A", TEN, local(DAY, 10, 30))
