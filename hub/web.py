@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 
 import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import contract as wire
+from engine import events as ev
 from hub.appointments.web import add_routes
+from hub.ratings import day_bounds, ratings_report
 from hub.server import Hub
 
 HUB = web.AppKey("hub", Hub)
@@ -115,6 +117,30 @@ def _staff_device(app: web.Application) -> Callable[[web.Request], bool]:
     return may_list
 
 
+def _ratings(may_see: Callable[[web.Request], bool]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def ratings(request: web.Request) -> web.Response:
+        """GET /api/v1/sites/{site}/ratings?day=2026-11-25: the day's ratings (hub/ratings.py), for staff only."""
+        hub = request.app[HUB]
+        site = hub.gateway.district.site(request.match_info["site"])
+        if site is None:
+            raise web.HTTPNotFound(text=f"no site {request.match_info['site']}")
+        if not may_see(request):
+            raise web.HTTPUnauthorized(text="a caller device of this site (HTTP Basic) sees its ratings")
+        try:
+            day = date.fromisoformat(request.query.get("day", ""))
+        except ValueError:
+            raise web.HTTPBadRequest(text="give the day: ?day=2026-11-25") from None
+        start, end = day_bounds(site, day)
+        store = hub.gateway.service.store
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, store.events_of_type, site.id, "ServiceRated", start, end
+        )
+        rated = [event for event in found if isinstance(event, ev.ServiceRated)]
+        return web.Response(body=msgspec.json.encode(ratings_report(site, day, rated)), content_type="application/json")
+
+    return ratings
+
+
 def create_app(
     hub: Hub, check_password: Callable[[str, str], bool], clock: Callable[[], datetime] | None = None
 ) -> web.Application:
@@ -127,6 +153,7 @@ def create_app(
     app.router.add_get("/api/v1/district", district)
     app.router.add_get("/api/v1/devices", devices)
     app.router.add_get("/api/v1/sites/{site}/snapshot", snapshot)
+    app.router.add_get("/api/v1/sites/{site}/ratings", _ratings(_staff_device(app)))
     if hub.gateway.appointments is not None:  # before the device actions: "appointments" is no action
         add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device(app))
     app.router.add_post("/api/v1/sites/{site}/{action}", command)

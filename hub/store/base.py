@@ -8,6 +8,7 @@ answer back instead of being decided twice.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
@@ -46,6 +47,10 @@ class EventStore(Protocol):
         ...
 
     def events(self, site_id: str, after_seq: int = 0) -> Iterator[Event]: ...
+
+    def events_of_type(self, site_id: str, kind: str, start: datetime, end: datetime) -> list[Event]:
+        """A site's events of one type (``ServiceRated``) with ``start <= at < end``, in sequence order: for reports."""
+        ...
 
     def last_seq(self, site_id: str) -> int: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from engine.events import Event
 from hub.store.base import DuplicateCommand, Entry, SequenceConflict
@@ -40,6 +41,9 @@ class MemoryStore:
 
     def events(self, site_id: str, after_seq: int = 0) -> Iterator[Event]:
         return iter(self._events.get(site_id, [])[after_seq:])
+
+    def events_of_type(self, site_id: str, kind: str, start: datetime, end: datetime) -> list[Event]:
+        return [e for e in self._events.get(site_id, []) if type(e).__name__ == kind and start <= e.at < end]
 
     def last_seq(self, site_id: str) -> int:
         return len(self._events.get(site_id, []))

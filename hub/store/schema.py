@@ -25,6 +25,7 @@ events = sa.Table(
     sa.Column("command_id", sa.String(128), nullable=False),
     sa.Column("payload", sa.Text(), nullable=False),
     sa.UniqueConstraint("site_id", "seq", name="uq_events_site_seq"),
+    sa.Index("ix_events_site_type_at", "site_id", "type", "at"),
 )
 
 commands = sa.Table(

@@ -139,6 +139,15 @@ class SqlStore:
             .where(events.c.site_id == sa.bindparam("site_id"), events.c.seq > sa.bindparam("after_seq"))
             .order_by(events.c.seq)
         )
+        self._select_of_type = (
+            sa.select(events.c.payload)
+            .where(
+                events.c.site_id == sa.bindparam("site_id"),
+                events.c.type == sa.bindparam("kind"),
+                sa.text("events.at >= :start AND events.at < :end"),  # untyped: the bounds as the inserts store times
+            )
+            .order_by(events.c.seq)
+        )
         self._select_seq = sa.select(events.c.seq).where(
             events.c.site_id == sa.bindparam("site_id"), events.c.seq == sa.bindparam("seq")
         )
@@ -200,6 +209,18 @@ class SqlStore:
             )
             for payload in rows.scalars():
                 yield decode_event(payload)
+
+    def events_of_type(self, site_id: str, kind: str, start: datetime, end: datetime) -> list[Event]:
+        bounds = {"start": self._stored_at(start), "end": self._stored_at(end)}
+        values = {"site_id": site_id, "kind": kind, **bounds}
+        with self._reads.connect() as connection:
+            return [decode_event(payload) for payload in connection.execute(self._select_of_type, values).scalars()]
+
+    def _stored_at(self, at: datetime) -> Any:
+        """A time as the ``at`` column holds it, to compare with: on SQLite the text sqlite3 makes of the inserts'
+        datetimes (``2026-11-25 02:09:00+00:00``), which SQLAlchemy's own datetime text would not sort with."""
+        utc = self._at(at.astimezone(UTC))
+        return utc.isoformat(" ") if self.engine.dialect.name == "sqlite" and isinstance(utc, datetime) else utc
 
     def last_seq(self, site_id: str) -> int:
         with self._reads.connect() as connection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -210,6 +210,17 @@ class StoreContract:
         store.append([entry("all", *events)])
 
         assert list(store.events(SITE_ID)) == events
+
+    def test_events_of_one_type_in_a_time_range(self, store: EventStore) -> None:
+        events = one_event_of_each_type()
+        store.append([entry("all", *events)])
+        rated = next(event for event in events if isinstance(event, ev.ServiceRated))
+
+        around = store.events_of_type(SITE_ID, "ServiceRated", rated.at, rated.at + timedelta(seconds=1))
+        assert around == [rated]
+        local = rated.at.astimezone(timezone(timedelta(hours=8)))  # the same instant in another zone
+        assert store.events_of_type(SITE_ID, "ServiceRated", local - timedelta(hours=1), local) == []
+        assert store.events_of_type(OTHER_SITE, "ServiceRated", OPENING, OPENING + timedelta(days=1)) == []
 
     # --- refused batches store nothing
 
