@@ -545,6 +545,19 @@ class DeviceConfig(msgspec.Struct, frozen=True, kw_only=True):
     settings: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+# --- personal data on screens -----------------------------------------------------------------------------------
+
+
+def mask_name(name: str) -> str:
+    """A name as a screen or a list may show it: 张 → *, 张三 → 张*, 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" * len(name)
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 # --- encoding -------------------------------------------------------------------------------------------------------
 
 M = TypeVar("M", bound=msgspec.Struct)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,12 @@ def _zone(name: str) -> ZoneInfo:
 
 def local_time(site: Site, at: datetime) -> datetime:
     return at.astimezone(_zone(site.timezone))
+
+
+def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
+    """A local day of the site as the instants [start, end) (23 or 25 hours where clocks change)."""
+    zone = _zone(site.timezone)
+    return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1), time(0), zone)
 
 
 def local_day(site: Site, at: datetime) -> date:

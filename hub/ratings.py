@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,12 +17,6 @@ from engine.events import ServiceRated
 LEVELS = (1, 2, 3, 4, 5)
 BAD = frozenset({1, 2})
 """非常不满意 and 不满意: each is followed up."""
-
-
-def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
-    """The site's local day as [start, end)."""
-    zone = ZoneInfo(site.timezone)
-    return datetime.combine(day, time(0), zone), datetime.combine(day + timedelta(days=1), time(0), zone)
 
 
 def _summary(ratings: Sequence[ServiceRated]) -> dict[str, Any]:

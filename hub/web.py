@@ -19,8 +19,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import contract as wire
 from engine import events as ev
+from engine.calendar import day_bounds
 from hub.appointments.web import add_routes
-from hub.ratings import day_bounds, ratings_report
+from hub.ratings import ratings_report
 from hub.server import Hub
 
 HUB = web.AppKey("hub", Hub)

@@ -20,6 +20,7 @@ from typing import Any
 
 import serial
 
+import contract as wire
 from devicekit.frames import FrameCodec, FrameReader
 from devicekit.serial_port import OpenPort, open_port
 from devicekit.serial_profile import SerialProfile
@@ -69,9 +70,7 @@ class IdCard:
     @property
     def masked_name(self) -> str:
         """张三 -> 张*, 张三丰 -> 张*丰."""
-        if len(self.name) <= 1:
-            return self.name
-        return self.name[0] + "*" * max(1, len(self.name) - 2) + (self.name[-1] if len(self.name) > 2 else "")
+        return wire.mask_name(self.name)
 
     @property
     def masked_number(self) -> str:

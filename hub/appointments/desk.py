@@ -19,21 +19,22 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from engine.calendar import local_day
+from contract import mask_name
+from engine.calendar import day_bounds, local_day
 from engine.commands import Channel, IssueTicket, Priority
 from engine.district import District, Site
 from hub.appointments import planner, privacy
 from hub.appointments.blacklist import blocked_until, lookback
 from hub.appointments.codes import CodeBody, CodeError, sign, verify
 from hub.appointments.keyfile import AppointmentSecrets
-from hub.appointments.privacy import keyed_hash, mask_name, mask_phone, normalise_phone
+from hub.appointments.privacy import keyed_hash, mask_phone, normalise_phone
 from hub.appointments.rules import AppointmentRules
 from hub.appointments.store import AppointmentStore, Row, Status
 from hub.appointments.texts import (
@@ -146,11 +147,6 @@ class AppointmentDesk:
         site = self.district.site(site_id)
         return ZoneInfo(site.timezone if site else "UTC")
 
-    def _day_bounds(self, site: Site, day: date) -> tuple[datetime, datetime]:
-        zone = ZoneInfo(site.timezone)
-        start = datetime.combine(day, time(0), zone)
-        return start, datetime.combine(day + timedelta(days=1), time(0), zone)
-
     def _label(self, row: Row) -> str:
         zone = self._zone(row.site_id)
         return f"{row.slot_start.astimezone(zone):%H:%M}-{row.slot_end.astimezone(zone):%H:%M}"
@@ -200,7 +196,7 @@ class AppointmentDesk:
             return []
         slots = planner.day_slots(self.district, site, matter, day, self.rules)
         with self._lock:
-            taken = self.store.places_taken(site_id, matter, *self._day_bounds(site, day))
+            taken = self.store.places_taken(site_id, matter, *day_bounds(site, day))
         return planner.open_slots(slots, taken, now)
 
     def _bookable(self, site: Site, code: str) -> None:
@@ -296,7 +292,7 @@ class AppointmentDesk:
             self.store.hold_phone(connection, row.phone_hash)
             if not self.store.take_place(connection, site.id, slot.matter, slot.start, slot.capacity):
                 raise booking_refused(BookingReason.SLOT_FULL, slot=f"{slot.start:%Y-%m-%d} {slot.label}")
-            since, until = self._day_bounds(site, slot.start.date())
+            since, until = day_bounds(site, slot.start.date())
             held = self.store.active_for_phone(
                 connection, row.phone_hash, site_id=site.id, matter=slot.matter, since=since, until=until
             )
@@ -329,7 +325,7 @@ class AppointmentDesk:
         """Every booking of a site's day (all statuses), by slot: masked, for staff."""
         site = self._site(site_id)
         with self._lock:
-            rows = self.store.for_site(site_id, *self._day_bounds(site, day))
+            rows = self.store.for_site(site_id, *day_bounds(site, day))
         return [self._public(row) for row in rows]
 
     def outstanding(self, site_id: str, day: date) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 Nothing here is ever stored or logged in clear. A phone number becomes ``138****1234`` (shown to staff and the
 citizen) plus a keyed hash (HMAC-SHA256 with the district's pepper) that finds the same phone again for the no-show
-rule and cancellation; an ID number becomes only a keyed ``citizen_ref``; a name only its masked form (张*明).
+rule and cancellation; an ID number becomes only a keyed ``citizen_ref``; a name only its masked form (张*明,
+``contract.mask_name``, the same the kiosk shows).
 """
 
 from __future__ import annotations
@@ -38,16 +39,6 @@ def normalise_id_number(text: str) -> str | None:
         return None
     total = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS, strict=True))
     return number if _ID_CHECK[total % 11] == number[17] else None
-
-
-def mask_name(name: str) -> str:
-    """张 → *, 张三 → 张*, 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*" * len(name)
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def keyed_hash(pepper: bytes, purpose: str, value: str) -> str:

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract import mask_name
 from hub.appointments import Keyring
 from hub.appointments.codes import CodeBody, CodeError, sign, verify
 from hub.appointments.keyfile import KeyFileError, load, load_or_create, main, retire, rotate
-from hub.appointments.privacy import keyed_hash, mask_name, mask_phone, normalise_id_number, normalise_phone
+from hub.appointments.privacy import keyed_hash, mask_phone, normalise_id_number, normalise_phone
 
 BODY = CodeBody(
     "Xy3_bK9-aQ2r", "centre", "A02", datetime(2026, 11, 25, 2, 0, tzinfo=UTC), datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
