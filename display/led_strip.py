@@ -49,9 +49,13 @@ class LedStrip:
         self._thread.start()
 
     def frame(self, text: str) -> bytes:
+        """The frame that shows ``text``, cut to what the strip takes (``max_data``) rather than not shown."""
         text_format = self.profile.text
         assert text_format is not None
         data = text_format.data(text, self.profile.text_encoding)
+        while len(data) > self.codec.max_data:
+            text = text[:-1]
+            data = text_format.data(text, self.profile.text_encoding)
         return self.codec.encode(data, address=self.address, function=int(text_format.function, 16))
 
     def show(self, text: str) -> None:

@@ -39,6 +39,13 @@ class WindowScreenSettings(DeviceSettings, kw_only=True, forbid_unknown_fields=T
     idle: str = StripTexts().idle
     paused: str = StripTexts().paused
 
+    def __post_init__(self) -> None:
+        for name in ("called", "idle", "paused"):
+            try:
+                getattr(self, name).format(number="A001", window=1)
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValueError(f"{name}: only {{number}} and {{window}} can be filled in ({error!r})") from None
+
 
 def wire_screen(
     settings: WindowScreenSettings, open_port: OpenPort = serial.serial_for_url

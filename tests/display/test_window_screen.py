@@ -156,3 +156,22 @@ def test_a_strip_profile_that_cannot_show_text_stops_the_screen_with_a_message(
     with pytest.raises(SystemExit) as stopped:
         main([])
     assert stopped.value.code == 2 and problem in capsys.readouterr().err
+
+
+def test_a_text_longer_than_the_strip_takes_is_cut_not_dropped() -> None:
+    strip = LedStrip("/dev/null", SLZC, 3)
+    try:
+        frame = strip.frame("请" * 400)  # 3 bytes a character on the wire: more than the 512 the strip takes
+        (decoded,) = FrameReader(SLZC).feed(frame)
+        assert strip_text(decoded.data) == "请" * (SLZC.frame.max_data // 3)
+    finally:
+        strip.stop()
+
+
+def test_a_text_with_an_unknown_placeholder_stops_the_screen_with_a_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCREEN_CALLED", "请{name}到{window}号窗口")
+    with pytest.raises(SystemExit) as stopped:
+        main([])
+    assert stopped.value.code == 2 and "called: only {number} and {window}" in capsys.readouterr().err
