@@ -64,7 +64,6 @@ class Hub:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.metrics = Metrics()
-        self.writer = Writer(self._run_batch, idle=self._publish_stale_snapshots)
         self.bridge: MqttBridge | None = None
         self.device_status: dict[str, wire.DeviceStatus] = {}
         self.configs: dict[tuple[str, str], wire.DeviceConfig] = {}
@@ -72,6 +71,8 @@ class Hub:
         self._stale: dict[str, None] = {}
         """Sites whose retained snapshot is behind their events (the writer's own)."""
         self._snapshot_at: dict[str, float] = {}
+        # Last: the writer thread starts at once and calls ``_publish_stale_snapshots``, which reads the above.
+        self.writer = Writer(self._run_batch, idle=self._publish_stale_snapshots)
 
     async def start(self, bridge: MqttBridge) -> None:
         """Load every site's state, connect, and start taking requests."""
