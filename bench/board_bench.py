@@ -31,7 +31,6 @@ idle board whose clock shows no seconds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -163,7 +162,7 @@ class BoardApp:
 
     def __init__(self, hub: HubProcess, directory: Path) -> None:
         account = hub.provision(SITE, "board")
-        self.hub, self.device_id = hub, account.device_id
+        self.hub, self.account, self.device_id = hub, account, account.device_id
         self.log = directory / "drawn.log"
         self.output = directory / "app.log"
         env = {k: v for k, v in os.environ.items() if k != "DISPLAY"} | {
@@ -187,8 +186,7 @@ class BoardApp:
         return self.process.pid
 
     def _online(self) -> bool:
-        body = self.hub.get("/api/v1/devices")
-        return body is not None and any(s["device_id"] == self.device_id and s["online"] for s in json.loads(body))
+        return bool(self.hub.statuses(self.account).get(self.device_id, {}).get("online"))
 
     def idle(self, seconds: float, figures: Figures) -> None:
         assert self.process is not None

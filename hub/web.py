@@ -21,6 +21,7 @@ import contract as wire
 from engine import events as ev
 from engine.calendar import day_bounds
 from hub.appointments.web import add_routes
+from hub.gateway import KnownDevice
 from hub.ratings import ratings_report
 from hub.server import Hub
 
@@ -95,27 +96,45 @@ async def district(request: web.Request) -> web.Response:
     return _json(request.app[HUB].gateway.district)
 
 
+def _signed_in_device(request: web.Request) -> KnownDevice | None:
+    """The provisioned device whose credentials (HTTP Basic) the request carries, or None."""
+    credentials = _basic_auth(request)
+    if credentials is None or not request.app[CHECK_PASSWORD](*credentials):
+        return None
+    return request.app[HUB].gateway.devices(credentials[0])
+
+
 async def devices(request: web.Request) -> web.Response:
-    """The devices' last reported statuses (online, health); no personal data is ever in them."""
-    statuses = sorted(request.app[HUB].device_status.values(), key=lambda status: status.device_id)
+    """The last reported statuses (online, printer, help requested) of the devices of the asking device's site.
+
+    Not public: a status tells where a kiosk stands and whether it calls for help. Until the admin's sign-in
+    exists, a device credential (HTTP Basic) of the site is what lets one read them."""
+    asking = _signed_in_device(request)
+    if asking is None:
+        raise web.HTTPUnauthorized(
+            text="a device of the site (HTTP Basic) sees its devices",
+            headers={"WWW-Authenticate": 'Basic realm="hall"'},
+        )
+    hub = request.app[HUB]
+    statuses = sorted(
+        (
+            status
+            for status in hub.device_status.values()
+            if (device := hub.gateway.devices(status.device_id)) is not None and device.site_id == asking.site_id
+        ),
+        key=lambda status: status.device_id,
+    )
     return web.Response(body=msgspec.json.encode(statuses), content_type="application/json")
 
 
-def _staff_device(app: web.Application) -> Callable[[web.Request], bool]:
-    """Whether a request comes from a caller device (Basic auth): only staff see a day's bookings."""
-
-    def may_list(request: web.Request) -> bool:
-        credentials = _basic_auth(request)
-        if credentials is None or not app[CHECK_PASSWORD](*credentials):
-            return False
-        device = app[HUB].gateway.devices(credentials[0])
-        return (
-            device is not None
-            and device.kind == wire.DeviceKind.CALLER
-            and device.site_id == request.match_info.get("site")
-        )
-
-    return may_list
+def _staff_device(request: web.Request) -> bool:
+    """Whether a request comes from a caller device of its site (Basic auth): only staff see bookings and ratings."""
+    device = _signed_in_device(request)
+    return (
+        device is not None
+        and device.kind == wire.DeviceKind.CALLER
+        and device.site_id == request.match_info.get("site")
+    )
 
 
 def _ratings(may_see: Callable[[web.Request], bool]) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -154,8 +173,8 @@ def create_app(
     app.router.add_get("/api/v1/district", district)
     app.router.add_get("/api/v1/devices", devices)
     app.router.add_get("/api/v1/sites/{site}/snapshot", snapshot)
-    app.router.add_get("/api/v1/sites/{site}/ratings", _ratings(_staff_device(app)))
+    app.router.add_get("/api/v1/sites/{site}/ratings", _ratings(_staff_device))
     if hub.gateway.appointments is not None:  # before the device actions: "appointments" is no action
-        add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device(app))
+        add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device)
     app.router.add_post("/api/v1/sites/{site}/{action}", command)
     return app

@@ -32,3 +32,4 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
         yield process
     finally:
         process.stop()
+    assert process.log_defects() == [], "the hub logged a defect (see hub.log)"

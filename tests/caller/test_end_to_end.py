@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -110,6 +109,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         yield Desk(hub)
     finally:
         hub.stop()
+    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 def test_the_hub_refuses_a_wrong_pin_and_names_the_clerk_it_knows(desk: Desk) -> None:
@@ -163,8 +163,7 @@ def test_the_clerk_and_the_ticket_survive_a_broker_restart(desk: Desk) -> None:
     desk.do("call_next")
     held = desk.current()
     assert held
-    broker_pid = int((desk.hub.directory / "broker" / "mosquitto.pid").read_text())
-    os.kill(broker_pid, signal.SIGKILL)  # the hub's watchdog starts it again on the same port
+    broker_pid = desk.hub.kill_broker()
     eventually(lambda: not desk.link.connected.is_set(), timeout=5)
     desk.sync()
     assert desk.screen.connection_text() == "无法连接服务器，正在重试"

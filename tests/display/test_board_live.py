@@ -123,6 +123,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         yield Hall(hub)
     finally:
         hub.stop()
+    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 @pytest.fixture
@@ -199,10 +200,10 @@ def test_the_hall_board_app_runs_against_the_hub_and_stops_cleanly(hall: Hall, t
             stderr=subprocess.STDOUT,
         )
     try:
-        eventually(lambda: _online(hall.hub, board.device_id), timeout=20)
+        eventually(lambda: _status(hall.hub, board).get("online"), timeout=20)
         hall.call()
         eventually(lambda: "announcements cannot be heard" in log.read_text(errors="replace"), timeout=15)
-        eventually(lambda: _status(hall.hub, board.device_id).get("detail", {}).get("audio") == "no_device")
+        eventually(lambda: _status(hall.hub, board).get("detail", {}).get("audio") == "no_device")
         assert app.poll() is None, log.read_text()[-3000:]
     finally:
         app.send_signal(signal.SIGTERM)
@@ -216,8 +217,7 @@ def test_the_hall_board_app_runs_against_the_hub_and_stops_cleanly(hall: Hall, t
 def test_after_a_broker_restart_the_board_shows_the_true_state_within_seconds(hall: Hall, board: Board) -> None:
     before = hall.call()
     eventually(lambda: board.shown()[:1] == [before])
-    broker_pid = int((hall.hub.directory / "broker" / "mosquitto.pid").read_text())
-    os.kill(broker_pid, signal.SIGKILL)  # the hub's watchdog starts it again on the same port
+    hall.hub.kill_broker()
     eventually(lambda: not board.feed.link.connected.is_set(), timeout=5)
     during = hall.call_over_http()  # made while no board can hear of it
     assert board.shown()[:1] == [before]
@@ -227,12 +227,6 @@ def test_after_a_broker_restart_the_board_shows_the_true_state_within_seconds(ha
     assert board.spoken() == 2  # the call made in the outage is announced when the board catches up
 
 
-def _status(hub: HubProcess, device_id: str) -> dict[str, Any]:
+def _status(hub: HubProcess, device: Credentials) -> dict[str, Any]:
     """The device's last status as the hub has it (empty if none)."""
-    body = hub.get("/api/v1/devices")
-    found = [status for status in json.loads(body or b"[]") if status["device_id"] == device_id]
-    return found[0] if found else {}
-
-
-def _online(hub: HubProcess, device_id: str) -> bool:
-    return bool(_status(hub, device_id).get("online"))
+    return hub.statuses(device).get(device.device_id, {})

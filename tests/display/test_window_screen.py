@@ -3,7 +3,6 @@ port that goes away and comes back, and the whole path from a caller's press thr
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,8 +135,7 @@ def test_a_call_reaches_the_windows_strip_through_the_hub(hub: HubProcess, peer:
         eventually(lambda: peer.read()[-1:] == [f"请{number}号到1号窗口"])
 
         def reported() -> dict[str, str]:
-            listed = json.loads(hub.get("/api/v1/devices") or b"[]")
-            return next((d.get("detail", {}) for d in listed if d["device_id"] == screen.device_id), {})
+            return dict(hub.statuses(screen).get(screen.device_id, {}).get("detail", {}))
 
         eventually(lambda: reported().get("led") == "ok")
     finally:

@@ -44,6 +44,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubProcess,
         yield hub, hub.link(kiosk, "centre", Kind.KIOSK)
     finally:
         hub.stop()
+    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 def book(hub: HubProcess, phone: str = PHONE) -> str:

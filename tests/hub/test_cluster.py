@@ -163,19 +163,20 @@ def test_the_cluster_enforces_each_devices_permissions(hall: ClusterHall) -> Non
 
 
 def test_the_last_will_of_a_device_on_node_3_reaches_the_hub_on_node_1(hall: ClusterHall) -> None:
-    def statuses() -> dict[str, bool]:
-        return {item["device_id"]: item["online"] for item in json.loads(hall.hub.get("/api/v1/devices") or b"[]")}
+    def statuses(of: str) -> dict[str, bool]:
+        """The online flags of the devices of the site of ``of`` (a device of that site asks)."""
+        return {device: status["online"] for device, status in hall.hub.statuses(hall.credentials[of]).items()}
 
     other = hall.credentials["other-kiosk"]
     device = subprocess.Popen(
         [sys.executable, "-c", DEVICE_SCRIPT, str(hall.node_ports[2]), other.device_id, other.password], cwd=REPO
     )
     try:
-        eventually(lambda: statuses().get(other.device_id) is True, timeout=10)
+        eventually(lambda: statuses("other-kiosk").get(other.device_id) is True, timeout=10)
     finally:
         device.kill()  # SIGKILL: node 3 sees the socket close and publishes the retained will
         device.wait()
-    eventually(lambda: statuses().get(other.device_id) is False, timeout=10)
+    eventually(lambda: statuses("other-kiosk").get(other.device_id) is False, timeout=10)
 
 
 def post(hall: ClusterHall, credentials: Credentials, action: wire.Action, body: dict[str, str]) -> wire.Reply:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         yield Hall(hub)
     finally:
         hub.stop()
+    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 def test_a_ticket_issued_and_called_reaches_the_board(hall: Hall) -> None:
@@ -97,7 +97,6 @@ def test_a_call_that_settles_the_ticket_before_reaches_the_board_as_one_message(
 
 def test_a_late_board_starts_from_the_retained_snapshot(hall: Hall) -> None:
     credentials = hall.hub.provision("centre", "board")
-    eventually(lambda: json.loads(hall.hub.get("/api/v1/devices") or b"[]") is not None, timeout=1)
     time.sleep(3.5)  # the hub reloads the broker's accounts on its next tick
     late = hall.hub.link(credentials, "centre", Kind.BOARD, follow_site=True)
     assert late.view is not None
@@ -108,20 +107,21 @@ def test_a_late_board_starts_from_the_retained_snapshot(hall: Hall) -> None:
 
 
 def test_device_status_is_retained_and_the_last_will_says_offline(hall: Hall) -> None:
-    def statuses() -> dict[str, bool]:
-        return {item["device_id"]: item["online"] for item in json.loads(hall.hub.get("/api/v1/devices") or b"[]")}
+    def statuses(of: str) -> dict[str, bool]:
+        """The online flags of the devices of the site of ``of`` (a device of that site asks)."""
+        return {device: status["online"] for device, status in hall.hub.statuses(hall.credentials[of]).items()}
 
-    eventually(lambda: statuses().get(hall.credentials["kiosk"].device_id) is True)
+    eventually(lambda: statuses("kiosk").get(hall.credentials["kiosk"].device_id) is True)
     other = hall.credentials["other_kiosk"]
     device = subprocess.Popen(
         [sys.executable, "-c", DEVICE_SCRIPT, str(hall.hub.broker_port), other.device_id, other.password], cwd=REPO
     )
     try:
-        eventually(lambda: statuses().get(other.device_id) is True, timeout=10)
+        eventually(lambda: statuses("other_kiosk").get(other.device_id) is True, timeout=10)
     finally:
         device.kill()  # SIGKILL: the kernel closes the socket, the broker publishes the last will
         device.wait()
-    eventually(lambda: statuses().get(other.device_id) is False, timeout=10)
+    eventually(lambda: statuses("other_kiosk").get(other.device_id) is False, timeout=10)
 
 
 DEVICE_SCRIPT = """
@@ -185,3 +185,18 @@ def test_kiosks_get_the_site_info_and_the_district_summary_retained(hall: Hall) 
     summary = wire.decode_as(wire.DistrictSummary, received[wire.DISTRICT_SUMMARY_TOPIC])
     assert info.name_zh == "雁塔区政务服务中心" and any(matter.code == "A02" for matter in info.matters)
     assert len(summary.sites) == 6 and next(s for s in summary.sites if s.site_id == "centre").open_now
+
+
+def test_device_statuses_are_for_devices_of_the_same_site_only(hall: Hall) -> None:
+    kiosk, other = hall.credentials["kiosk"], hall.credentials["other_kiosk"]
+    assert hall.hub.fetch("/api/v1/devices")[0] == 401
+    assert hall.hub.fetch("/api/v1/devices", Credentials(kiosk.device_id, "not-its-password"))[0] == 401
+    other_link = hall.hub.link(other, "xiaozhai", Kind.KIOSK)
+    eventually(lambda: hall.hub.statuses(other).get(other.device_id, {}).get("online") is True)
+    other_link.stop()
+
+    seen = hall.hub.statuses(kiosk)
+
+    assert {kiosk.device_id, hall.credentials["caller"].device_id, hall.credentials["board"].device_id} <= set(seen)
+    assert other.device_id not in seen
+    assert set(hall.hub.statuses(other)) == {other.device_id}

@@ -3,10 +3,7 @@ site over HTTP; others are turned away."""
 
 from __future__ import annotations
 
-import base64
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 import contract as wire
@@ -17,16 +14,8 @@ Kind = wire.DeviceKind
 
 
 def get(hub: HubProcess, path: str, account: Credentials | None) -> tuple[int, Any]:
-    headers = {}
-    if account is not None:
-        token = base64.b64encode(f"{account.device_id}:{account.password}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-    request = urllib.request.Request(f"http://127.0.0.1:{hub.http_port}{path}", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, None
+    status, body = hub.fetch(path, account)
+    return status, json.loads(body) if status == 200 and body else None
 
 
 def test_a_days_ratings_by_window_clerk_and_matter_with_every_bad_one_listed(hub: HubProcess) -> None:

@@ -83,6 +83,7 @@ def hub(tmp_path: Path, broker: Mosquitto) -> Iterator[HubProcess]:
         yield process
     finally:
         process.stop()
+    assert process.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 class Spy:

@@ -5,7 +5,10 @@ instead (``HALL_MQTT_*``), and the broker's accounts are the caller's business."
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import contract as wire
 from devicekit.link import DeviceLink
@@ -27,6 +31,15 @@ from hub.store import open_store
 
 REPO = Path(__file__).resolve().parents[2]
 WEDNESDAY_10AM = "2026-11-25T10:00:00+08:00"
+
+
+_DEFECT = re.compile(r'Traceback \(most recent call last\)|"levelname": "(ERROR|CRITICAL)"| (ERROR|CRITICAL) ')
+
+
+def log_defects(log: str) -> list[str]:
+    """The lines of a hub's log (JSON or text) that show a defect: a traceback, or an ERROR or CRITICAL record.
+    Bad input from a device is a WARNING; an ERROR means the hub itself went wrong."""
+    return [line for line in log.splitlines() if _DEFECT.search(line)]
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,7 @@ class HubProcess:
             }
         self.process: subprocess.Popen[bytes] | None = None
         self.links: list[DeviceLink] = []
+        self.expected_errors: list[str] = []
 
     def provision(self, site_id: str, kind: str, window_id: str | None = None) -> Credentials:
         """Provision a device in the hub's database (the running hub picks it up within a tick)."""
@@ -103,6 +117,13 @@ class HubProcess:
         """The managed Mosquitto's process id."""
         return int((self.broker_dir / "mosquitto.pid").read_text())
 
+    def kill_broker(self) -> int:
+        """SIGKILL the managed Mosquitto (the hub's watchdog starts it again on the same port); its process id."""
+        pid = self.broker_pid()
+        self.expect_error("the managed Mosquitto stopped")
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
     def start(
         self, timeout: float = 20.0, command: list[str] | None = None, ready: Callable[[], bool] = lambda: True
     ) -> float:
@@ -122,12 +143,38 @@ class HubProcess:
             time.sleep(0.05)
         raise RuntimeError(f"the hub did not become ready: {self.log_path.read_text()[-3000:]}")
 
-    def get(self, path: str) -> bytes | None:
+    def fetch(self, path: str, auth: Credentials | None = None, timeout: float = 5) -> tuple[int, bytes | None]:
+        """A GET's status and body (0 and None if the hub does not answer); ``auth``: as that device (HTTP Basic)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}")
+        if auth is not None:
+            token = base64.b64encode(f"{auth.device_id}:{auth.password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=2) as response:
-                return bytes(response.read())
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, bytes(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
+            return 0, None
+
+    def get(self, path: str, auth: Credentials | None = None) -> bytes | None:
+        """The body of a GET that the hub answers with 2xx, else None."""
+        status, body = self.fetch(path, auth, timeout=2)
+        return body if 200 <= status < 300 else None
+
+    def statuses(self, auth: Credentials) -> dict[str, dict[str, Any]]:
+        """The retained statuses of the devices of ``auth``'s site, by device id, as the hub has them."""
+        return {status["device_id"]: status for status in json.loads(self.get("/api/v1/devices", auth) or b"[]")}
+
+    def expect_error(self, message: str) -> None:
+        """A test that breaks something on purpose (kills the broker, stops the database) says which ERROR line
+        that is to cause: ``log_defects`` leaves out the lines containing ``message``."""
+        self.expected_errors.append(message)
+
+    def log_defects(self) -> list[str]:
+        """The defect lines (``log_defects``) of this hub's log so far, less the expected ones."""
+        found = log_defects(self.log_path.read_text(errors="replace")) if self.log_path.exists() else []
+        return [line for line in found if not any(message in line for message in self.expected_errors)]
 
     def kill(self) -> None:
         """SIGKILL: no chance to clean up."""
