@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import itertools
 import multiprocessing
 import os
 import shutil
@@ -208,6 +209,17 @@ class Load:
     def rate(self, start: float, seconds: float) -> float:
         return sum(start <= at < start + seconds for at in self.done_at) / seconds
 
+    def tail(self) -> str:
+        """The slowest replies and the longest time with no reply at all (a stall of every request: the writer
+        busy with something else)."""
+        ms = [1000 * latency for latency in self.latencies]
+        done = sorted(self.done_at)
+        gap = max((later - earlier for earlier, later in itertools.pairwise(done)), default=0.0)
+        return (
+            f"p99.9 {percentile(ms, 0.999):.1f} ms, max {max(ms, default=float('nan')):.1f} ms, longest gap between "
+            f"replies {1000 * gap:.1f} ms"
+        )
+
 
 async def run_clients(count: int, seconds: float, warmup: float, one: Callable[[int], Awaitable[None]]) -> float:
     """``count`` clients each running ``one(client)`` in a loop for warmup + seconds; the measured window's start."""
@@ -350,7 +362,7 @@ class Bench:
             f"{rate:,.0f}/s",
             f">= {target:,}/s",
             rate >= target,
-            f"reply median {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms; "
+            f"reply median {statistics.median(ms):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, {load.tail()}; "
             f"{len(load.tickets):,} tickets; refused: {refused}; retries {retries}; CPU {cpu.text()}",
         )
 
@@ -409,7 +421,7 @@ class Bench:
             *(self.connect(HALL, f"kiosk-{HALL}-{n}", Kind.KIOSK) for n in range(HALL_KIOSKS))
         )
         callers = [self.devices[f"caller-{HALL}-w0{w}"] for w in (1, 2)]
-        load = Load()
+        load, calls = Load(), Load()
         called: list[str] = []
         nothing = Counter[str]()
         turns = list(range(HALL_KIOSKS))
@@ -422,7 +434,9 @@ class Bench:
                 load.take(HALL, reply, began)
                 return
             caller = callers[n - HALL_KIOSKS]
+            began = time.monotonic()
             reply = await caller.request(wire.Action.CALL_NEXT, {"window_id": caller.device_id.rpartition("-")[2]})
+            calls.take(HALL, reply, began)
             if not reply.ok:
                 nothing[reply.error.code if reply.error else "?"] += 1
             for event in reply.events:
@@ -452,6 +466,9 @@ class Bench:
             f"{len(called):,} call-next by w01+w02 ({len(called) / args.seconds:,.0f}/s); refused "
             f"{dict(nothing) or 'none'}; CPU {cpu.text()}",
         )
+        both = Load(latencies=load.latencies + calls.latencies, done_at=load.done_at + calls.done_at)
+        median = 1000 * statistics.median(both.latencies)
+        self.report.add("two windows: reply tail", f"median {median:.1f} ms", note=f"kiosks and callers: {both.tail()}")
 
     # -- 4. boards ---------------------------------------------------------------------------------------------------
 

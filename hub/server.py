@@ -91,6 +91,7 @@ class Hub:
         if self.bridge is not None:
             self.bridge.stop()
         self.writer.shutdown(wait=True)
+        self.gateway.service.close()  # the snapshots being saved, before the store closes
 
     def set_configs(self, configs: list[wire.DeviceConfig]) -> None:
         self.configs = {(config.site_id, config.device_id): config for config in configs}

@@ -1,16 +1,19 @@
 """The hub's application service: load → decide → append → answer, one site at a time.
 
 Commands for one site are decided strictly one after another (a lock per site), so two windows pressing
-"call next" at the same instant can never get the same ticket. The outcome of every command, accepted or refused,
-is stored with its events in one transaction under the command's id: a retry gets the first answer back.
+"call next" at the same instant can never get the same ticket. The outcome of an accepted command is stored with
+its events in one transaction under the command's id: a retry gets the first answer back. A refusal changed
+nothing, so it is only remembered in memory for a while (``refusals_kept_seconds``) to answer its retries alike;
+later, a retry is decided again (docs/decisions/0014-refusals-in-memory-snapshots-aside.md).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import msgspec
@@ -22,11 +25,14 @@ from engine.district import District
 from engine.events import AnyEvent, TicketIssued
 from engine.rejections import Rejection
 from hub.store.base import DuplicateCommand, Entry, EventStore
+from hub.store.snapshots import SnapshotSaver
 
 log = logging.getLogger(__name__)
 
 RECENT_COMMANDS = 100_000
 """Command ids remembered to look up a retry's answer before deciding (~10 MB; a busy centre's few days)."""
+REFUSALS_KEPT = 20_000
+"""Refusals remembered at most (the oldest are forgotten first): a flood of them costs bounded memory."""
 
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +41,9 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     command_id: str
     events: tuple[AnyEvent, ...] = ()
     rejection: Rejection | None = None
+    digest: str = ""
+    """The digest of the request the command came from (``Gateway``), to tell a retry from an id used again for
+    another request; empty for the hub's own commands."""
 
     @property
     def accepted(self) -> bool:
@@ -46,10 +55,25 @@ _decode_outcome = msgspec.json.Decoder(Outcome).decode
 
 
 class HallService:
-    def __init__(self, district: District, store: EventStore, snapshot_every: int = 1000) -> None:
+    def __init__(
+        self,
+        district: District,
+        store: EventStore,
+        snapshot_every: int = 1000,
+        *,
+        refusals_kept_seconds: float = 600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``refusals_kept_seconds``: how long a refusal's answer is repeated to its retries (longer than a device
+        retries one request). ``monotonic``: the clock of that lifetime."""
         self.district = district
         self.store = store
         self.snapshot_every = snapshot_every
+        self.snapshots = SnapshotSaver(store)
+        self.refusals_kept_seconds = refusals_kept_seconds
+        self._monotonic = monotonic
+        self._refused: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
+        """Refusals by command id, oldest first, with the time each is forgotten."""
         self._states: dict[str, SiteState] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -65,12 +89,15 @@ class HallService:
         snapshot = self.store.snapshot(site_id)
         state = SiteState(site_id=site_id)
         if snapshot is not None:
-            if snapshot[0] <= self.store.last_seq(site_id):
-                state = decode_state(snapshot[1])
-            else:
+            if snapshot[0] > self.store.last_seq(site_id):
                 log.warning(
                     "snapshot of site %s is ahead of its log (#%d); folding the whole log", site_id, snapshot[0]
                 )
+            else:
+                try:
+                    state = decode_state(snapshot[1])
+                except msgspec.DecodeError:
+                    log.warning("snapshot of site %s at #%d is unreadable; folding the whole log", site_id, snapshot[0])
         return fold(site_id, self.store.events(site_id, after_seq=state.seq), state)
 
     def state(self, site_id: str) -> SiteState:
@@ -80,12 +107,14 @@ class HallService:
             state = self._states[site_id] = self._load(site_id)
         return state
 
-    def execute(self, command: Command) -> Outcome:
-        return self.execute_many([command])[0]
+    def execute(self, command: Command, digest: str = "") -> Outcome:
+        return self.execute_many([command], [digest])[0]
 
-    def execute_many(self, commands: Sequence[Command]) -> list[Outcome]:
+    def execute_many(self, commands: Sequence[Command], digests: Sequence[str] = ()) -> list[Outcome]:
         """Decide the commands in turn and store all their entries in one transaction (a group commit); answer each
-        in order. A command id already stored, or seen earlier in the batch, gets the first answer.
+        in order. A command id already stored, refused lately, or seen earlier in the batch, gets the first answer
+        (with the digest of the first request, which the caller compares with its own: ``digests``, one per command
+        or none).
 
         If the batch cannot be stored, nothing of it was: the sites' states are reloaded and the commands run again
         one at a time, so one bad command (or a retry racing its first attempt) costs only itself.
@@ -94,14 +123,20 @@ class HallService:
         locks = [self._lock(site_id) for site_id in sites]
         for lock in locks:
             lock.acquire()
+        digests = list(digests) or [""] * len(commands)
         try:
-            known = self._decide_and_store(commands, sites)
+            known = self._decide_and_store(commands, digests, sites)
         finally:
             for lock in locks:
                 lock.release()
         if known is None:
-            return [outcome for command in commands for outcome in self.execute_many([command])]
+            return [self.execute(command, digest) for command, digest in zip(commands, digests, strict=True)]
         return [known[command.command_id] for command in commands]
+
+    def close(self) -> None:
+        """Wait (a few seconds at most) for the snapshots still being saved, before the store is closed."""
+        if not self.snapshots.flush(timeout=5.0):
+            log.warning("snapshots still being saved at close; a restart folds from the previous ones")
 
     def issued_by(self, command_id: str) -> str | None:
         """The ticket a stored command issued, if it did (an appointment check-in's confirmation is recovered
@@ -113,21 +148,28 @@ class HallService:
     def _stored(self, command_ids: Sequence[str]) -> dict[str, Outcome]:
         return {key: _decode_outcome(value) for key, value in self.store.outcomes(command_ids).items()}
 
-    def _decide_and_store(self, commands: Sequence[Command], sites: list[str]) -> dict[str, Outcome] | None:
+    def _decide_and_store(
+        self, commands: Sequence[Command], digests: Sequence[str], sites: list[str]
+    ) -> dict[str, Outcome] | None:
         """Under the sites' locks: every command's outcome by id, or None when a batch of several failed to store.
 
-        Only ids this process stored lately are looked up before deciding (a retry of its own answer); any other id
-        already in the store (a retry from before a restart) is refused by the store's primary key, and the batch
-        runs again one by one, where a single command's conflict finds its stored answer."""
+        Only ids this process stored or refused lately are looked up before deciding (a retry of its own answer);
+        any other id already in the store (a retry from before a restart) is refused by the store's primary key, and
+        the batch runs again one by one, where a single command's conflict finds its stored answer."""
         retried = [command.command_id for command in commands if command.command_id in self._recent]
         known = self._stored(retried) if retried else {}
+        known.update(self._refusals(commands))
         seqs_before = {site_id: self.state(site_id).seq for site_id in sites}
         entries: list[Entry] = []
+        refused: list[Outcome] = []
         try:
-            for command in commands:
+            for command, digest in zip(commands, digests, strict=True):
                 if command.command_id not in known:
-                    outcome = known[command.command_id] = self._decide(self.state(command.site_id), command)
-                    entries.append(Entry(command.site_id, command.command_id, outcome.events, _encode(outcome)))
+                    outcome = known[command.command_id] = self._decide(self.state(command.site_id), command, digest)
+                    if outcome.accepted:
+                        entries.append(Entry(command.site_id, command.command_id, outcome.events, _encode(outcome)))
+                    else:
+                        refused.append(outcome)
             self.store.append(entries)
         except Exception as error:
             for site_id in sites:  # the states may hold events that were never stored: reload on next use
@@ -143,20 +185,36 @@ class HallService:
             self._recent[entry.command_id] = None
         while len(self._recent) > RECENT_COMMANDS:
             self._recent.popitem(last=False)
+        self._remember(refused)
         for site_id in sites:
             if self.state(site_id).seq // self.snapshot_every != seqs_before[site_id] // self.snapshot_every:
                 self._snapshot(self.state(site_id))
         return known
 
-    def _decide(self, state: SiteState, command: Command) -> Outcome:
+    def _refusals(self, commands: Sequence[Command]) -> dict[str, Outcome]:
+        """The refusals of those commands that are still remembered (those past their lifetime are forgotten)."""
+        now = self._monotonic()
+        while self._refused and next(iter(self._refused.values()))[0] <= now:
+            self._refused.popitem(last=False)
+        return {command.command_id: kept[1] for command in commands if (kept := self._refused.get(command.command_id))}
+
+    def _remember(self, refused: list[Outcome]) -> None:
+        until = self._monotonic() + self.refusals_kept_seconds
+        for outcome in refused:
+            self._refused[outcome.command_id] = (until, outcome)
+        while len(self._refused) > REFUSALS_KEPT:
+            self._refused.popitem(last=False)
+
+    def _decide(self, state: SiteState, command: Command, digest: str) -> Outcome:
         result = handle(self.district, state, command)
         if isinstance(result, Rejection):
-            return Outcome(command_id=command.command_id, rejection=result)
-        return Outcome(command_id=command.command_id, events=tuple(cast(list[AnyEvent], result)))
+            return Outcome(command_id=command.command_id, rejection=result, digest=digest)
+        return Outcome(command_id=command.command_id, events=tuple(cast(list[AnyEvent], result)), digest=digest)
 
     def _snapshot(self, state: SiteState) -> None:
-        """Snapshots only speed up a restart: failing to write one is logged, never the command's failure."""
+        """Encoded here, where the state holds still (the writer's thread, ~2 ms at 5,000 tickets), and saved on the
+        saver's thread: the requests never wait for the database's write (hub/store/snapshots.py)."""
         try:
-            self.store.save_snapshot(state.site_id, state.seq, encode_state(state))
-        except Exception:
+            self.snapshots.save(state.site_id, state.seq, encode_state(state))
+        except Exception:  # a snapshot only speeds up a restart: never the command's failure
             log.exception("could not snapshot site %s at #%d", state.site_id, state.seq)

@@ -30,7 +30,7 @@ from engine.commands import (
     Transfer,
 )
 from engine.rejections import Reason
-from hub.service import HallService
+from hub.service import REFUSALS_KEPT, HallService
 from hub.store import MEMORY_URL, open_store
 from hub.store.base import DuplicateCommand, Entry, EventStore, SequenceConflict
 from tests.support.hall import DISTRICT, OPENING, SITE_ID, number_of
@@ -308,7 +308,7 @@ class StoreContract:
         numbers = [event.number for event in store.events(SITE_ID) if isinstance(event, ev.TicketIssued)]
         assert numbers == ["A001", "B001", "C001"]
 
-    def test_a_refusal_is_stored_and_repeated_to_a_retry(self, store: EventStore) -> None:
+    def test_a_refusal_is_repeated_to_a_retry_but_not_stored(self, store: EventStore) -> None:
         service = HallService(DISTRICT, store)
         early = IssueTicket(command_id="early", site_id=SITE_ID, at=OPENING, matters=("A",))
         assert service.execute(early).rejection is not None
@@ -319,6 +319,53 @@ class StoreContract:
         assert retried.rejection is not None
         assert retried.rejection.reason == Reason.DAY_NOT_OPEN
         assert not any(isinstance(event, ev.TicketIssued) for event in store.events(SITE_ID))
+        assert store.outcome("early") is None
+
+    def test_a_refusal_past_its_lifetime_is_decided_again(self, store: EventStore) -> None:
+        now = [0.0]
+        service = HallService(DISTRICT, store, refusals_kept_seconds=60, monotonic=lambda: now[0])
+        early = IssueTicket(command_id="early", site_id=SITE_ID, at=OPENING, matters=("A",))
+        assert service.execute(early).rejection is not None
+        run(service, hall_day()[:1])
+        now[0] = 59.0
+        assert service.execute(early).rejection is not None
+
+        now[0] = 61.0
+        retried = service.execute(early)
+
+        assert retried.accepted, "a refusal changed nothing: once forgotten, its retry is a new request"
+        assert number_of(retried) == "A001"
+        assert service.execute(early) == retried, "and an accepted retry is stored like any other"
+
+    def test_a_flood_of_refusals_keeps_the_store_and_the_memory_bounded(self, store: EventStore) -> None:
+        service = HallService(DISTRICT, store)
+        run(service, hall_day()[:1])
+        seq = store.last_seq(SITE_ID)
+        flood = [
+            CallNext(command_id=f"flood-{n}", site_id=SITE_ID, at=OPENING, window_id="W1")  # W1 is not open
+            for n in range(REFUSALS_KEPT + 500)
+        ]
+
+        outcomes = service.execute_many(flood[:64]) + [service.execute(command) for command in flood[64:]]
+
+        assert {outcome.rejection.reason for outcome in outcomes if outcome.rejection} == {Reason.WINDOW_CLOSED}
+        assert store.outcomes([command.command_id for command in flood]) == {}
+        assert store.last_seq(SITE_ID) == seq
+        assert len(service._refused) == REFUSALS_KEPT
+
+    def test_each_answer_carries_the_digest_of_its_first_request(self, store: EventStore) -> None:
+        service = HallService(DISTRICT, store)
+        run(service, hall_day()[:1])
+        issue = IssueTicket(command_id="i1", site_id=SITE_ID, at=OPENING, matters=("A",))
+        refused = CallNext(command_id="c1", site_id=SITE_ID, at=OPENING, window_id="W1")
+        assert [o.digest for o in service.execute_many([issue, refused], ["first", "first-c"])] == ["first", "first-c"]
+
+        again = service.execute_many([issue, refused], ["second", "second-c"])
+        restarted = HallService(DISTRICT, store).execute(issue, "third")
+
+        assert [outcome.digest for outcome in again] == ["first", "first-c"], "the caller tells a reuse by it"
+        assert restarted.digest == "first"
+        assert number_of(restarted) == "A001"
 
     def test_a_new_service_on_the_store_rebuilds_an_equal_state(self, store: EventStore) -> None:
         service = HallService(DISTRICT, store)
@@ -333,6 +380,7 @@ class StoreContract:
     def test_a_snapshot_plus_the_tail_equals_the_full_fold(self, store: EventStore) -> None:
         service = HallService(DISTRICT, store, snapshot_every=5)
         run(service, hall_day())
+        assert service.snapshots.flush(timeout=10)
         log = list(store.events(SITE_ID))
 
         snapshot = store.snapshot(SITE_ID)
@@ -344,7 +392,9 @@ class StoreContract:
         assert HallService(DISTRICT, store, snapshot_every=5).state(SITE_ID) == fold(SITE_ID, log)
 
     def test_a_new_service_starts_from_the_snapshot(self, store: EventStore) -> None:
-        run(HallService(DISTRICT, store, snapshot_every=5), hall_day())
+        service = HallService(DISTRICT, store, snapshot_every=5)
+        run(service, hall_day())
+        service.close()
         snapshot = store.snapshot(SITE_ID)
         assert snapshot is not None
         marked = decode_state(snapshot[1])
