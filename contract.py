@@ -285,6 +285,12 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_ACTION = "unknown_action"
     UNAUTHORISED = "unauthorised"
     UNAVAILABLE = "unavailable"
+    RATE_LIMITED = "rate_limited"
+    """The device sent more requests than the hub takes from one device; nothing was decided: send the same request
+    (same id) again after ``Error.retry_after`` seconds."""
+    ID_REUSED = "id_reused"
+    """The id was already used by this device for a different request (another action or body); nothing was
+    decided: a new request needs a new id."""
 
 
 def decode_request(action: str, payload: bytes) -> Request:
@@ -327,11 +333,13 @@ def request_id_of(payload: bytes) -> str | None:
 # --- replies (hub -> device) ----------------------------------------------------------------------------------------
 
 
-class Error(msgspec.Struct, frozen=True, kw_only=True):
+class Error(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     code: str
     """An engine refusal reason (``daily_limit``, ...) or an ``ErrorCode``."""
     zh: str
     en: str
+    retry_after: float | None = None
+    """Seconds to wait before sending the request again (``rate_limited`` only)."""
 
 
 class WaitEstimate(msgspec.Struct, frozen=True, kw_only=True):
