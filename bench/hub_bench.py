@@ -76,6 +76,9 @@ CALL_RATE = 20.0
 """Calls a second in the board latency phase."""
 Kind = wire.DeviceKind
 PHASES = ["mqtt", "http", "windows", "boards", "restart"]
+BENCH_DEVICE_RATE = "100000/second"
+"""Each simulated kiosk sends ~100 requests a second, far over a real device's limit (hub/config.py): the limiter
+still counts every request, and refuses none."""
 
 
 # --- the hub process -------------------------------------------------------------------------------------------------
@@ -246,6 +249,7 @@ class Bench:
         self.district = bench_district(SITES)
         self.credentials: dict[str, str] = {}
         self.hub = HubProcess(directory, self.db_url, clock_start=CLOCK_START, district=None)
+        self.hub.env["HALL_REQUESTS_DEVICE_RATE"] = BENCH_DEVICE_RATE
         self.preload_seq: dict[str, int] = {}
         self.acknowledged: list[tuple[str, str, str]] = []
         self.devices: dict[str, Device] = {}

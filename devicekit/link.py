@@ -14,6 +14,7 @@ import logging
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -43,6 +44,17 @@ def link_for(settings: DeviceSettings, kind: wire.DeviceKind, follow_site: bool 
         kind=kind,
         follow_site=follow_site,
     )
+
+
+MAX_RATE_LIMITED_WAIT = 5.0
+"""Seconds a request waits at most after a ``rate_limited`` reply before it is sent again."""
+
+
+def _rate_limited_for(reply: wire.Reply) -> float | None:
+    """Seconds to wait before sending the request again, when the hub refused it as too many; else None."""
+    if reply.error is None or reply.error.code != wire.ErrorCode.RATE_LIMITED:
+        return None
+    return min(reply.error.retry_after or 1.0, MAX_RATE_LIMITED_WAIT)
 
 
 def no_nagle(client: mqtt.Client) -> None:
@@ -172,11 +184,17 @@ class DeviceLink:
             self._pending[request_id] = (done, answers)
         topic = wire.request_topic(self.site_id, self.device_id, action)
         try:
-            for _ in range(attempts):
+            for attempt in range(1, attempts + 1):
                 if self.connected.is_set():
                     self.client.publish(topic, payload, qos=1)
-                if done.wait(timeout):
+                if not done.wait(timeout):
+                    continue
+                wait = _rate_limited_for(answers[0])
+                if wait is None or attempt == attempts:
                     return answers[0]
+                time.sleep(wait)  # nothing was decided: the same request again, once the hub takes it
+                done.clear()
+                answers.clear()
             raise HubUnreachable(f"no reply to {action} {request_id} after {attempts} attempts")
         finally:
             with self._lock:

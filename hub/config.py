@@ -17,6 +17,8 @@
                                                      # of tickets' status links
     [appointments] keys_file = "var/appointment-keys.toml"  # rotating keys of appointment QR codes
                 walk_in_share = 0.3 ...              # the booking rules: hub/appointments/rules.py
+    [requests]  device_rate = "50/second;1500/minute" # requests the hub decides per device; more: rate_limited
+                refusals_kept_seconds = 600          # a refusal's answer repeated to its retries this long
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
 """
@@ -80,6 +82,15 @@ class LogConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     level: str = "INFO"
 
 
+class RequestsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    device_rate: str = "50/second;1500/minute"
+    """Requests one device may send (``limits`` notation; every part applies): a kiosk or caller in use sends a few
+    a minute, a retry loop hundreds a second."""
+    refusals_kept_seconds: float = 600.0
+    """How long a refusal is remembered (in memory only) to give its retries the same answer: far longer than a
+    device retries (devicekit: 3 attempts, 2 s apart)."""
+
+
 class SecretsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     path: str = "var/hub-secret"
 
@@ -108,6 +119,7 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     secrets: SecretsConfig = msgspec.field(default_factory=SecretsConfig)
     appointments: AppointmentsConfig = msgspec.field(default_factory=AppointmentsConfig)
+    requests: RequestsConfig = msgspec.field(default_factory=RequestsConfig)
 
 
 class ConfigError(ValueError):

@@ -26,6 +26,7 @@ from engine.ordering import calling_order
 from engine.state import QueueKey, Ticket, TicketStatus
 from hub.appointments import AppointmentDesk, CheckIn, CheckInRefused, privacy
 from hub.board import SiteBoard
+from hub.device_limits import DeviceLimits
 from hub.service import HallService, Outcome
 from hub.staff import SignInRefused, StaffDirectory
 
@@ -38,6 +39,8 @@ _PROTOCOL_TEXTS: dict[wire.ErrorCode, tuple[str, str]] = {
     wire.ErrorCode.UNKNOWN_ACTION: ("未知的操作", "Unknown action"),
     wire.ErrorCode.UNAUTHORISED: ("本设备无权执行此操作", "This device may not do that"),
     wire.ErrorCode.UNAVAILABLE: ("系统暂时无法处理，请稍后重试", "The hub cannot take this now; retry shortly"),
+    wire.ErrorCode.RATE_LIMITED: ("本设备请求过于频繁，请稍后再试", "Too many requests from this device; retry later"),
+    wire.ErrorCode.ID_REUSED: ("请求编号已用于另一请求", "This request id was used for another request"),
 }
 
 
@@ -68,11 +71,12 @@ DeviceLookup = Callable[[str], KnownDevice | None]
 """A provisioned, not revoked device by id, or None."""
 
 
-def error_reply(request_id: str | None, code: wire.ErrorCode, detail: str = "") -> wire.Reply:
+def error_reply(
+    request_id: str | None, code: wire.ErrorCode, detail: str = "", retry_after: float | None = None
+) -> wire.Reply:
     zh, en = _PROTOCOL_TEXTS[code]
-    return wire.Reply(
-        id=request_id, ok=False, error=wire.Error(code=code, zh=zh, en=f"{en}: {detail}" if detail else en)
-    )
+    en = f"{en}: {detail}" if detail else en
+    return wire.Reply(id=request_id, ok=False, error=wire.Error(code=code, zh=zh, en=en, retry_after=retry_after))
 
 
 def refusal_reply(request_id: str, reason: str) -> wire.Reply:
@@ -125,6 +129,8 @@ class _Pending(NamedTuple):
     request_id: str
     site_id: str
     command: cmd.Command
+    digest: str
+    """Of the request (``Gateway.digest``): the same id again with another digest is an id used twice."""
     staff: wire.StaffInfo | None = None
     check_in: CheckIn | None = None
 
@@ -139,11 +145,16 @@ class Gateway:
         staff: StaffDirectory | None = None,
         secret: bytes = b"",
         appointments: AppointmentDesk | None = None,
+        limits: DeviceLimits | None = None,
     ) -> None:
         """``staff``: the directory a clerk's PIN is checked against at sign-in (None: no check, for tests of other
-        things). ``secret``: the key of the tickets' status-page tokens. ``appointments``: the desk that checks
-        appointment codes in (None: ``check-in`` is refused)."""
+        things). ``secret``: the key of the tickets' status-page tokens and of the requests' digests.
+        ``appointments``: the desk that checks appointment codes in (None: ``check-in`` is refused). ``limits``: the
+        requests each device may send (None: unlimited)."""
         self.service = service
+        self.limits = limits
+        self._limited: set[str] = set()
+        """Devices refused ``rate_limited`` since their last request taken (logged once per flood)."""
         self.district: District = service.district
         self.devices = devices
         self.clock = clock
@@ -167,7 +178,8 @@ class Gateway:
         commit); a request that needs no command (an error, a snapshot, a queue) is answered at once."""
         prepared = [self._prepare(*request) for request in requests]
         pending = [item for item in prepared if isinstance(item, _Pending)]
-        outcomes = self.service.execute_many([item.command for item in pending]) if pending else []
+        commands, digests = [item.command for item in pending], [item.digest for item in pending]
+        outcomes = self.service.execute_many(commands, digests) if pending else []
         for item, outcome in zip(pending, outcomes, strict=True):  # all first: the replies see the batch's state
             self._observe(item.site_id, outcome)
             if item.check_in is not None:
@@ -177,8 +189,27 @@ class Gateway:
             (item, None) if isinstance(item, wire.Reply) else self._answer(item, next(answered)) for item in prepared
         ]
 
-    def _answer(self, pending: _Pending, outcome: Outcome) -> tuple[wire.Reply, Outcome]:
+    def _answer(self, pending: _Pending, outcome: Outcome) -> tuple[wire.Reply, Outcome | None]:
+        if outcome.digest and outcome.digest != pending.digest:
+            log.warning("request id %s of %s reused for another request", pending.request_id[:64], pending.site_id)
+            return error_reply(pending.request_id, wire.ErrorCode.ID_REUSED), None
         return self._reply(pending, outcome), outcome
+
+    def digest(self, action: str, request: wire.Request) -> str:
+        """What tells a retry (the same request again) from another request under the same id: a keyed hash of the
+        action and the request as decoded (so a PIN or an ID number in it cannot be recovered from the store)."""
+        body = action.encode() + b"\0" + msgspec.json.encode(request)
+        return hashlib.blake2b(body, key=self.secret[:64], digest_size=16).hexdigest()
+
+    def _over_limit(self, device_id: str, request_id: str) -> wire.Reply | None:
+        wait = self.limits.take(device_id) if self.limits is not None else None
+        if wait is None:
+            self._limited.discard(device_id)
+            return None
+        if device_id not in self._limited:
+            self._limited.add(device_id)
+            log.warning("device %s sends too many requests; refusing them for now", device_id)
+        return error_reply(request_id, wire.ErrorCode.RATE_LIMITED, f"retry in {wait:g} s", retry_after=wait)
 
     def _prepare(self, site_id: str, device_id: str, action: str, payload: bytes) -> wire.Reply | _Pending:
         try:
@@ -190,6 +221,9 @@ class Gateway:
         if problem:
             log.warning("unauthorised %s from %s/%s: %s", action, site_id, device_id, problem)
             return error_reply(request.id, wire.ErrorCode.UNAUTHORISED, problem)
+        if (limited := self._over_limit(device_id, request.id)) is not None:
+            return limited
+        digest = self.digest(action, request)
         match request:
             case wire.SnapshotRequest():
                 return wire.Reply(id=request.id, ok=True, snapshot=self.snapshot(site_id))
@@ -206,19 +240,21 @@ class Gateway:
                 if window.is_open and window.staff_id == member.staff_id:  # the same clerk again (a caller restart)
                     return wire.Reply(id=request.id, ok=True, staff=staff)
                 command = self._command(site_id, device_id, wire.Action(action), request)
-                return _Pending(request.id, site_id, command, staff)
+                return _Pending(request.id, site_id, command, digest, staff)
             case wire.CheckInRequest():
-                return self._check_in(site_id, f"{device_id}:{request.id}", request)
+                return self._check_in(site_id, f"{device_id}:{request.id}", request, digest)
             case wire.IssueRequest(id_number=str(id_number)):
                 ref = self.citizen_ref(id_number)
                 if ref is None:
                     log.warning("bad ID number in an issue request from %s/%s", site_id, device_id)
                     return refusal_reply(request.id, "bad_id_number")
                 command = self._command(site_id, device_id, wire.Action(action), request)
-                return _Pending(request.id, site_id, msgspec.structs.replace(command, citizen_ref=ref))
-        return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request))
+                return _Pending(request.id, site_id, msgspec.structs.replace(command, citizen_ref=ref), digest)
+        return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request), digest)
 
-    def _check_in(self, site_id: str, command_id: str, request: wire.CheckInRequest) -> wire.Reply | _Pending:
+    def _check_in(
+        self, site_id: str, command_id: str, request: wire.CheckInRequest, digest: str
+    ) -> wire.Reply | _Pending:
         if self.appointments is None:
             return refusal_reply(request.id, "appointments_off")
         try:
@@ -228,7 +264,7 @@ class Gateway:
             return wire.Reply(
                 id=request.id, ok=False, error=wire.Error(code=refused.code, zh=refused.zh, en=refused.en)
             )
-        return _Pending(request.id, site_id, check_in.issue_command(self.clock()), check_in=check_in)
+        return _Pending(request.id, site_id, check_in.issue_command(self.clock()), digest, check_in=check_in)
 
     def _settle_check_in(self, check_in: CheckIn, outcome: Outcome) -> None:
         """The booking is used by the ticket it got, or free to be checked in again when the engine refused it."""

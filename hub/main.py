@@ -25,6 +25,7 @@ from engine.district import District
 from hub.appointments import desk_for, keyfile
 from hub.broker import ManagedMosquitto
 from hub.config import HubConfig, load_secret, make_clock
+from hub.device_limits import DeviceLimits
 from hub.devices import Device, DeviceRegistry, registry_for
 from hub.district_file import load_district
 from hub.gateway import Gateway
@@ -120,10 +121,11 @@ def _gateway(
 ) -> Gateway:
     secret = load_secret(Path(config.secrets.path))
     keys = keyfile.load_or_create(Path(config.appointments.keys_file))
-    service = HallService(district, store)
+    service = HallService(district, store, refusals_kept_seconds=config.requests.refusals_kept_seconds)
     desk = desk_for(store, district, keys, config.appointments.rules(), issued_by=service.issued_by)
     staff = staff_for(store, district)
-    return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk)
+    limits = DeviceLimits(config.requests.device_rate)
+    return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk, limits=limits)
 
 
 async def settle_appointments(hub: Hub, now: datetime) -> None:

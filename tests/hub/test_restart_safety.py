@@ -35,6 +35,7 @@ def stream(
 
 def test_kill_9_under_load_loses_nothing_acknowledged(hub: HubProcess) -> None:
     kiosks = [hub.provision("centre", "kiosk") for _ in range(KIOSKS)]
+    hub.env["HALL_REQUESTS_DEVICE_RATE"] = "100000/second"  # each kiosk streams far faster than a real one may
     hub.start()
     links = [hub.link(credentials, "centre", Kind.KIOSK) for credentials in kiosks]
     answered: dict[str, str] = {}
