@@ -28,6 +28,7 @@ import serial
 import contract as wire
 from caller.hub_link import CallerLink, drive
 from caller.model import CallerModel, Request, Status
+from devicekit.ff68 import ASK, BEEP, BLANK, LEVELS, PLEASE_RATE, RATED, SHOW
 from devicekit.frames import Decoded, FrameCodec, FrameReader
 from devicekit.serial_port import OpenPort, open_port
 from devicekit.serial_profile import SerialProfile
@@ -35,13 +36,6 @@ from engine import events as ev
 
 log = logging.getLogger(__name__)
 
-BLANK = 0x0A
-SHOW, BEEP = 0x02, 0x03
-RATED, ASK, PLEASE_RATE = 0x11, 0x01, 0x0B
-"""Evaluator -> host: a rating (function 11); host -> evaluator: function 01, data 0B asks for one (and a rating
-is acknowledged with function 01 and its own data); function 02 shows that many stars."""
-LEVELS = ("very_dissatisfied", "dissatisfied", "neutral", "satisfied", "very_satisfied")
-"""The national levels 1-5, as an evaluator profile's keys name them."""
 KEY_COMMANDS = {
     "call_next": "call_next",
     "recall": "recall",

@@ -106,6 +106,24 @@ class TextFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         colour = bytes((self.colour,))
         return b"".join(char.encode(encoding, errors="replace") + colour for char in text)
 
+    def text(self, data: bytes, encoding: str) -> str:
+        """What ``data`` shows (the colour bytes left out); raises ValueError when it is not text in ``encoding``."""
+        chars, at = [], 0
+        while at < len(data):
+            for width in range(1, 5):  # a character takes 1 byte (ASCII) to 4 (GB 18030)
+                try:
+                    char = data[at : at + width].decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+                break
+            else:
+                raise ValueError(f"byte {at} does not start a character in {encoding}")
+            if at + width >= len(data):
+                raise ValueError(f"the character at byte {at} has no colour byte")
+            chars.append(char)
+            at += width + 1
+        return "".join(chars)
+
 
 class SerialProfile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str

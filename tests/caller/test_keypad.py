@@ -4,8 +4,6 @@ signing in with digits, a call shown on the keypad's display."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,25 +12,20 @@ import pytest
 import contract as wire
 from caller.keypad import KeypadBus, KeypadPad
 from caller.keypads_app import BusDevice, KeypadsConfig, load_keypads, wire_bus
-from devicekit.frames import Decoded, FrameCodec, FrameReader
+from devicekit.frames import Decoded
 from devicekit.link import DeviceLink
 from devicekit.serial_profile import serial_profile
+from devicekit.serial_try.bus import KEY_FUNCTION, BusPeer, shown
 from tests.caller.hall import SITE, Hall
 from tests.support.hub_process import HubProcess
-from tests.support.pty_port import PtyPort
 from tests.support.waits import eventually
 
 PROFILE = serial_profile("keypads", "ff68")
 KEY = {name: int(code, 16) for code, name in PROFILE.keys.items()}
-KEYPAD_FUNCTION = 0x05  # what a key frame's function byte is, is not published: the bus takes any but 02 and 03
 
 
 def key_data(digits: str, key: str) -> bytes:
     return bytes(int(d) for d in digits) + bytes([KEY[key]])
-
-
-def shown(display: bytes) -> str:
-    return "".join(" " if byte == 0x0A else str(byte) for byte in display)
 
 
 class Keys:
@@ -92,36 +85,9 @@ def test_a_wrong_pin_keeps_the_window_closed_and_unknown_keys_do_nothing() -> No
     assert len(keys.hall.sent) == sent
 
 
-class BusPeer(PtyPort):
-    """The keypads' end of the line: sends key frames, reads what the host sends back."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.codec, self.reader = FrameCodec(PROFILE), FrameReader(PROFILE)
-        self.received: list[Decoded] = []
-        self.echo = False
-        """A line that echoes what the host sends (an RS-485 adapter with local echo)."""
-
-    def press(self, address: int, key: str, digits: str = "") -> None:
-        os.write(self.host, self.codec.encode(key_data(digits, key), address=address, function=KEYPAD_FUNCTION))
-
-    def read(self) -> list[Decoded]:
-        os.set_blocking(self.host, False)
-        with contextlib.suppress(BlockingIOError):
-            chunk = os.read(self.host, 4096)
-            self.received += self.reader.feed(chunk)
-            if self.echo:
-                os.write(self.host, chunk)
-        return self.received
-
-    def display(self, address: int) -> str | None:
-        shows = [frame.data for frame in self.read() if frame.address == address and frame.function == 0x02]
-        return shown(shows[-1]) if shows else None
-
-
 @pytest.fixture
 def peer() -> Iterator[BusPeer]:
-    made = BusPeer()
+    made = BusPeer(PROFILE, keypad=1, evaluator=31, evaluator_profile=serial_profile("evaluators", "ff68"))
     yield made
     made.close()
 
@@ -153,15 +119,15 @@ def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: B
         eventually(lambda: peer.display(1) == "001   ", timeout=10)  # signed in: one waiting, nobody called
         peer.press(1, "call_next")
         eventually(lambda: peer.display(1) == "000" + number.ticket.number[-3:])  # type: ignore[union-attr]
-        echoed = [f for f in peer.read() if f.function == KEYPAD_FUNCTION]
+        echoed = [f for f in peer.read() if f.function == KEY_FUNCTION]
         assert echoed[:3] == [
-            Decoded(1, KEYPAD_FUNCTION, key_data("1001", "function")),
-            Decoded(1, KEYPAD_FUNCTION, key_data("2468", "function")),
-            Decoded(1, KEYPAD_FUNCTION, key_data("", "call_next")),
+            Decoded(1, KEY_FUNCTION, key_data("1001", "function")),
+            Decoded(1, KEY_FUNCTION, key_data("2468", "function")),
+            Decoded(1, KEY_FUNCTION, key_data("", "call_next")),
         ]  # every key frame acknowledged by echoing it
         peer.press(7, "call_next")  # a keypad nobody configured: ignored ...
         peer.press(1, "recall")  # ... (the bus reads in order: once this is acknowledged, that one was read)
-        eventually(lambda: Decoded(1, KEYPAD_FUNCTION, key_data("", "recall")) in peer.read())
+        eventually(lambda: Decoded(1, KEY_FUNCTION, key_data("", "recall")) in peer.read())
         assert not [frame for frame in peer.read() if frame.address == 7] and not peer.reader.dropped
     finally:
         bus.stop()
@@ -188,11 +154,10 @@ def test_the_evaluator_asks_after_the_service_and_its_rating_reaches_the_hub(hub
         asked = Decoded(31, 0x01, bytes([0x0B]))
         eventually(lambda: asked in peer.read())  # "please rate" on the window's evaluator
 
-        rating = FrameCodec(serial_profile("evaluators", "ff68")).encode(bytes([0x05]), address=31, function=0x11)
-        os.write(peer.host, rating)  # 非常满意
+        peer.rate(31, 5)  # 非常满意
         eventually(lambda: Decoded(31, 0x02, bytes([5])) in peer.read())  # five stars: the hub took it
         assert Decoded(31, 0x01, bytes([0x05])) in peer.read()  # the rating acknowledged
-        os.write(peer.host, rating)  # a second rating of the same service
+        peer.rate(31, 5)  # a second rating of the same service
         eventually(lambda: Decoded(31, 0x02, bytes([0])) in peer.read())  # refused: no stars
     finally:
         bus.stop()
@@ -211,7 +176,7 @@ def test_a_line_that_echoes_the_host_does_not_press_a_key_twice(hub: HubProcess,
         peer.press(1, "call_next")  # its acknowledgement comes back over the line, looking like a second press
         eventually(lambda: peer.display(1) == "001001")
         peer.press(1, "recall")
-        eventually(lambda: Decoded(1, KEYPAD_FUNCTION, key_data("", "recall")) in peer.read())
+        eventually(lambda: Decoded(1, KEY_FUNCTION, key_data("", "recall")) in peer.read())
         assert peer.display(1) == "001001"  # A001 is still the one called: no second call-next
     finally:
         bus.stop()

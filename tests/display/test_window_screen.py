@@ -3,7 +3,6 @@ port that goes away and comes back, and the whole path from a caller's press thr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,50 +11,20 @@ import pytest
 import contract as wire
 from devicekit.frames import FrameReader
 from devicekit.serial_profile import serial_profile
+from devicekit.serial_try.led import LedPeer
 from display.led_strip import LedStrip
 from display.window_screen import WindowScreen
 from display.window_screen_app import WindowScreenSettings, main, wire_screen
 from tests.display.test_board_model import BoardHall
 from tests.support.hub_process import HubProcess
-from tests.support.pty_port import PtyPort
 from tests.support.waits import eventually
 
 SLZC = serial_profile("led_strips", "slzc")
 
 
-def strip_text(data: bytes, encoding: str = "gbk") -> str:
-    """The text of an SLZC show-text frame: each character (1 byte ASCII, 2 bytes GBK), then a colour byte."""
-    chars, at = [], 0
-    while at < len(data):
-        width = 1 if data[at] < 0x80 else 2
-        chars.append(data[at : at + width].decode(encoding))
-        at += width + 1
-    return "".join(chars)
-
-
-class StripPeer(PtyPort):
-    """The strip's end of a pty: reads what the hub side sends and decodes it with the profile."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reader = FrameReader(SLZC)
-        self.texts: list[str] = []
-
-    def read(self) -> list[str]:
-        os.set_blocking(self.host, False)
-        try:
-            chunk = os.read(self.host, 4096)
-        except BlockingIOError:
-            chunk = b""
-        for frame in self.reader.feed(chunk):
-            assert (frame.address, frame.function) == (3, 0xA5)
-            self.texts.append(strip_text(frame.data))
-        return self.texts
-
-
 @pytest.fixture
-def peer() -> Iterator[StripPeer]:
-    made = StripPeer()
+def peer() -> Iterator[LedPeer]:
+    made = LedPeer(SLZC, address=3)
     yield made
     made.close()
 
@@ -79,33 +48,33 @@ def test_the_strip_shows_the_call_here_a_pause_and_the_window_otherwise() -> Non
     assert screen.text(hall.view, "w99") is None
 
 
-def test_the_strip_gets_the_text_in_frames_of_its_profile(peer: StripPeer) -> None:
+def test_the_strip_gets_the_text_in_frames_of_its_profile(peer: LedPeer) -> None:
     strip = LedStrip(peer.path, SLZC, 3)
     try:
         strip.show("请A001号到3号窗口")
-        eventually(lambda: peer.read() == ["请A001号到3号窗口"])
+        eventually(lambda: peer.shown() == ["请A001号到3号窗口"])
         assert strip.status == "ok" and not peer.reader.dropped
     finally:
         strip.stop()
 
 
 def test_a_strip_unplugged_reports_offline_and_shows_the_newest_text_when_back(tmp_path: Path) -> None:
-    first, link = StripPeer(), tmp_path / "ttyUSB0"  # the adapter's stable name, as udev gives it
+    first, link = LedPeer(SLZC, address=3), tmp_path / "ttyUSB0"  # the adapter's stable name, as udev gives it
     link.symlink_to(first.path)
     statuses: list[str] = []
     strip = LedStrip(str(link), SLZC, 3, on_status=statuses.append, retry_seconds=0.1)
     second = None
     try:
         strip.show("请A001号到3号窗口")
-        eventually(lambda: first.read() == ["请A001号到3号窗口"])
+        eventually(lambda: first.shown() == ["请A001号到3号窗口"])
         first.close()  # pulled out: the port is gone
         link.unlink()
         strip.show("请A002号到3号窗口")
         eventually(lambda: strip.status == "offline")
         strip.show("请A001号到3号窗口")  # back to the text shown before the port went: it must still go out again
-        second = StripPeer()  # plugged in again (a strip powered off and on shows nothing of it)
+        second = LedPeer(SLZC, address=3)  # plugged in again (a strip powered off and on shows nothing of it)
         link.symlink_to(second.path)
-        eventually(lambda: second is not None and second.read() == ["请A001号到3号窗口"])
+        eventually(lambda: second is not None and second.shown() == ["请A001号到3号窗口"])
         assert statuses == ["ok", "offline", "ok"]
     finally:
         strip.stop()
@@ -113,7 +82,7 @@ def test_a_strip_unplugged_reports_offline_and_shows_the_newest_text_when_back(t
             second.close()
 
 
-def test_a_call_reaches_the_windows_strip_through_the_hub(hub: HubProcess, peer: StripPeer) -> None:
+def test_a_call_reaches_the_windows_strip_through_the_hub(hub: HubProcess, peer: LedPeer) -> None:
     kiosk = hub.provision("centre", "kiosk")
     caller = hub.provision("centre", "caller", "w01")
     screen = hub.provision("centre", "window_screen", "w01")
@@ -126,13 +95,13 @@ def test_a_call_reaches_the_windows_strip_through_the_hub(hub: HubProcess, peer:
     link, strip = wire_screen(settings)
     try:
         assert link.start(wait=10)
-        eventually(lambda: peer.read()[-1:] == ["1号窗口 暂停服务"], timeout=10)  # nobody signed in yet
+        eventually(lambda: peer.shown()[-1:] == ["1号窗口 暂停服务"], timeout=10)  # nobody signed in yet
         kiosk_link = hub.link(kiosk, "centre", wire.DeviceKind.KIOSK)
         caller_link = hub.link(caller, "centre", wire.DeviceKind.CALLER)
         number = kiosk_link.request(wire.Action.ISSUE, {"matters": ["A02"]}).ticket.number  # type: ignore[union-attr]
         assert caller_link.request(wire.Action.OPEN_WINDOW, {"window_id": "w01", "staff_id": "li", "pin": "2468"}).ok
         assert caller_link.request(wire.Action.CALL_NEXT, {"window_id": "w01"}).ok
-        eventually(lambda: peer.read()[-1:] == [f"请{number}号到1号窗口"])
+        eventually(lambda: peer.shown()[-1:] == [f"请{number}号到1号窗口"])
 
         def reported() -> dict[str, str]:
             return dict(hub.statuses(screen).get(screen.device_id, {}).get("detail", {}))
@@ -161,7 +130,7 @@ def test_a_text_longer_than_the_strip_takes_is_cut_not_dropped() -> None:
     try:
         frame = strip.frame("请" * 400)  # 3 bytes a character on the wire: more than the 512 the strip takes
         (decoded,) = FrameReader(SLZC).feed(frame)
-        assert strip_text(decoded.data) == "请" * (SLZC.frame.max_data // 3)
+        assert SLZC.text is not None and SLZC.text.text(decoded.data, "gbk") == "请" * (SLZC.frame.max_data // 3)
     finally:
         strip.stop()
 

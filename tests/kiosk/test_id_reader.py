@@ -5,16 +5,14 @@ is never logged nor stored in clear, and the screen shows it masked."""
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import contract as wire
-from devicekit.frames import FrameCodec, FrameReader
 from devicekit.serial_profile import serial_profile
+from devicekit.serial_try.id_reader import CardText, IdReaderPeer
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.site_info import site_info
 from kiosk.controller import KioskController
@@ -24,80 +22,26 @@ from kiosk.texts import Texts
 from tests.kiosk.test_controller import FakeLink, UiThread
 from tests.kiosk.test_hub_link import NOW
 from tests.support.hub_process import HubProcess
-from tests.support.pty_port import PtyPort
 from tests.support.waits import eventually
 
 PROFILE = serial_profile("id_readers", "gat467")
 ID_NUMBER = "11010519491231002X"
-FIELDS = (  # (text, bytes) in the order of the card's text block
-    ("张三丰", 30), ("1", 2), ("01", 4), ("19491231", 16), ("北京市朝阳区某某路1号", 70), (ID_NUMBER, 36),
-    ("北京市公安局朝阳分局", 30), ("20200101", 16), ("长期", 16), ("", 36),
+CARD = CardText(
+    name="张三丰", birth="19491231", address="北京市朝阳区某某路1号", id_number=ID_NUMBER,
+    authority="北京市公安局朝阳分局", valid_to="长期",
 )  # fmt: skip
 
 
-def text_block(number: str = ID_NUMBER) -> bytes:
-    """The card's 256 bytes: each field in UTF-16-LE, padded with spaces to its length."""
-    texts = [number if text == ID_NUMBER else text for text, _ in FIELDS]
-    return b"".join(
-        (text + " " * (size // 2 - len(text))).encode("utf-16-le")
-        for text, (_, size) in zip(texts, FIELDS, strict=True)
-    )
-
-
-class ReaderPeer(PtyPort):
-    """The reader's end of a pty: answers find, select and read for the card lying on it (``card``: a text block)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.card: bytes | None = None
-        self.mode = "answer"  # or "silent", or "fault" (SW3 41, read failed)
-        self.empty_looks = 0
-        """Finds answered "no card"."""
-        self.codec, self.reader = FrameCodec(PROFILE), FrameReader(PROFILE)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        os.set_blocking(self.host, False)
-        while not self._stop.wait(0.005):
-            try:
-                chunk = os.read(self.host, 256)
-            except (BlockingIOError, OSError):
-                continue
-            for frame in self.reader.feed(chunk):
-                answer = self._answer(frame.data[:2])
-                if answer is not None:
-                    os.write(self.host, self.codec.encode(answer))
-
-    def _answer(self, command: bytes) -> bytes | None:
-        if self.mode == "silent":
-            return None
-        if self.mode == "fault":
-            return bytes.fromhex("00 00 41")
-        if command == bytes.fromhex("20 01"):
-            self.empty_looks += not self.card
-            return bytes.fromhex("00 00 9F 00 00 00 00") if self.card else bytes.fromhex("00 00 80")
-        if command == bytes.fromhex("20 02"):
-            return bytes.fromhex("00 00 90") + bytes(8) if self.card else bytes.fromhex("00 00 81")
-        assert command == bytes.fromhex("30 01") and self.card is not None
-        return bytes.fromhex("00 00 90 01 00 04 00") + self.card + bytes(1024)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        super().close()
-
-
 @pytest.fixture
-def peer() -> Iterator[ReaderPeer]:
-    made = ReaderPeer()
+def peer() -> Iterator[IdReaderPeer]:
+    made = IdReaderPeer(PROFILE, CARD)
+    made.serve()
     yield made
     made.close()
 
 
 def test_the_text_block_is_read_field_by_field_and_shown_only_masked() -> None:
-    card = parse_text(text_block())
+    card = parse_text(CARD.block())
     assert (card.name, card.gender, card.birth, card.id_number, card.valid_to) == (
         "张三丰", "1", "19491231", ID_NUMBER, "长期",
     )  # fmt: skip
@@ -107,22 +51,22 @@ def test_the_text_block_is_read_field_by_field_and_shown_only_masked() -> None:
         parse_text(bytes(10))
 
 
-def test_a_card_on_the_reader_is_read_and_none_when_it_is_taken_away(peer: ReaderPeer) -> None:
+def test_a_card_on_the_reader_is_read_and_none_when_it_is_taken_away(peer: IdReaderPeer) -> None:
     reader = IdCardReader(peer.path, PROFILE)
     try:
         assert reader.read_card() is None
-        peer.card = text_block()
+        peer.command(["lay"])
         card = reader.read_card()
         assert card is not None and card.id_number == ID_NUMBER and card.name == "张三丰"
-        peer.card = None
+        peer.command(["take"])
         assert reader.read_card() is None
     finally:
         reader.close()
 
 
-@pytest.mark.parametrize(("mode", "problem"), [("silent", "no answer from the reader"), ("fault", "read failed")])
-def test_a_silent_or_faulty_reader_says_so(peer: ReaderPeer, mode: str, problem: str) -> None:
-    peer.mode = mode
+@pytest.mark.parametrize(("mode", "problem"), [("silent", "no answer from the reader"), ("fault 41", "read failed")])
+def test_a_silent_or_faulty_reader_says_so(peer: IdReaderPeer, mode: str, problem: str) -> None:
+    peer.command(mode.split())
     reader = IdCardReader(peer.path, PROFILE, timeout=0.3)
     try:
         with pytest.raises(IdReaderError, match=problem):
@@ -132,7 +76,7 @@ def test_a_silent_or_faulty_reader_says_so(peer: ReaderPeer, mode: str, problem:
 
 
 def test_a_card_laid_on_the_reader_registers_the_ticket_at_the_real_hub(
-    hub: HubProcess, peer: ReaderPeer, caplog: pytest.LogCaptureFixture
+    hub: HubProcess, peer: IdReaderPeer, caplog: pytest.LogCaptureFixture
 ) -> None:
     account = hub.provision("centre", "kiosk")
     hub.start()
@@ -148,7 +92,7 @@ def test_a_card_laid_on_the_reader_registers_the_ticket_at_the_real_hub(
     controller = KioskController(model, link, ui.post, now=lambda: NOW, cards=reader, card_interval=0.05)
     try:
         controller.watch_cards()
-        peer.card = text_block()
+        peer.command(["lay"])
         ui.pump_until(lambda: model.card is not None, timeout=5)
         assert model.screen == Screen.MATTERS and model.card_note() == "已读取身份证：张*丰 1101**********002X"
         body = model.choose_matter("A02", NOW)
@@ -157,9 +101,10 @@ def test_a_card_laid_on_the_reader_registers_the_ticket_at_the_real_hub(
         ui.pump_until(lambda: model.screen == Screen.TICKET)
         assert model.card is None  # the next citizen starts without it
 
-        peer.card, looks = None, peer.empty_looks  # taken away, then laid again: the same citizen
+        peer.command(["take"])  # taken away, then laid again: the same citizen
+        looks = peer.empty_looks
         eventually(lambda: peer.empty_looks > looks)
-        peer.card = text_block()
+        peer.command(["lay"])
         ui.pump_until(lambda: model.card is not None, timeout=5)
         again = model.choose_matter("A02", NOW)
         assert again is not None
@@ -186,7 +131,8 @@ def test_a_reader_unplugged_and_back_is_reported_in_the_kiosks_status(tmp_path: 
     try:
         controller.watch_cards()
         eventually(lambda: link.reports == [{"id_reader": "offline"}])
-        replugged = ReaderPeer()
+        replugged = IdReaderPeer(PROFILE)
+        replugged.serve()
         port.symlink_to(replugged.path)
         eventually(lambda: link.reports == [{"id_reader": "offline"}, {"id_reader": "ok"}])
     finally:
