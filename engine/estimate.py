@@ -27,7 +27,7 @@ from typing import Any
 import msgspec
 
 from engine import events as ev
-from engine._calibration import Calibration
+from engine._calibration import Calibration, Promise
 from engine._learned import Arrivals, Durations, Pace, Rota, closing_minute, minute_of_day, minutes_between
 from engine._replay import Item, Model, Newcomers, Replay
 from engine.commands import Priority
@@ -72,6 +72,15 @@ class EstimatorConfig(msgspec.Struct, frozen=True, kw_only=True):
     prior_errors: tuple[float, float] = (-0.5, 0.4)
     """Log-ratio quantiles of the range before any error was seen (a ±40-50 % spread)."""
     prior_errors_weight: float = 10.0
+    point_errors_weight: float = 30.0
+    """How many errors the point's correction toward a bucket's quantile waits for to count half (the range's
+    quantiles use ``prior_errors_weight``): a bias learned from few errors costs more than it corrects."""
+    drift_calls: float = 40.0
+    """Calls over which the drift of the last served (their error beyond their bucket's usual) is averaged."""
+    drift_decay: float = 0.999
+    """Per call, how much of the past the slope of the drift correction keeps."""
+    drift_prior: float = 0.5
+    """Squared drift the slope's regression starts with (toward a slope of 0: no drift correction)."""
     prior_gap_minutes: float = 0.5
     """Minutes between a window's release and its next call while people wait, before any was seen."""
     prior_pause_minutes: float = 10.0
@@ -218,8 +227,9 @@ class WaitEstimator:
         self._arrivals = Arrivals(self.config.arrival_minutes)
         self._rota = Rota(self.config.rota_days)
         self._calibration = Calibration(self.config)
-        self._raw_at_issue: dict[str, float] = {}
-        """Raw replay minutes of each ticket at its issue, until its first call tells the actual wait."""
+        self._promised: dict[str, Promise] = {}
+        """What each ticket was promised at its issue (raw replay minutes), until its first call tells the actual
+        wait."""
         self._calls: dict[str, tuple[datetime, str, str]] = {}
         """Per window: when it called its current ticket, the ticket's matter and who works there."""
         self._released: dict[str, datetime] = {}
@@ -276,11 +286,11 @@ class WaitEstimator:
 
     def _day_opened(self, event: ev.DayOpened, state: SiteState, site: Site) -> None:
         self._arrivals.reset(event.at)
-        for kept in (self._raw_at_issue, self._calls, self._released, self._paused):
+        for kept in (self._promised, self._calls, self._released, self._paused):
             kept.clear()
 
     def _day_closed(self, event: ev.DayClosed, state: SiteState, site: Site) -> None:
-        self._raw_at_issue.clear()
+        self._promised.clear()
         self._rota.end_day(minute_of_day(site, event.at))
 
     def _issued(self, event: ev.TicketIssued, state: SiteState, site: Site) -> None:
@@ -295,13 +305,14 @@ class WaitEstimator:
             snapshot.add_new(event.ticket_id, kind)
         found = snapshot.raw(event.ticket_id)
         if found is not None:
-            self._raw_at_issue[event.ticket_id] = max(found[0] - minutes_between(event.at, snapshot.at), 0.0)
+            raw = max(found[0] - minutes_between(event.at, snapshot.at), 0.0)
+            self._promised[event.ticket_id] = self._calibration.promise(raw)
 
     def _called(self, event: ev.TicketCalled, state: SiteState, site: Site) -> None:
         ticket = state.tickets[event.ticket_id]
-        raw = self._raw_at_issue.pop(ticket.id, None)
-        if raw is not None:
-            self._calibration.add(raw, minutes_between(event.at, ticket.issued_at))
+        promise = self._promised.pop(ticket.id, None)
+        if promise is not None:
+            self._calibration.add(promise, minutes_between(event.at, ticket.issued_at))
         if event.kind == ev.CallKind.RECALL:
             return
         window = state.windows.get(event.window_id)
@@ -334,7 +345,7 @@ class WaitEstimator:
         self._release(event.from_window, event.at)
 
     def _cancelled(self, event: ev.TicketCancelled, state: SiteState, site: Site) -> None:
-        self._raw_at_issue.pop(event.ticket_id, None)
+        self._promised.pop(event.ticket_id, None)
 
     def _window_paused(self, event: ev.WindowPaused, state: SiteState, site: Site) -> None:
         self._paused[event.window_id] = event.at

@@ -183,13 +183,14 @@ class KioskModel:
             minutes = here.wait_minutes.get(matter.code) if here else None
             full = remaining.get(matter.code, 1) <= 0
             note = closed or (self.texts("Today's tickets are all taken") if full else "")
+            count = waiting.get(matter.code, 0)
             tiles.append(
                 MatterTile(
                     code=matter.code,
                     name=self.texts.pick(matter.name_zh, matter.name_en),
                     category=matter.category,
-                    waiting=waiting.get(matter.code, 0),
-                    wait_text=wait_text(self.texts, wire.WaitEstimate(people_ahead=0, minutes=minutes)),
+                    waiting=count,
+                    wait_text=wait_text(self.texts, wire.WaitEstimate(people_ahead=count, minutes=minutes)),
                     available=not note,
                     note=note,
                 )
@@ -206,6 +207,7 @@ class KioskModel:
             if site.site_id == self.site_id or code not in site.offered or not site.open_now:
                 continue
             minutes = site.wait_minutes.get(code)
+            count = site.waiting.get(code, 0)
             options.append(
                 (
                     minutes if minutes is not None else math.inf,
@@ -214,8 +216,8 @@ class KioskModel:
                         name=self.texts.pick(site.name_zh, site.name_en),
                         address=self.texts.pick(site.address_zh, site.address_en),
                         distance_km=round(distance_km(here.latitude, here.longitude, site.latitude, site.longitude), 1),
-                        waiting=site.waiting.get(code, 0),
-                        wait_text=wait_text(self.texts, wire.WaitEstimate(people_ahead=0, minutes=minutes)),
+                        waiting=count,
+                        wait_text=wait_text(self.texts, wire.WaitEstimate(people_ahead=count, minutes=minutes)),
                     ),
                 )
             )
@@ -426,15 +428,17 @@ class KioskModel:
         return next((matter for matter in self.info.matters if matter.code == code), None)
 
     def _materials(self, code: str) -> tuple[str, ...]:
+        """ "身份证：原件 1 份" — each material with the counts it asks for; a count of zero is left out."""
         matter = self._matter(code)
         if matter is None:
             return ()
-        return tuple(
-            self.texts(
-                "{name}: {originals} original(s), {copies} cop(ies)",
-                name=self.texts.pick(m.name_zh, m.name_en),
-                originals=m.originals,
-                copies=m.copies,
-            )
-            for m in matter.materials
-        )
+        return tuple(self._material(m) for m in matter.materials)
+
+    def _material(self, material: wire.MaterialInfo) -> str:
+        name = self.texts.pick(material.name_zh, material.name_en)
+        counts = [
+            self.texts(message, count=count)
+            for message, count in (("{count} original(s)", material.originals), ("{count} cop(ies)", material.copies))
+            if count > 0
+        ]
+        return self.texts("{name}: {counts}", name=name, counts=self.texts(", ").join(counts)) if counts else name

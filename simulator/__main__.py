@@ -19,7 +19,7 @@ from simulator.report import table
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
-    parser.add_argument("--seeds", type=int, default=5, help="run seeds 1..N of every scenario (default 5)")
+    parser.add_argument("--seeds", type=int, default=10, help="run seeds 1..N of every scenario (default 10)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="parallel processes")
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON instead of tables")
     parser.add_argument(

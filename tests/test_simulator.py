@@ -14,7 +14,7 @@ from simulator.experiment import run, run_seed
 from simulator.hall import simulate
 from simulator.predictors import Prediction
 from simulator.profiles import SCENARIOS
-from simulator.report import OURS, Summary
+from simulator.report import OURS, SEGMENT_TARGETS
 
 
 class EventCount:
@@ -55,7 +55,12 @@ def test_a_realistic_day_looks_like_a_busy_district_hall() -> None:
 
 
 def test_the_targets_hold_over_the_default_seeds() -> None:
-    summaries = {summary.scenario: summary for summary in run(list(SCENARIOS), range(1, 6), jobs=2)}
+    """Seeds 1-5 for the scenarios' targets; the realistic day, whose surge hours have a target of their own, over
+    the ten seeds ``python -m simulator`` runs (its surge segment is about 4,000 tickets only then)."""
+    others = [name for name in SCENARIOS if name != "realistic-day"]
+    summaries = {summary.scenario: summary for summary in run(others, range(1, 6), jobs=2)}
+    (realistic,) = run(["realistic-day"], range(1, 11), jobs=2)
+    summaries[realistic.scenario] = realistic
     assert [missed for summary in summaries.values() for missed in summary.missed()] == []
-    realistic: Summary = summaries["realistic-day"]
+    assert realistic.segments["surge"].ratio[OURS] <= SEGMENT_TARGETS[("realistic-day", "surge")]
     assert realistic.late[OURS] < realistic.late["naive"] / 2  # far fewer waits much longer than promised

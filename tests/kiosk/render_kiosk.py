@@ -8,9 +8,9 @@ One process can open one Kivy window, so the tests run this as a subprocess per 
 Several scenes of one size share a window (and a process): the view is swapped between screenshots.
 
 The model is fed the sample district at 2026-11-25 10:00 (Wednesday) by the hub's real builders, with every site's
-windows open, tickets waiting and one matter sold out. The JSON lists every label (text, role, font size in dp,
-colour, the background it is drawn on, its box and its text's size), every tappable widget's size in dp and the
-theme's colour pairs in use.
+windows open (the centre's serving for 6 minutes), tickets waiting and one matter sold out. The JSON lists every label
+(text, role, font size in dp, colour, the background it is drawn on, its box and its text's size), every tappable
+widget's size in dp and the theme's colour pairs in use.
 """
 
 from __future__ import annotations
@@ -116,9 +116,10 @@ SCREENSHOTS = {
 
 
 def build_model(scene: Scene) -> KioskModel:
-    hall = Hall()
+    hall = Hall(now=WEDNESDAY_10AM - timedelta(minutes=6))
     for site in DISTRICT.sites:
         hall.open_windows(site.id)
+    hall.serve_everywhere(hall.site_id, minutes=6)  # a hall at work at 10:00: every window of the centre serving
     for code, count in WAITING.items():
         for n in range(count):
             assert hall.issue({"matters": [code]}, f"{code}-{n}").ok

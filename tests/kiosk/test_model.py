@@ -9,7 +9,6 @@ import pytest
 
 import contract as wire
 from engine import commands as cmd
-from engine.estimate import WaitEstimator
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.gateway import Gateway
 from hub.service import HallService
@@ -30,8 +29,8 @@ class Hall:
         self.now = now
         self.service = HallService(DISTRICT, MemoryStore())
         self.gateway = Gateway(self.service, {"kiosk-1": _Kiosk(site_id)}.get, lambda: self.now, secret=b"kiosk-tests")
-        for site in DISTRICT.sites:
-            self.service.execute(cmd.OpenDay(command_id=f"open-{site.id}", site_id=site.id, at=now))
+        for site in DISTRICT.sites:  # through the gateway, as the hub does: its estimators see every event
+            self.gateway.execute(cmd.OpenDay(command_id=f"open-{site.id}", site_id=site.id, at=now))
         self.kiosk = KioskModel(site_id, Texts("zh_CN"))
         self.site_id = site_id
         self.refresh()
@@ -40,17 +39,30 @@ class Hall:
         site = DISTRICT.site(site_id)
         assert site is not None
         for window in site.windows:
-            self.service.execute(
+            self.gateway.execute(
                 cmd.OpenWindow(command_id=f"w-{site_id}-{window.id}", site_id=site_id, at=self.now, window_id=window.id)
             )
+
+    def serve_everywhere(self, site_id: str, minutes: float) -> None:
+        """Every window of the site calls a citizen and serves them; then ``minutes`` pass (a hall at work)."""
+        site = DISTRICT.site(site_id)
+        assert site is not None
+        for window in site.windows:
+            matter = max(window.weights, key=window.weights.__getitem__)
+            self.gateway.execute(
+                cmd.IssueTicket(command_id=f"s-{window.id}", site_id=site_id, at=self.now, matters=(matter,))
+            )
+            for kind in (cmd.CallNext, cmd.StartService):
+                self.gateway.execute(kind(command_id=f"{kind.__name__}-{window.id}", site_id=site_id, at=self.now,
+                                          window_id=window.id))  # fmt: skip
+        self.now += timedelta(minutes=minutes)
 
     def refresh(self) -> None:
         site = DISTRICT.site(self.site_id)
         assert site is not None
         states = {s.id: self.service.state(s.id) for s in DISTRICT.sites}
-        estimators = {s.id: WaitEstimator() for s in DISTRICT.sites}
-        self.kiosk.on_info(site_info(DISTRICT, site))
-        self.kiosk.on_summary(district_summary(DISTRICT, states, SummaryWaits(estimators), self.now))
+        self.kiosk.on_info(site_info(DISTRICT, site))  # the summary's waits from the hub's own estimators (hub.main)
+        self.kiosk.on_summary(district_summary(DISTRICT, states, SummaryWaits(self.gateway.estimators), self.now))
         self.kiosk.on_snapshot(self.gateway.snapshot(self.site_id))
 
     def issue(self, body: dict[str, object], request_id: str) -> wire.Reply:
@@ -87,16 +99,50 @@ def test_taking_a_ticket_shows_number_wait_windows_and_materials() -> None:
     assert hall.kiosk.screen == Screen.MATTERS
     tile = next(tile for tile in hall.kiosk.matter_tiles() if tile.code == "A02")
     assert (tile.name, tile.waiting, tile.available) == ("个体工商户设立登记", 3, True)
-    assert tile.wait_text.startswith("约 ")
+    assert tile.wait_text == "不到 1 分钟"  # idle windows call the three at once: never "等候 3 人 · 约 0 分钟"
     body = hall.kiosk.choose_matter("A02", hall.now)
     assert body == {"matters": ["A02"], "channel": "kiosk"} and hall.kiosk.screen == Screen.WORKING
     hall.kiosk.on_issue_reply(hall.issue(body, "mine"))
     ticket = hall.kiosk.ticket
     assert hall.kiosk.screen == Screen.TICKET and ticket is not None
     assert ticket.number == "A004" and ticket.people_ahead_text == "前面还有 3 人"
-    assert ticket.wait_text.startswith("约 ") and "分钟" in ticket.wait_text
+    assert ticket.wait_text == "不到 1 分钟"
     assert ticket.windows_text.startswith("请留意 1、")
     assert ticket.materials and "原件" in ticket.materials[0]
+
+
+def test_nobody_waiting_with_every_window_busy_says_so_and_agrees_with_the_ticket() -> None:
+    """The tile's wait and the ticket's are the same estimate (the summary comes from the hub's estimators): with
+    nobody ahead and every window serving, it is the rest of the first service to end, and the screen says so."""
+    hall = Hall()
+    hall.open_windows("centre")
+    hall.serve_everywhere("centre", minutes=3)
+    hall.refresh()
+    tile = next(tile for tile in hall.kiosk.matter_tiles() if tile.code == "A02")
+    assert tile.waiting == 0 and tile.wait_text.startswith("窗口忙，约 ")
+    here = hall.kiosk.here
+    assert here is not None and (minutes := here.wait_minutes["A02"]) is not None and 1.0 <= minutes <= 10.0
+    assert tile.wait_text == f"窗口忙，约 {round(minutes)} 分钟"
+    reply = hall.issue({"matters": ["A02"]}, "mine")
+    assert reply.ticket is not None and reply.ticket.wait is not None and reply.ticket.wait.minutes == minutes
+    hall.kiosk.on_issue_reply(reply)
+    ticket = hall.kiosk.ticket
+    assert ticket is not None and ticket.people_ahead_text == "前面还有 0 人"
+    assert ticket.wait_text.startswith("窗口忙，约 ")  # with the range the ticket carries
+
+
+def test_materials_leave_out_a_count_of_zero() -> None:
+    hall = Hall()
+    materials = {
+        m.code: hall.kiosk._materials(m.code)
+        for m in hall.kiosk.info.matters  # type: ignore[union-attr]
+    }
+    listed = [line for lines in materials.values() for line in lines]
+    assert listed and not any("0 份" in line for line in listed)
+    assert any(line.endswith("原件 1 份") for line in listed)  # an original only: no "复印件 0 份"
+    hall.kiosk.texts.language = "en"
+    english = [line for m in hall.kiosk.info.matters for line in hall.kiosk._materials(m.code)]  # type: ignore[union-attr]
+    assert english and not any(" 0 " in line for line in english)
 
 
 def test_a_closed_site_and_a_full_matter_issue_nothing_and_say_why() -> None:
@@ -274,6 +320,7 @@ def spoken(kiosk: KioskModel) -> list[str]:
 def test_elder_mode_reads_every_screen_in_its_language() -> None:
     hall = Hall()
     hall.open_windows("centre")
+    hall.serve_everywhere("centre", minutes=3)
     hall.refresh()
     kiosk = hall.kiosk
     kiosk.tap("elder", hall.now)
@@ -284,8 +331,8 @@ def test_elder_mode_reads_every_screen_in_its_language() -> None:
     assert body is not None and spoken(kiosk) == ["正在处理…"]
     kiosk.on_issue_reply(hall.issue(body, "mine"))
     ticket = spoken(kiosk)
-    assert ticket[:3] == ["您的号码是 A 零零一", "个体工商户设立登记", "前面还有 0 人"]
-    assert ticket[3].startswith("大约 ") and "–" not in ticket[3] and ticket[4].startswith("请留意 1、")
+    assert ticket[:3] == ["您的号码是 A 零零四", "个体工商户设立登记", "前面还有 0 人"]
+    assert ticket[3].startswith("窗口忙，大约 ") and "–" not in ticket[3] and ticket[4].startswith("请留意 1、")
     assert ticket[5] == "请准备以下材料：" and "原件" in ticket[6]
     kiosk.tap("home", hall.now)
     kiosk.tap("checkin", hall.now)
