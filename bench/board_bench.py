@@ -44,10 +44,9 @@ from pathlib import Path
 
 import contract as wire
 from devicekit.link import DeviceLink
-from display.announcer import Announcer
+from devicekit.voice import CHIME_PATH, Announcer, Synthesizer, VoiceConfig
 from display.board_model import BoardModel
 from display.feed import BoardFeed
-from display.voice import CHIME_PATH, Synthesizer, VoiceConfig
 from engine import events as ev
 from tests.support.hub_process import REPO, HubProcess
 

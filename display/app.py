@@ -18,11 +18,10 @@ import msgspec
 
 import contract as wire
 from devicekit.link import link_for
-from display.announcer import Announcer, KivyPlayer, Player
+from devicekit.voice import Announcer, KivyPlayer, Player, Synthesizer
 from display.board_model import BoardModel
 from display.config import BoardConfig, ConfigError, load_config
 from display.feed import BoardFeed
-from display.voice import Synthesizer
 
 log = logging.getLogger(__name__)
 

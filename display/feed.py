@@ -23,7 +23,7 @@ import msgspec
 import contract as wire
 from devicekit.link import DeviceLink
 from devicekit.site_view import SiteView
-from display.announcer import Announcer
+from devicekit.voice import Announcer
 from display.board_model import Board, BoardModel
 from engine.events import CallKind
 

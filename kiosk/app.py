@@ -56,11 +56,10 @@ def printing_for(settings: KioskConfig) -> Printing | None:
 
 
 def reader_for(settings: KioskConfig) -> ScreenReader | None:
-    """Elder mode's read-aloud through the boards' voice engine (espeak-ng), or None when switched off."""
+    """Elder mode's read-aloud through the hall's voice (devicekit.voice) (espeak-ng), or None when switched off."""
     if not settings.voice:
         return None
-    from display.announcer import KivyPlayer  # noqa: PLC0415 (the player imports Kivy's audio when it plays)
-    from display.voice import Synthesizer  # noqa: PLC0415
+    from devicekit.voice import KivyPlayer, Synthesizer  # noqa: PLC0415 (Kivy's audio comes when the player plays)
 
     return ScreenReader(Synthesizer(Path(settings.voice_cache)), KivyPlayer())
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import contract as wire
-from display.voice import ticket_en, ticket_zh
+from devicekit.voice import ticket_en, ticket_zh
 from kiosk.id_reader import IdCard
 from kiosk.texts import Texts, spoken_wait_text, wait_text
 

@@ -1,7 +1,7 @@
 """Elder mode's read-aloud: the current screen's sentences through the hall's own voice engine.
 
-The words come from ``KioskModel.spoken()``; synthesis is the boards' ``display.voice.Synthesizer`` (pyttsx3 over
-espeak-ng, cached WAV files) and playback a ``display.announcer`` player (``KivyPlayer`` on the kiosk). Mandarin
+The words come from ``KioskModel.spoken()``; synthesis is the hall's ``devicekit.voice.Synthesizer`` (pyttsx3 over
+espeak-ng, cached WAV files) and playback a ``devicekit.voice`` player (``KivyPlayer`` on the kiosk). Mandarin
 goes to espeak-ng's ``sit/cmn-latn-pinyin`` voice as Chinese characters: that voice reads hanzi through its own
 dictionary (``espeak-ng -v sit/cmn-latn-pinyin -q --ipa 请准备以下材料`` gives Mandarin initials and tones), so the
 kiosk's free text (matter and site names, the hub's refusals) needs no pinyin table of its own.
@@ -17,8 +17,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from display.announcer import Player
-from display.voice import ENGLISH_VOICE, MANDARIN_VOICE, SpeechSource
+from devicekit.voice import ENGLISH_VOICE, MANDARIN_VOICE, Player, SpeechSource
 from kiosk.model import Spoken
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,8 @@ from caller.hub_link import drive
 from caller.model import CallerModel, Request
 from caller.texts import Texts
 from devicekit.link import DeviceLink
-from display.announcer import Announcer, RecordingPlayer
+from devicekit.voice import Announcer, RecordingPlayer, Synthesizer, VoiceConfig, wav_duration
 from display.board_model import BoardModel
-from display.voice import Synthesizer, VoiceConfig, wav_duration
 from kiosk.model import KioskModel, Screen
 from tests.hub.test_end_to_end import eventually
 from tests.support.hub_process import HubProcess

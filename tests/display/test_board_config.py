@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from devicekit.voice import DEFAULT_TEMPLATES
 from display.app import build_feed, parse
 from display.board_model import Zone
 from display.config import BoardConfig, ConfigError, load_config
-from display.voice import DEFAULT_TEMPLATES
 
 BOARD_TOML = """
 site = "centre"

@@ -22,10 +22,9 @@ import pytest
 
 import contract as wire
 from devicekit.link import DeviceLink
-from display.announcer import Announcer, RecordingPlayer
+from devicekit.voice import Announcer, RecordingPlayer, Synthesizer, VoiceConfig
 from display.board_model import BoardModel, CallLine
 from display.feed import BoardFeed
-from display.voice import Synthesizer, VoiceConfig
 from engine import events as ev
 from hub.devices import Credentials
 from hub.server import SNAPSHOT_INTERVAL

@@ -15,11 +15,10 @@ import pytest
 
 import contract as wire
 from devicekit.link import DeviceLink
-from display.announcer import Announcer, RecordingPlayer
+from devicekit.voice import Announcer, RecordingPlayer, VoiceConfig
 from display.board_model import Board as BoardFrame
 from display.board_model import BoardModel, CallLine, Zone
 from display.feed import LATE_CALL_SECONDS, BoardFeed
-from display.voice import VoiceConfig
 from tests.display.test_board_model import SITE, BoardHall
 
 
@@ -95,7 +94,7 @@ def board(tmp_path: Path) -> Iterator[Board]:
 
 
 def zh(number: str, window: int) -> str:
-    from display.voice import utterances  # noqa: PLC0415
+    from devicekit.voice import utterances  # noqa: PLC0415
     from engine.events import CallKind  # noqa: PLC0415
 
     return utterances(number, window, CallKind.NEXT, VoiceConfig(languages=("zh",)))[0].text

@@ -16,7 +16,7 @@ import pytest
 
 import contract as wire
 from devicekit.link import HubUnreachable
-from display.announcer import RecordingPlayer
+from devicekit.voice import RecordingPlayer
 from kiosk.controller import KioskController, Printing
 from kiosk.model import Screen
 from kiosk.speech import ScreenReader

@@ -1,4 +1,4 @@
-"""Elder mode's read-aloud through the boards' real voice engine: espeak-ng via display.voice.Synthesizer."""
+"""Elder mode's read-aloud through the hall's real voice: espeak-ng via devicekit.voice.Synthesizer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from display.announcer import RecordingPlayer
-from display.voice import MANDARIN_VOICE, Synthesizer, wav_info
+from devicekit.voice import MANDARIN_VOICE, RecordingPlayer, Synthesizer, wav_info
 from kiosk.model import Spoken
 from kiosk.speech import ScreenReader
 from tests.kiosk.test_model import Hall, appointment_reply

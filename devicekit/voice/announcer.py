@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from contract import CallView
-from display.voice import CHIME_PATH, SpeechSource, VoiceConfig, utterances, wav_duration, write_chime
+from devicekit.voice.phrases import VoiceConfig, utterances
+from devicekit.voice.sound import CHIME_PATH, wav_duration, write_chime
+from devicekit.voice.synthesis import SpeechSource
 from engine.events import CallKind
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from contract import CallView
-from display.announcer import Announcer, RecordingPlayer
-from display.voice import (
+from devicekit.voice import (
     CHIME_PATH,
     MANDARIN_VOICE,
+    Announcer,
+    RecordingPlayer,
     Synthesizer,
     VoiceConfig,
     cardinal_en,
@@ -233,7 +234,7 @@ def test_quiet_hours(synth: Synthesizer, mode: str, now: clock_time, expected: l
 
 def test_kivy_player_plays_in_real_time_without_a_sound_card(tmp_path: Path) -> None:
     script = (
-        "import time; from display.announcer import KivyPlayer; from display.voice import CHIME_PATH\n"
+        "import time; from devicekit.voice import CHIME_PATH, KivyPlayer\n"
         "t = time.perf_counter(); KivyPlayer().play(CHIME_PATH, 0.5); print(time.perf_counter() - t)\n"
     )
     env = {
@@ -356,7 +357,7 @@ def test_kivy_player_fails_soft_without_a_sound_device(tmp_path: Path) -> None:
         out.writeframes(b"\0\0" * 6615)  # 0.3 s
     script = (
         "import logging, sys, time; logging.basicConfig(level=logging.WARNING)\n"
-        "from pathlib import Path; from display.announcer import KivyPlayer\n"
+        "from pathlib import Path; from devicekit.voice import KivyPlayer\n"
         "player = KivyPlayer(); t = time.perf_counter()\n"
         "for _ in range(3): player.play(Path(sys.argv[1]), 1.0)\n"
         "print(time.perf_counter() - t, player.silent_plays)\n"

@@ -1,7 +1,4 @@
-"""The hall's voice: what a call says (per language, from a site's templates), how it becomes a WAV file (pyttsx3
-over espeak-ng, cached on disk) and the two-tone chime before it.
-
-Only this module imports pyttsx3, and only inside ``Synthesizer``: importing ``display.voice`` does no I/O.
+"""What a call says: per language, from a site's templates, with the spoken forms of ticket and window numbers.
 
 Mandarin goes to espeak-ng's ``sit/cmn-latn-pinyin`` voice as pinyin with tone digits, built here from a small
 table (the template words and the numerals). Debian 12's ``sit/cmn`` reads tone digits as English words ("qing3"
@@ -10,21 +7,10 @@ becomes "king three"), so it is never used. See docs/voice.md.
 
 from __future__ import annotations
 
-import array
-import contextlib
-import hashlib
-import io
-import math
-import os
-import struct
-import sys
-import threading
-import wave
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from engine.events import CallKind
 
@@ -80,9 +66,6 @@ PINYIN: Mapping[str, str] = {
 templates use other characters adds them through ``VoiceConfig.pinyin``."""
 
 _PAUSE = "，。、,.!！?？;；:："
-
-
-# --- what a call says -----------------------------------------------------------------------------------------------
 
 
 def _split_number(number: str) -> tuple[str, str]:
@@ -246,174 +229,3 @@ def utterance(number: str, window_number: int, kind: CallKind, language: str, co
 def utterances(number: str, window_number: int, kind: CallKind, config: VoiceConfig) -> list[Utterance]:
     """The sentences of one call, Mandarin first, in ``config.languages`` order (not yet repeated)."""
     return [utterance(number, window_number, kind, lang, config) for lang in config.languages]
-
-
-# --- synthesis ------------------------------------------------------------------------------------------------------
-
-
-class SpeechSource(Protocol):
-    def warm_up(self, voices: tuple[str, ...] = ...) -> None: ...
-
-    def synthesize(self, text: str, voice: str, rate: int, volume: float) -> Path: ...
-
-
-class Synthesizer:
-    """pyttsx3 + espeak-ng to 22.05 kHz mono WAV files, cached in ``cache_dir`` under a hash of
-    (text, voice, rate, volume): a repeated announcement is a file lookup. Thread-safe (one engine, one lock)."""
-
-    def __init__(self, cache_dir: Path, max_files: int = 400) -> None:
-        self.cache_dir = cache_dir
-        self.max_files = max_files
-        """The cache keeps at most about this many sentences (least recently used go first): a busy hall makes
-        ~4,000 distinct sentences a day at ~150 KB each."""
-        self._new_files = 0
-        self.engine_runs = 0
-        """How many times the engine synthesised (cache misses), for tests and health."""
-        self.retries = 0
-        """Engine runs repeated because the driver wrote no file."""
-        self._engine: Any = None  # pyttsx3.Engine (untyped); touched only under the lock
-        self._voices: frozenset[str] = frozenset()
-        self._lock = threading.Lock()
-
-    def cache_path(self, text: str, voice: str, rate: int, volume: float) -> Path:
-        key = hashlib.sha256(f"{text}\0{voice}\0{rate}\0{volume:.3f}".encode()).hexdigest()[:32]
-        return self.cache_dir / f"{key}.wav"
-
-    def _engine_locked(self) -> Any:
-        if self._engine is None:
-            import pyttsx3  # type: ignore[import-untyped]  # noqa: PLC0415 (only here)
-
-            engine = pyttsx3.init("espeak")
-            self._voices = frozenset(str(v.id) for v in engine.getProperty("voices"))
-            self._engine = engine
-        return self._engine
-
-    def warm_up(self, voices: tuple[str, ...] = (MANDARIN_VOICE,)) -> None:
-        """Start the engine, load each voice with one short word (uncached) so that no call pays for it, and trim
-        the cache left by earlier runs."""
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            for voice in voices:
-                word = "qing3" if voice == MANDARIN_VOICE else "number"
-                self._run_locked(word, voice, 150, 1.0, self.cache_dir / "warm-up.wav")
-        self.prune()
-
-    def synthesize(self, text: str, voice: str, rate: int, volume: float) -> Path:
-        path = self.cache_path(text, voice, rate, volume)
-        if self._hit(path):
-            return path
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            if not path.exists():
-                self._run_locked(text, voice, rate, volume, path)
-                self.engine_runs += 1
-                self._new_files += 1
-        if self._new_files >= max(1, self.max_files // 10):
-            self.prune()
-        return path
-
-    @staticmethod
-    def _hit(path: Path) -> bool:
-        """A cached file, marked as used now (the pruning keeps what was used last)."""
-        try:
-            os.utime(path)
-        except FileNotFoundError:
-            return False
-        return True
-
-    def prune(self) -> int:
-        """Remove the least recently used sentences beyond ``max_files``; how many went."""
-        self._new_files = 0
-        try:
-            files = [(entry.stat().st_mtime, entry) for entry in self.cache_dir.glob("*.wav")]
-        except FileNotFoundError:
-            return 0
-        files.sort(key=lambda item: item[0], reverse=True)
-        for _, stale in files[self.max_files :]:
-            stale.unlink(missing_ok=True)
-        return max(0, len(files) - self.max_files)
-
-    def _run_locked(self, text: str, voice: str, rate: int, volume: float, path: Path) -> None:
-        engine = self._engine_locked()
-        if voice not in self._voices:  # pyttsx3 would keep the previous voice without a word
-            raise ValueError(f"espeak-ng has no voice {voice!r}")
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", rate)
-        engine.setProperty("volume", volume)
-        partial = path.with_suffix(f".{os.getpid()}.part")
-        # pyttsx3 2.99's espeak driver now and then (~1 in 500, seen only when the engine moves between threads)
-        # ends a run without writing the file: try again, twice at most.
-        for attempt in range(3):
-            with contextlib.redirect_stdout(io.StringIO()):  # the driver prints "Audio saved to ..."
-                engine.save_to_file(text, str(partial))
-                engine.runAndWait()
-            if partial.exists() and partial.stat().st_size > 44:
-                partial.replace(path)
-                return
-            partial.unlink(missing_ok=True)
-            self.retries += attempt < 2
-        raise RuntimeError(f"espeak-ng wrote no audio for {text!r} ({voice})")
-
-
-# --- WAV files: the chime and measurements --------------------------------------------------------------------------
-
-CHIME_PATH = Path(__file__).resolve().parent.parent / "assets" / "sounds" / "chime.wav"
-
-
-def write_chime(path: Path = CHIME_PATH, rate: int = 22050) -> Path:
-    """A soft two-tone "ding-dong" (E5 then C5, bell-like decay with a quiet octave partial), ~1.2 s, 16-bit mono.
-    Pure stdlib; the same bytes every time."""
-    samples = array.array("h")
-    for start, freq, length in ((0.0, 659.25, 0.6), (0.45, 523.25, 0.75)):
-        first = int(start * rate)
-        count = int(length * rate)
-        if len(samples) < first + count:
-            samples.extend([0] * (first + count - len(samples)))
-        for i in range(count):
-            t = i / rate
-            attack = min(1.0, t / 0.008)
-            envelope = attack * math.exp(-t * 5.0)
-            value = math.sin(2 * math.pi * freq * t) + 0.25 * math.sin(4 * math.pi * freq * t) * math.exp(-t * 4)
-            mixed = samples[first + i] + int(9000 * envelope * value)
-            samples[first + i] = max(-32767, min(32767, mixed))
-    fade = int(0.02 * rate)  # no click at the end
-    for i in range(fade):
-        samples[-1 - i] = int(samples[-1 - i] * i / fade)
-    if sys.byteorder == "big":
-        samples.byteswap()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return path
-
-
-@dataclass(frozen=True)
-class WavInfo:
-    rate: int
-    channels: int
-    duration: float
-    rms: float
-    """Root mean square of the samples, relative to full scale (0-1)."""
-    peak: float
-    """Largest absolute sample, relative to full scale (1.0 means clipping)."""
-
-
-def wav_info(path: Path) -> WavInfo:
-    """Rate, channels, duration and loudness of a 16-bit PCM WAV file (no audioop)."""
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise ValueError(f"{path}: {8 * wav.getsampwidth()}-bit audio; expected 16-bit")
-        rate, channels, frames = wav.getframerate(), wav.getnchannels(), wav.getnframes()
-        data = wav.readframes(frames)
-    samples = struct.unpack(f"<{len(data) // 2}h", data)
-    rms = math.sqrt(sum(s * s for s in samples) / len(samples)) / 32768 if samples else 0.0
-    peak = max((abs(s) for s in samples), default=0) / 32768
-    return WavInfo(rate, channels, frames / rate if rate else 0.0, rms, peak)
-
-
-def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as wav:
-        return wav.getnframes() / wav.getframerate()
