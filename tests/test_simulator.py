@@ -12,7 +12,7 @@ from engine.district import Site
 from engine.state import SiteState
 from simulator.experiment import run, run_seed
 from simulator.hall import simulate
-from simulator.predictors import Prediction
+from simulator.predictors import Estimated, Prediction, all_predictors
 from simulator.profiles import SCENARIOS
 from simulator.report import OURS, SEGMENT_TARGETS
 
@@ -64,3 +64,51 @@ def test_the_targets_hold_over_the_default_seeds() -> None:
     assert [missed for summary in summaries.values() for missed in summary.missed()] == []
     assert realistic.segments["surge"].ratio[OURS] <= SEGMENT_TARGETS[("realistic-day", "surge")]
     assert realistic.late[OURS] < realistic.late["naive"] / 2  # far fewer waits much longer than promised
+
+
+class Cases:
+    """A predictor that asks the estimator at each issue and notes the two cases the kiosk words apart: people
+    ahead (and the minutes), and whether every open window that could call the ticket is busy."""
+
+    name = "cases"
+
+    def __init__(self, estimated: Estimated) -> None:
+        self.estimated = estimated
+
+    def observe(self, event: ev.Event, state: SiteState, site: Site) -> None:
+        """The estimator it asks learns from the events itself."""
+
+    def predict(self, state: SiteState, site: Site, ticket_id: str, now: datetime) -> Prediction:
+        estimate = self.estimated.estimator.estimate(state, site, ticket_id, now)
+        matter = state.tickets[ticket_id].matter
+        serving = [
+            found
+            for window in site.windows
+            if matter in window.weights and (found := state.windows.get(window.id)) and found.is_open
+        ]
+        busy = bool(serving) and all(window.current is not None or window.paused for window in serving)
+        return Prediction(estimate.minutes, float(estimate.people_ahead), 1.0 if busy else 0.0)
+
+
+def test_a_wait_under_a_minute_with_people_ahead_and_one_with_every_window_busy_are_what_happens() -> None:
+    """The kiosk says 不到 1 分钟 when people are ahead and the estimate is under half a minute (idle windows call them
+    at once), and 窗口忙，约 N 分钟 when nobody is ahead and every window is busy: the simulator's waits bear both
+    out."""
+    scenario = SCENARIOS["realistic-day"]
+    predictors = all_predictors(10.0, tuple(spec.code for spec in scenario.matters))
+    estimated = predictors[-1]
+    assert isinstance(estimated, Estimated)
+    predictors.append(Cases(estimated))
+    days = simulate(scenario, 1, predictors, 2)
+    soon, busy = [], []
+    for record in days[1].records:
+        minutes, ahead, all_busy = record.predictions["cases"]
+        if record.wait is None or minutes is None or ahead is None:
+            continue
+        if ahead > 0 and minutes < 0.5:
+            soon.append(record.wait)
+        elif ahead == 0 and all_busy:
+            busy.append((minutes, record.wait))
+    assert soon and statistics.fmean(soon) < 1.0
+    assert len(busy) > 10 and sum(1 for minutes, _ in busy if minutes >= 0.5) > 0.8 * len(busy)
+    assert statistics.fmean(abs(minutes - wait) for minutes, wait in busy) < 3.0
