@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import contract as wire
 from caller.model import PAUSE_REASONS, CallerModel, Queued, Status, minutes_text
+from devicekit.materials import material_line
 
 PRIORITY_TEXTS = {"normal": "Normal", "appointment": "Appointment", "elderly": "Elderly", "green": "Green channel"}
 QUEUE_STATUS_TEXTS = {"waiting": "Waiting", "parked": "Parked", "no_show": "Missed"}
@@ -132,15 +133,7 @@ class CallerScreen:
         matter = self._matter(current.matters[0]) if current and current.matters else None
         if matter is None:
             return []
-        return [
-            self.t(
-                "{name}: {originals} original(s), {copies} cop(ies)",
-                name=self.t.pick(m.name_zh, m.name_en),
-                originals=m.originals,
-                copies=m.copies,
-            )
-            for m in matter.materials
-        ]
+        return [material_line(self.t, m) for m in matter.materials]
 
     # -- the queue ----------------------------------------------------------------------------------------------
 

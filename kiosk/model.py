@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import contract as wire
+from devicekit.materials import material_line
 from devicekit.voice import ticket_en, ticket_zh
 from kiosk.id_reader import IdCard
 from kiosk.texts import Texts, spoken_wait_text, wait_text
@@ -432,13 +433,4 @@ class KioskModel:
         matter = self._matter(code)
         if matter is None:
             return ()
-        return tuple(self._material(m) for m in matter.materials)
-
-    def _material(self, material: wire.MaterialInfo) -> str:
-        name = self.texts.pick(material.name_zh, material.name_en)
-        counts = [
-            self.texts(message, count=count)
-            for message, count in (("{count} original(s)", material.originals), ("{count} cop(ies)", material.copies))
-            if count > 0
-        ]
-        return self.texts("{name}: {counts}", name=name, counts=self.texts(", ").join(counts)) if counts else name
+        return tuple(material_line(self.texts, m) for m in matter.materials)

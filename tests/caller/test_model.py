@@ -14,6 +14,7 @@ from caller.hub_link import drive
 from caller.model import SHORTCUTS, CallerModel, Panel, Request, Status
 from caller.screen import CallerScreen
 from caller.texts import Texts
+from devicekit.materials import material_line
 from devicekit.texts import LOCALE_DIR, catalog
 from engine import events as ev
 from tests.caller.hall import CLERK, CLERK_NAME, PIN, SITE, WEDNESDAY_10AM, Hall
@@ -537,3 +538,12 @@ def test_only_the_next_action_can_be_a_retry() -> None:
     hall.do(hall.model.command("resume"))
     later = hall.model.command("call_next")
     assert lost is not None and later is not None and later.request_id != lost.request_id
+
+
+def test_a_material_asking_no_copies_is_said_without_a_count_of_zero() -> None:
+    texts = Texts()
+    material = wire.MaterialInfo(name_zh="申请书", name_en="Application form", originals=1, copies=0)
+
+    assert material_line(texts, material) == "申请书：原件 1 份"
+    texts.language = "en"
+    assert material_line(texts, material) == "Application form: 1 original(s)"
