@@ -30,9 +30,9 @@ from caller.model import CallerModel, Request
 from caller.texts import Texts
 from caller.view import CallerView
 from devicekit.link import DeviceLink, link_for
+from devicekit.widgets import use_font
 from devicekit.window import configure_window as configure_device_window
 from engine import events as ev
-from kiosk.view import use_font
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from typing import Annotated
 import msgspec
 
 from caller.texts import LANGUAGES
+from devicekit.look import CJK_FONT
 from devicekit.settings import ConfigError, DeviceSettings, Positive, load_settings
-from kiosk.theme import CJK_FONT
 
 __all__ = ["DEFAULT_TARGET_WAIT_MINUTES", "CallerConfig", "ConfigError", "load_config"]
 

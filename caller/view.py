@@ -26,9 +26,9 @@ from kivy.uix.widget import Widget
 from caller.model import CallerModel, Panel, Request, Status
 from caller.screen import Button as Action
 from caller.screen import CallerScreen, QueueLine
-from kiosk.theme import RGB, hex_rgb
-from kiosk.view import NUMBER_FONT, rgba, scrolling, vertical
-from kiosk.view import Panel as Box
+from devicekit.look import RGB, hex_rgb
+from devicekit.widgets import NUMBER_FONT, rgba, scrolling, vertical
+from devicekit.widgets import Panel as Box
 
 PAGE = hex_rgb("#EEF2F7")
 HEADER = hex_rgb("#0B3D91")

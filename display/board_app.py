@@ -12,10 +12,10 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 
+from devicekit.widgets import use_font
 from display.board_view import BoardView
 from display.config import BoardConfig
 from display.feed import BoardFeed
-from kiosk.view import use_font
 
 
 class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints

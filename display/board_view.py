@@ -15,9 +15,9 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 
+from devicekit.look import RGB, hex_rgb
+from devicekit.widgets import NUMBER_FONT, Panel, rgba
 from display.board_model import Board, CallLine, WaitingLine
-from kiosk.theme import RGB, hex_rgb
-from kiosk.view import NUMBER_FONT, Panel, rgba
 
 PAGE = hex_rgb("#070B18")
 HEADER = hex_rgb("#0B3D91")

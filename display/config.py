@@ -42,10 +42,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from devicekit.look import CJK_FONT
 from devicekit.settings import ConfigError, DeviceSettings, Positive
 from devicekit.voice import DEFAULT_TEMPLATES, VoiceConfig
 from display.board_model import Zone
-from kiosk.theme import CJK_FONT
 
 __all__ = ["BoardConfig", "ConfigError", "load_config"]
 

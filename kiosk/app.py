@@ -21,6 +21,7 @@ from kivy.config import Config
 import contract as wire
 from devicekit.link import DeviceLink, link_for
 from devicekit.serial_profile import serial_profile
+from devicekit.widgets import use_font
 from devicekit.window import configure_window as configure_device_window
 from kiosk.camera import CameraScan
 from kiosk.config import KioskConfig, printer_transport
@@ -31,7 +32,7 @@ from kiosk.printer import TicketPrinter
 from kiosk.printer_profile import profile_named
 from kiosk.speech import ScreenReader
 from kiosk.texts import Texts
-from kiosk.view import KioskView, use_font
+from kiosk.view import KioskView
 
 log = logging.getLogger(__name__)
 

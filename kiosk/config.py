@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from devicekit.look import CJK_FONT
 from devicekit.settings import ConfigError, DeviceSettings, load_settings
 from kiosk.printer import PrinterConfigError, Transport, transport_from_config
 from kiosk.printer_profile import PrinterProfileError, profile_named
 from kiosk.texts import LANGUAGES
-from kiosk.theme import CJK_FONT
 
 __all__ = ["ConfigError", "KioskConfig", "load_config", "printer_transport"]
 

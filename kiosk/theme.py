@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-RGB = tuple[int, int, int]
-
-CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-"""Debian's fonts-wqy-microhei (Simplified Chinese first face; fonts-noto-cjk's first face is Japanese)."""
+from devicekit.look import RGB, hex_rgb
 
 LINE_HEIGHT = 1.3
 """Line spacing of every text (MIIT: at least 1.3)."""
@@ -35,11 +32,6 @@ def contrast_ratio(fg: RGB, bg: RGB) -> float:
     """WCAG 2 contrast ratio, from 1 (same colour) to 21 (black on white)."""
     light, dark = sorted((relative_luminance(fg), relative_luminance(bg)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
-
-
-def hex_rgb(code: str) -> RGB:
-    code = code.lstrip("#")
-    return int(code[0:2], 16), int(code[2:4], 16), int(code[4:6], 16)
 
 
 @dataclass(frozen=True)

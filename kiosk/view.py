@@ -12,11 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.graphics import Color, Line, Rectangle
 from kivy.metrics import dp
 from kivy.properties import NumericProperty
-from kivy.resources import resource_find
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -25,11 +23,10 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
+from devicekit.look import RGB
+from devicekit.widgets import NUMBER_FONT, Panel, rgba, scrolling, vertical
 from kiosk.model import Effect, KioskModel, MatterTile, NearbySite, Screen
-from kiosk.theme import LINE_HEIGHT, RGB, Pair, Theme, theme_for
-
-NUMBER_FONT = resource_find("data/fonts/Roboto-Bold.ttf")
-"""Ticket numbers are Latin letters and digits: Kivy's bundled bold face draws them best."""
+from kiosk.theme import LINE_HEIGHT, Pair, Theme, theme_for
 
 CATEGORY_NAMES = {
     "business": "Business registration and permits",
@@ -48,34 +45,6 @@ FONT_HEIGHT = 1.17
 
 IssueRequest = Callable[[dict[str, Any]], None]
 EffectHandler = Callable[[Effect], None]
-
-
-def use_font(path: str) -> None:
-    """Make ``path`` the default font of every label (Kivy's own has no Chinese glyphs)."""
-    LabelBase.register(DEFAULT_FONT, path)
-
-
-def rgba(rgb: RGB, alpha: float = 1.0) -> tuple[float, float, float, float]:
-    return rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, alpha
-
-
-class Panel(BoxLayout):  # type: ignore[misc]  # Kivy has no type hints
-    """A box with a flat background colour."""
-
-    def __init__(self, bg: RGB, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bg = bg
-        with self.canvas.before:
-            self._colour = Color(*rgba(bg))
-            self._rect = Rectangle(pos=self.pos, size=self.size)
-        self.bind(pos=self._redraw, size=self._redraw)
-
-    def paint(self, bg: RGB) -> None:
-        self.bg = bg
-        self._colour.rgba = rgba(bg)
-
-    def _redraw(self, *_: object) -> None:
-        self._rect.pos, self._rect.size = self.pos, self.size
 
 
 class Text(Label):  # type: ignore[misc]  # Kivy has no type hints
@@ -242,13 +211,6 @@ class QrTarget(Widget):  # type: ignore[misc]  # Kivy has no type hints
                 Rectangle(pos=(fx + finder * 0.3, fy + finder * 0.3), size=(finder * 0.4, finder * 0.4))
 
 
-def vertical(**kwargs: Any) -> BoxLayout:
-    """A column as tall as its content."""
-    box = BoxLayout(orientation="vertical", size_hint_y=None, **kwargs)
-    box.bind(minimum_height=box.setter("height"))
-    return box
-
-
 def row_of(*labels: Text, spacing: float) -> BoxLayout:
     """Labels side by side, as tall as the tallest."""
     row = BoxLayout(size_hint_y=None, spacing=spacing)
@@ -291,12 +253,6 @@ def shrink_to_fit(label: Label, column: BoxLayout, padding: float) -> None:
     for child in column.children:
         if child is not label:
             child.bind(height=refit)
-
-
-def scrolling(content: Widget) -> ScrollView:
-    scroll = ScrollView(do_scroll_x=False, bar_width=dp(10), scroll_type=["bars", "content"])
-    scroll.add_widget(content)
-    return scroll
 
 
 class KioskView(Panel):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.theme import CJK_FONT
+from devicekit.look import CJK_FONT
 from tests.kiosk.test_screens import ROBOTO, Render
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -34,8 +34,8 @@ from kivy.uix.label import Label
 
 from caller.model import CallerModel
 from caller.view import CallerView
-from kiosk.theme import CJK_FONT
-from kiosk.view import use_font
+from devicekit.look import CJK_FONT
+from devicekit.widgets import use_font
 from tests.caller.hall import WEDNESDAY_10AM, Hall
 
 START = WEDNESDAY_10AM - timedelta(minutes=30)

@@ -28,10 +28,10 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.uix.label import Label
 
+from devicekit.look import CJK_FONT
+from devicekit.widgets import use_font
 from display.board_model import Board, BoardModel, Zone
 from display.board_view import BoardView
-from kiosk.theme import CJK_FONT
-from kiosk.view import use_font
 from tests.display.test_board_model import BoardHall
 
 NOTICE = "温馨提示：请提前备好身份证件和申请材料；过号请到服务台重新取号。"

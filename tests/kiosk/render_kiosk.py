@@ -50,10 +50,11 @@ from kivy.uix.scrollview import ScrollView
 from PIL import Image
 
 import contract as wire
+from devicekit.look import CJK_FONT
+from devicekit.widgets import Panel, use_font
 from kiosk.id_reader import IdCard
 from kiosk.model import KioskModel
-from kiosk.theme import CJK_FONT
-from kiosk.view import KioskView, Panel, use_font
+from kiosk.view import KioskView
 from tests.kiosk.test_model import DISTRICT, WEDNESDAY_10AM, Hall
 
 CARD = IdCard(

@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from devicekit.look import CJK_FONT
 from kiosk.config import ConfigError, load_config, printer_transport
 from kiosk.printer import FileTransport, NetworkTransport, SerialTransport, UsbTransport
-from kiosk.theme import CJK_FONT, ELDER, NORMAL, Theme, contrast_ratio
+from kiosk.theme import ELDER, NORMAL, Theme, contrast_ratio
 from tests.kiosk.render_kiosk import SCREENSHOTS, Job, render_command
 
 ROOT = Path(__file__).resolve().parents[2]
