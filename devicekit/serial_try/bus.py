@@ -48,8 +48,8 @@ class BusPeer(DevicePeer):
         levels = ff68.LEVELS
         self.levels = {levels.index(name) + 1: int(code, 16) for code, name in grades.items() if name in levels}
         """Level 1-5 -> the evaluator's key byte."""
-        self._pressed: dict[int, Decoded] = {}
-        """The last key frame sent from each address, to know its acknowledgement."""
+        self._pressed: dict[int, list[Decoded]] = {}
+        """The key frames sent from each address and not yet acknowledged."""
 
     def press(self, address: int, key: str, digits: str = "") -> None:
         """Press ``key`` (the profile's name, a short name, or 0xNN) after ``digits`` on the keypad at ``address``."""
@@ -57,7 +57,7 @@ class BusPeer(DevicePeer):
             raise UsageError(f"{digits!r}: digits 0-9 come before the key")
         code = self._key(key)
         data = bytes(int(digit) for digit in digits) + bytes([code])
-        self._pressed[address] = Decoded(address, KEY_FUNCTION, data)
+        self._pressed.setdefault(address, []).append(Decoded(address, KEY_FUNCTION, data))
         name = next((name for name, known in self.keys.items() if known == code), f"0x{code:02X}")
         after = f" after {digits}" if digits else ""
         self.send(self.codec.encode(data, address=address, function=KEY_FUNCTION), f"key {name}{after} at {address}")
@@ -135,8 +135,9 @@ class BusPeer(DevicePeer):
             return f"display 「{shown(data)}」 (waiting {waiting}, ticket {ticket})"
         if function == ff68.BEEP:
             return "beep"
-        pressed = self._pressed.get(address)
-        if pressed is not None and (function, data) == (pressed.function, pressed.data):
+        pressed = self._pressed.get(address, [])
+        if Decoded(address, function, data) in pressed:
+            pressed.remove(Decoded(address, function, data))
             return "key acknowledged"
         return describe(Decoded(None, function, data))
 

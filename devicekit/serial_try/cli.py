@@ -99,14 +99,17 @@ def run(peer: DevicePeer, lines: Iterable[str], *, timeout: float) -> int:
 def main(argv: list[str] | None = None) -> int:
     top = parser()
     args = top.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         peer = peer_for(args)
     except ProfileError as error:
         top.exit(2, f"hall-serial-try: {error}\n")
-    path = _link(top, args.link, peer.path) if args.link else peer.path
-    signal.signal(signal.SIGTERM, _stop)
-    peer.on_say = lambda line: print(line, flush=True)
+    linked = False
     try:
+        if args.link:
+            linked = _link(top, args.link, peer.path)
+        path = str(args.link) if linked else peer.path
+        peer.on_say = lambda line: print(line, flush=True)
         peer.serve()
         print(f"{args.kind} {peer.profile.id} ({peer.profile.name}) on {path}", flush=True)
         for line in [*peer.setup(path), f"commands: {peer.help}", COMMON]:
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         peer.close()
-        if args.link:
+        if linked:
             args.link.unlink(missing_ok=True)
 
 
@@ -133,12 +136,13 @@ def _seconds(text: str) -> float:
         raise UsageError("wait takes seconds: wait 0.5") from None
 
 
-def _link(top: argparse.ArgumentParser, link: Path, target: str) -> str:
+def _link(top: argparse.ArgumentParser, link: Path, target: str) -> bool:
+    """Point ``link`` at the pty (replacing a link left by an earlier run); True once it does."""
     if link.exists() and not link.is_symlink():
         top.exit(2, f"hall-serial-try: {link} exists and is not a link\n")
     link.unlink(missing_ok=True)
     link.symlink_to(target)
-    return str(link)
+    return True
 
 
 def _stop(*_: object) -> NoReturn:

@@ -92,16 +92,16 @@ def peer() -> Iterator[BusPeer]:
     made.close()
 
 
-def line_of_window_1(hub: HubProcess, peer: BusPeer) -> tuple[KeypadBus, DeviceLink]:
+def line_of_window_1(hub: HubProcess, serial_port: str) -> tuple[KeypadBus, DeviceLink]:
     """The real hub with clerk 1001 (PIN 2468), and window 1's keypad (address 1) and evaluator (address 31) on the
-    peer's line; the bus (not started) and a kiosk's link."""
+    line at ``serial_port``; the bus (not started) and a kiosk's link."""
     caller = hub.provision("centre", "caller", "w01")
     evaluator = hub.provision("centre", "evaluator", "w01")
     kiosk = hub.provision("centre", "kiosk")
     hub.add_staff("centre", "1001", pin="2468")
     hub.start()
     config = KeypadsConfig(
-        port=hub.broker_port, serial_port=peer.path,
+        port=hub.broker_port, serial_port=serial_port,
         keypads=[BusDevice(address=1, window="w01", device_id=caller.device_id, password=caller.password)],
         evaluators=[BusDevice(address=31, window="w01", device_id=evaluator.device_id, password=evaluator.password)],
     )  # fmt: skip
@@ -109,7 +109,7 @@ def line_of_window_1(hub: HubProcess, peer: BusPeer) -> tuple[KeypadBus, DeviceL
 
 
 def test_a_keypad_on_the_bus_calls_through_the_real_hub(hub: HubProcess, peer: BusPeer) -> None:
-    bus, kiosk = line_of_window_1(hub, peer)
+    bus, kiosk = line_of_window_1(hub, peer.path)
     try:
         bus.start()
         number = kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]})
@@ -142,7 +142,7 @@ def test_a_bus_file_with_two_devices_at_one_address_is_refused(tmp_path: Path) -
 
 
 def test_the_evaluator_asks_after_the_service_and_its_rating_reaches_the_hub(hub: HubProcess, peer: BusPeer) -> None:
-    bus, kiosk = line_of_window_1(hub, peer)
+    bus, kiosk = line_of_window_1(hub, peer.path)
     try:
         bus.start()
         assert kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]}).ok
@@ -164,7 +164,7 @@ def test_the_evaluator_asks_after_the_service_and_its_rating_reaches_the_hub(hub
 
 
 def test_a_line_that_echoes_the_host_does_not_press_a_key_twice(hub: HubProcess, peer: BusPeer) -> None:
-    bus, kiosk = line_of_window_1(hub, peer)
+    bus, kiosk = line_of_window_1(hub, peer.path)
     try:
         bus.start()
         for _ in range(2):
