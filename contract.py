@@ -1,19 +1,9 @@
 """The wire contract between the hub and every device: MQTT topics and JSON message schemas (protocol v1).
 
 This module is shared by the hub and the devices and imports nothing heavier than msgspec and the engine's event
-types. Nowhere else builds a topic string. docs/protocol.md explains it for someone writing a device from scratch.
-
-Topic tree (``{site}`` is a site id, ``{device}`` a provisioned device id)::
-
-    hall/v1/{site}/req/{device}/{action}   device -> hub   a request (QoS 1)
-    hall/v1/{site}/reply/{device}          hub -> device   the reply, correlated by the request's ``id`` (QoS 1)
-    hall/v1/{site}/events                  hub -> devices  every event of the site, with its sequence number (QoS 1)
-    hall/v1/{site}/snapshot                hub -> devices  retained: the site's state for boards to start from
-    hall/v1/{site}/config/{device}         hub -> device   retained: the device's configuration
-    hall/v1/{site}/status/{device}         device -> all   retained: online/offline (last will) and health
-    hall/v1/{site}/info                    hub -> devices  retained: the site and its matters (names, materials)
-    hall/v1/district/summary               hub -> devices  retained: every site's waiting counts (nearby sites)
-    hall/v1/hub/status                     hub -> all      retained: the hub's own online/offline
+types. Nowhere else builds a topic string. docs/protocol.md explains it for someone writing a device from scratch;
+its reference part is generated from this module (``python -m hub.protocol_doc``), so a docstring here is what a
+device maker reads. The topic tree is ``TOPICS``.
 
 Only MQTT 3.1.1 features are used (QoS 0/1, retained messages, last will), so the contract runs unchanged on
 Mosquitto, EMQX, NATS or RabbitMQ's MQTT plugin.
@@ -22,6 +12,7 @@ Mosquitto, EMQX, NATS or RabbitMQ's MQTT plugin.
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -36,6 +27,9 @@ PROTOCOL_VERSION = 1
 ROOT = "hall/v1"
 MAX_PAYLOAD_BYTES = 16 * 1024
 """A request larger than this is refused unread."""
+MAX_ID_LENGTH = 128
+REQUEST_ID_PATTERN = f"^[!-~]{{1,{MAX_ID_LENGTH}}}$"
+"""A request id: 1-128 printable ASCII characters without spaces (a UUID, a ULID, a counter with a boot prefix)."""
 
 
 class DeviceKind(enum.StrEnum):
@@ -50,25 +44,46 @@ class Action(enum.StrEnum):
     """The last level of a request topic."""
 
     ISSUE = "issue"
+    """取号: a ticket for one or more matters; the reply's ``ticket`` is what the kiosk prints."""
     CALL_NEXT = "call-next"
+    """呼叫下一位: settle the window's current ticket (finished if served, else missed), then call by the rules."""
     CALL_TICKET = "call-ticket"
+    """特呼: call a chosen waiting ticket of a matter the window serves."""
     RECALL = "recall"
+    """重呼: call the current ticket again; at the site's call limit it is missed instead."""
     START = "start"
+    """开始办理: the called citizen is at the window."""
     FINISH = "finish"
+    """办结: the current matter is done (a ticket of several goes on to its next matter, same number)."""
     NO_SHOW = "no-show"
+    """过号: the called citizen did not come."""
     REACTIVATE = "reactivate"
+    """恢复: a missed ticket of the window's queue back in the queue behind a few people."""
     PARK = "park"
+    """挂起: hold the current ticket aside (a missing paper); any window serving its matter may call it back."""
     CALL_BACK = "call-back"
+    """回呼: call a parked ticket."""
     TRANSFER = "transfer"
+    """转移: the current ticket to another matter and/or window, keeping its issue time."""
     CANCEL = "cancel"
+    """取消: a ticket of the window's queue ends (the citizen left)."""
     PAUSE = "pause"
+    """暂停: the window stops calling, with a reason the boards show; only while it holds no ticket."""
     RESUME = "resume"
+    """恢复叫号: the paused window calls again."""
     OPEN_WINDOW = "open-window"
+    """签到: the clerk signs in with staff id and PIN; the window opens (again from the same clerk: no change)."""
     CLOSE_WINDOW = "close-window"
+    """签退: the window closes; only while it holds no ticket."""
     SNAPSHOT = "snapshot"
+    """The site's snapshot in the reply (``Reply.snapshot``): a board's resync."""
     QUEUE = "queue"
+    """The tickets the window can call, in calling order, then those parked at it and today's missed ones of its
+    matters (``Reply.queue``)."""
     CHECK_IN = "check-in"
+    """预约签到: an appointment's QR code becomes a ticket (the reply as for ``issue``, with ``ticket.appointment``)."""
     RATE = "rate"
+    """好差评: the service finished at the window last, rated once."""
 
 
 _CALLER_ACTIONS = frozenset(Action) - {Action.ISSUE, Action.CHECK_IN, Action.RATE}
@@ -83,6 +98,59 @@ ALLOWED_ACTIONS: dict[DeviceKind, frozenset[Action]] = {
 
 
 # --- topics -------------------------------------------------------------------------------------------------------
+
+
+class TopicSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One topic of the tree, as docs/protocol.md lists it (who may publish and read it comes from ``device_acl``)."""
+
+    pattern: str
+    """``{site}`` is a site id, ``{device}`` a provisioned device id, ``{action}`` an ``Action``."""
+    sender: str
+    qos: int
+    retained: bool
+    payload: str
+    """The name of the message type in this module."""
+    what: str
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/req/{{device}}/{{action}}", sender="device", qos=1, retained=False,
+        payload="Request", what="a request; its schema depends on the action (``REQUEST_TYPES``)",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/reply/{{device}}", sender="hub", qos=1, retained=False, payload="Reply",
+        what="the reply to each request of the device, matched by the request's ``id``",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/events", sender="hub", qos=1, retained=False, payload="SiteEvents",
+        what="every event of the site in sequence, one message per command (subscribe at QoS 0)",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/snapshot", sender="hub", qos=1, retained=True, payload="Snapshot",
+        what="the site's state for boards to start from (subscribe at QoS 0)",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/config/{{device}}", sender="hub", qos=1, retained=True, payload="DeviceConfig",
+        what="the device's configuration",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/status/{{device}}", sender="device", qos=1, retained=True, payload="DeviceStatus",
+        what="the device's online/offline (its last will) and health",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/info", sender="hub", qos=1, retained=True, payload="SiteInfo",
+        what="the site and its matters: names, materials, serving windows, limits",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/district/summary", sender="hub", qos=1, retained=True, payload="DistrictSummary",
+        what="every site's waiting counts and estimated waits (a kiosk's nearby sites), every few seconds",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/hub/status", sender="hub", qos=1, retained=True, payload="HubStatus",
+        what="the hub's own online/offline (its last will says offline)",
+    ),
+)  # fmt: skip
 
 
 def request_topic(site_id: str, device_id: str, action: Action) -> str:
@@ -172,13 +240,20 @@ class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     answer; it never issues a second ticket."""
 
     v: int
-    id: str
+    """The protocol version: 1."""
+    id: Annotated[str, msgspec.Meta(pattern=REQUEST_ID_PATTERN)]
+    """Made up by the device, new for every request and never used again by it (a UUID will do): 1-128 printable
+    ASCII characters, no spaces. The same id again is a retry of the same request."""
 
 
 class IssueRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
     matters: tuple[str, ...]
+    """Matter codes (``SiteInfo.matters[].code``) served one after another under one number (一票到底)."""
     priority: Priority = Priority.NORMAL
+    """A ticket whose first matter is a green-channel one is always ``green``, whatever is asked; ``green`` for any
+    other matter is refused (``not_green_channel``)."""
     channel: Channel = Channel.KIOSK
+    """Where the ticket was taken; ``counter`` may issue outside the opening hours while the day is open."""
     id_number: Annotated[str, msgspec.Meta(min_length=15, max_length=18)] | None = None
     """The citizen's ID card number as the kiosk's card reader read it, when the hall asks for one (one open ticket
     per citizen and matter). The hub keeps only its keyed hash, as bookings do, and never stores, logs or returns
@@ -186,9 +261,10 @@ class IssueRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 
 class WindowRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """call-next, recall, start, finish, no-show, park, resume, close-window."""
+    """An action of one window: the caller (or the evaluator) names its own window."""
 
     window_id: str
+    """The window the device belongs to (its ``DeviceConfig.window_id``); another window's is ``unauthorised``."""
 
 
 class OpenWindowRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -196,35 +272,48 @@ class OpenWindowRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown
     PIN is never stored or logged."""
 
     staff_id: str = ""
+    """The clerk (``hall-hub staff add``)."""
     pin: str = ""
+    """Checked against the hub's staff registry; five wrong in a row lock the clerk out for 5 minutes."""
 
 
 class PauseRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
     reason: str
+    """Shown on the boards (``WindowView.pause_reason``)."""
 
 
 class ChosenTicketRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """call-ticket (特呼) and call-back (回呼): ``ticket`` is a ticket id or today's number (A001)."""
+    """特呼 a waiting ticket, 回呼 a parked one: called to the window, its current ticket settled first."""
 
     ticket: str
+    """A ticket id (``centre-20261125-A001``) or today's number (``A001``)."""
 
 
 class TransferRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The window's current ticket to another matter and/or window (at least one), keeping its issue time."""
+
     to_matter: str | None = None
+    """A matter code; none: the ticket's current matter."""
     to_window: str | None = None
+    """A window id: only that window may call it then."""
 
 
 class RateRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The window's evaluator: the citizen just served rates the service, 1 非常不满意 ... 5 非常满意."""
 
     level: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    """1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
 
 
 class TicketRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """reactivate, cancel."""
+    """reactivate, cancel: a caller reaches only tickets of its own window's queue (called, served, parked or missed
+    at the window, transferred to it, or of a matter it serves and not transferred elsewhere); another ticket is
+    refused (``not_window_queue``)."""
 
     ticket: str
+    """A ticket id or today's number (``A001``)."""
     reason: str = ""
+    """Why the ticket is cancelled (``cancel`` only; kept in the event)."""
 
 
 class SnapshotRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -235,12 +324,14 @@ class QueueRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """A caller asks for the tickets its window can call (waiting, parked, no-show), in calling order."""
 
     window_id: str
+    """The caller's own window."""
 
 
 class CheckInRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A kiosk checks in an appointment: ``code`` is the text of the booking's QR code as the camera read it."""
 
     code: str
+    """The text of the QR code, as read."""
 
 
 REQUEST_TYPES: dict[Action, type[Request]] = {
@@ -279,12 +370,23 @@ class ProtocolError(Exception):
 
 
 class ErrorCode(enum.StrEnum):
+    """The protocol's own error codes (the engine's and the hub's refusals are the other ``Error.code`` values)."""
+
     MALFORMED = "malformed"
+    """Not a JSON object, a field missing, of the wrong type or unknown, or an id not as ``Request.id`` says; fix
+    the device, do not retry."""
     TOO_LARGE = "too_large"
+    """Over ``MAX_PAYLOAD_BYTES``; refused unread (the reply's id is read from the payload's start if it begins
+    ``{"v":1,"id":"...``)."""
     UNSUPPORTED_VERSION = "unsupported_version"
+    """``v`` is not 1."""
     UNKNOWN_ACTION = "unknown_action"
+    """The topic's last level is no ``Action`` (over Mosquitto only a topic the device may publish gets this far)."""
     UNAUTHORISED = "unauthorised"
+    """The device is unknown or revoked (a new device for up to a few seconds after ``hall-hub device add``), of
+    another site, of a kind that may not ask this, or asks for another window."""
     UNAVAILABLE = "unavailable"
+    """The hub could not take the request now (its store failed); nothing was decided: retry with the same id."""
     RATE_LIMITED = "rate_limited"
     """The device sent more requests than the hub takes from one device; nothing was decided: send the same request
     (same id) again after ``Error.retry_after`` seconds."""
@@ -310,7 +412,11 @@ def decode_request(action: str, payload: bytes) -> Request:
     try:
         return _request_decoders[known].decode(payload)
     except msgspec.DecodeError as error:
-        raise ProtocolError(ErrorCode.MALFORMED, str(error)) from None
+        detail = _BAD_ID if str(error).endswith("`$.id`") else str(error)
+        raise ProtocolError(ErrorCode.MALFORMED, detail) from None
+
+
+_BAD_ID = f"the id must be 1-{MAX_ID_LENGTH} printable ASCII characters without spaces (a UUID will do)"
 
 
 class _Envelope(msgspec.Struct):
@@ -320,14 +426,23 @@ class _Envelope(msgspec.Struct):
     id: str
 
 
+_LEADING_ID = re.compile(rb'^\s*\{\s*(?:"v"\s*:\s*\d+\s*,\s*)?"id"\s*:\s*"([!-~]{1,%d}?)"' % MAX_ID_LENGTH)
+"""An id at the head of a payload that is not whole JSON (too large, cut short): ``{"v":1,"id":"..."`` or
+``{"id":"..."``, and no escapes in the id."""
+
+
 def request_id_of(payload: bytes) -> str | None:
-    """The id of a request that failed validation, when it can be read: the error reply carries it."""
+    """The id of a request that failed validation, when it can be read: the error reply carries it. From a payload
+    that is not JSON as a whole (too large, cut short), the id is read when the payload starts with it."""
     try:
-        envelope = msgspec.json.decode(payload[:MAX_PAYLOAD_BYTES], type=dict[str, Any])
+        envelope = msgspec.json.decode(payload, type=dict[str, Any]) if len(payload) <= MAX_PAYLOAD_BYTES else None
     except msgspec.DecodeError:
-        return None
+        envelope = None
+    if envelope is None:
+        leading = _LEADING_ID.match(payload[: MAX_ID_LENGTH + 64])
+        return leading.group(1).decode("ascii") if leading else None
     found = envelope.get("id")
-    return found if isinstance(found, str) and len(found) <= 128 else None
+    return found if isinstance(found, str) and 0 < len(found) <= MAX_ID_LENGTH else None
 
 
 # --- replies (hub -> device) ----------------------------------------------------------------------------------------
@@ -337,7 +452,9 @@ class Error(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     code: str
     """An engine refusal reason (``daily_limit``, ...) or an ``ErrorCode``."""
     zh: str
+    """Why, in Chinese, to show the person as it is (placeholders filled)."""
     en: str
+    """The same in English."""
     retry_after: float | None = None
     """Seconds to wait before sending the request again (``rate_limited`` only)."""
 
@@ -347,6 +464,7 @@ class WaitEstimate(msgspec.Struct, frozen=True, kw_only=True):
     minutes are null when no open window can call the ticket now."""
 
     people_ahead: int
+    """Tickets that will probably be called before this one."""
     minutes: float | None = None
     low: float | None = None
     high: float | None = None
@@ -382,6 +500,7 @@ class QueuedTicket(msgspec.Struct, frozen=True, kw_only=True):
     """``waiting``, ``parked`` or ``no_show`` (missed today: it may be called back or reactivated)."""
     issued_at: datetime
     waited_minutes: float
+    """Since it was issued (also across a transfer or its next matter)."""
 
 
 class StaffInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -391,17 +510,28 @@ class StaffInfo(msgspec.Struct, frozen=True, kw_only=True):
     name: str
 
 
+def _protocol_version() -> int:
+    return PROTOCOL_VERSION
+
+
 class Reply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    v: int = PROTOCOL_VERSION
+    v: int = msgspec.field(default_factory=_protocol_version)
+    """Always sent (a factory default is never omitted, unlike the fields below, which are left out when empty)."""
     id: str | None
-    """The request's id; None only when a garbled request had no readable id."""
+    """The request's id; null only when the hub could not read one (see docs/protocol.md, matching replies)."""
     ok: bool
+    """Whether the request was done; false comes with ``error``."""
     events: tuple[AnyEvent, ...] = ()
+    """What the request changed (the same events go to the site's events topic)."""
     error: Error | None = None
     ticket: TicketInfo | None = None
+    """``issue`` and ``check-in``: the ticket to print."""
     snapshot: Snapshot | None = None
+    """``snapshot``: the site's state now."""
     queue: tuple[QueuedTicket, ...] | None = None
+    """``queue``: the window's queue."""
     staff: StaffInfo | None = None
+    """``open-window``: who signed in."""
 
 
 # --- hub -> devices: events, snapshot, status, config ---------------------------------------------------------------
@@ -415,12 +545,14 @@ class SiteEvents(msgspec.Struct, frozen=True, kw_only=True):
     v: int = PROTOCOL_VERSION
     site_id: str
     events: tuple[AnyEvent, ...]
+    """In ``seq`` order, without gaps."""
 
 
 class CallView(msgspec.Struct, frozen=True, kw_only=True):
     """One call as a board shows it: the number and the window, never a name."""
 
     seq: int
+    """The ``seq`` of the ``TicketCalled`` event."""
     number: str
     window_id: str
     window_number: int
@@ -450,7 +582,9 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     v: int = PROTOCOL_VERSION
     site_id: str
     seq: int
+    """The ``seq`` of the site's last event in it: apply the events after it."""
     day: date | None
+    """The business day (null before the first day opened)."""
     day_open: bool
     windows: tuple[WindowView, ...]
     recent_calls: tuple[CallView, ...]
@@ -460,6 +594,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     remaining: dict[str, int] = msgspec.field(default_factory=dict)
     """Tickets still to be had today per matter code (the daily limit minus those issued)."""
     notice: str = ""
+    """A line for the boards to show, if any."""
 
 
 class MaterialInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -480,6 +615,7 @@ class MatterInfo(msgspec.Struct, frozen=True, kw_only=True):
     daily_limit: int
     appointment_allowed: bool
     green_channel: bool
+    """A green-channel matter (重大项目绿色通道): its tickets are always ``green``."""
 
 
 class SitePlace(msgspec.Struct, frozen=True, kw_only=True):
@@ -506,7 +642,9 @@ class SiteInfo(SitePlace, frozen=True, kw_only=True):
 
 class SiteSummary(SitePlace, frozen=True, kw_only=True):
     open_now: bool
+    """Ticketing is open by the site's hours now."""
     next_opening: datetime | None
+    """When ticketing opens next, while it is closed."""
     offered: tuple[str, ...]
     """Matter codes this site handles."""
     waiting: dict[str, int]
@@ -530,14 +668,18 @@ class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
     kind: DeviceKind
     online: bool
     at: datetime | None = None
+    """When the device said so."""
     detail: dict[str, str] = msgspec.field(default_factory=dict)
     """Free-form health, e.g. {"printer": "paper_low"}; no personal data."""
 
 
 class HubStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Retained: whether the hub is up (its last will says ``online: false``)."""
+
     v: int = PROTOCOL_VERSION
     online: bool
     sites: tuple[str, ...] = ()
+    """The sites it serves."""
 
 
 class DeviceConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -551,6 +693,7 @@ class DeviceConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The window a caller, window screen or evaluator belongs to."""
     language: str = "zh"
     settings: dict[str, str] = msgspec.field(default_factory=dict)
+    """Device settings from the hub (none are sent yet)."""
 
 
 # --- personal data on screens -----------------------------------------------------------------------------------

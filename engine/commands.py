@@ -110,6 +110,9 @@ class Reactivate(Command, frozen=True, kw_only=True, tag=True):
     """A no-show citizen turned up after all: back into the queue behind a few people."""
 
     ticket_id: str
+    window_id: str | None = None
+    """The window that asks (a caller's): only a ticket of that window's queue (``engine.decide`` says which);
+    None for the hub's own commands and the console."""
 
 
 class Park(Command, frozen=True, kw_only=True, tag=True):
@@ -144,6 +147,8 @@ class RateService(Command, frozen=True, kw_only=True, tag=True):
 class CancelTicket(Command, frozen=True, kw_only=True, tag=True):
     ticket_id: str
     reason: str = ""
+    window_id: str | None = None
+    """The window that asks, as for ``Reactivate``."""
 
 
 AnyCommand = (

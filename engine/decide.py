@@ -51,6 +51,19 @@ class _Context:
         ticket = self.state.tickets.get(ticket_id)
         return ticket if ticket is not None else reject(Reason.UNKNOWN_TICKET, ticket=ticket_id)
 
+    def in_window_queue(self, ticket: Ticket, window_id: str | None) -> Rejection | None:
+        """A caller acts only on its window's queue: a ticket called, served, parked or missed at the window, one
+        transferred to it, or one of a matter it serves that waits for any window. ``None``: the hub itself."""
+        if window_id is None:
+            return None
+        window = self.site.window(window_id)
+        if window is None:
+            return reject(Reason.UNKNOWN_WINDOW, window=window_id)
+        directed = ticket.directed_to
+        if window.id in (ticket.window_id, directed) or (directed is None and window.serves(ticket.matter)):
+            return None
+        return reject(Reason.NOT_WINDOW_QUEUE, number=ticket.number, window=window.number)
+
     def window(self, window_id: str) -> tuple[Window, WindowState] | Rejection:
         """The window's configuration and state, if it exists, is open and is not paused."""
         window = self.site.window(window_id)
@@ -363,6 +376,8 @@ def _reactivate(ctx: _Context, command: cmd.Reactivate) -> Rejection | None:
         return ticket
     if ticket.status != TicketStatus.MISSED:
         return reject(Reason.TICKET_NOT_MISSED, number=ticket.number)
+    if rejection := ctx.in_window_queue(ticket, command.window_id):
+        return rejection
     same_matter = sorted(
         (other for other_id in ctx.state.waiting if (other := ctx.state.tickets[other_id]).matter == ticket.matter),
         key=lambda other: other.key,
@@ -415,6 +430,8 @@ def _cancel(ctx: _Context, command: cmd.CancelTicket) -> Rejection | None:
         return ticket
     if ticket.status in TERMINAL:
         return reject(Reason.TICKET_ENDED, number=ticket.number)
+    if rejection := ctx.in_window_queue(ticket, command.window_id):
+        return rejection
     ctx.emit(ev.TicketCancelled, ticket_id=ticket.id, reason=command.reason)
     return None
 

@@ -37,6 +37,7 @@ class Reason(enum.StrEnum):
     TICKET_NOT_MISSED = "ticket_not_missed"
     TICKET_NOT_PARKED = "ticket_not_parked"
     TICKET_ENDED = "ticket_ended"
+    NOT_WINDOW_QUEUE = "not_window_queue"
     WINDOW_DOES_NOT_SERVE = "window_does_not_serve"
     NO_WINDOW_SERVES = "no_window_serves"
     TRANSFER_NOWHERE = "transfer_nowhere"
@@ -79,6 +80,10 @@ _TEXTS: dict[Reason, tuple[str, str]] = {
     Reason.TICKET_NOT_MISSED: ("{number} 不是过号", "Ticket {number} was not missed"),
     Reason.TICKET_NOT_PARKED: ("{number} 没有挂起", "Ticket {number} is not parked"),
     Reason.TICKET_ENDED: ("{number} 已结束，不能再操作", "Ticket {number} has ended"),
+    Reason.NOT_WINDOW_QUEUE: (
+        "{number} 不在 {window} 号窗口的队列中",
+        "Ticket {number} is not in window {window}'s queue",
+    ),
     Reason.WINDOW_DOES_NOT_SERVE: (
         "{window} 号窗口不办理“{matter}”",
         "Window {window} does not handle “{matter}”",
@@ -96,6 +101,11 @@ class Rejection(msgspec.Struct, frozen=True, kw_only=True):
     reason: Reason
     zh: str
     en: str
+
+
+def texts(reason: Reason) -> tuple[str, str]:
+    """The reason's (Chinese, English) texts with their ``{placeholders}`` unfilled (for the protocol's manual)."""
+    return _TEXTS[reason]
 
 
 def reject(reason: Reason, /, **params: Any) -> Rejection:

@@ -340,6 +340,10 @@ class Gateway:
         pepper = self.appointments.secrets.pepper if self.appointments is not None else self.secret
         return privacy.citizen_ref(pepper, id_number)
 
+    def _window_of(self, device_id: str) -> str | None:
+        device = self.devices(device_id)
+        return device.window_id if device is not None else None
+
     def _ticket_id(self, site_id: str, ticket: str) -> str:
         return self.service.state(site_id).ticket_id(ticket)
 
@@ -368,12 +372,14 @@ class Gateway:
                 return kind(**base, window_id=request.window_id, ticket_id=self._ticket_id(site_id, request.ticket))
             case wire.WindowRequest():
                 return _WINDOW_COMMANDS[action](**base, window_id=request.window_id)
-            case wire.TicketRequest() if action == wire.Action.CANCEL:
-                return cmd.CancelTicket(
-                    **base, ticket_id=self._ticket_id(site_id, request.ticket), reason=request.reason
-                )
-            case wire.TicketRequest():
-                return cmd.Reactivate(**base, ticket_id=self._ticket_id(site_id, request.ticket))
+            case wire.TicketRequest():  # a caller's: only a ticket of its own window's queue
+                scope: dict[str, Any] = {
+                    "ticket_id": self._ticket_id(site_id, request.ticket),
+                    "window_id": self._window_of(device_id),
+                }
+                if action == wire.Action.CANCEL:
+                    return cmd.CancelTicket(**base, **scope, reason=request.reason)
+                return cmd.Reactivate(**base, **scope)
         raise AssertionError(f"no command for {action}")
 
     def _reply(self, pending: _Pending, outcome: Outcome) -> wire.Reply:

@@ -121,6 +121,11 @@ class BookingRefused(AppointmentRefusal):
     reason: BookingReason
 
 
+def check_in_texts(reason: CheckInReason) -> tuple[str, str]:
+    """The reason's (Chinese, English) texts with their ``{placeholders}`` unfilled (for the protocol's manual)."""
+    return _CHECK_IN[reason]
+
+
 def check_in_refused(reason: CheckInReason, **params: Any) -> CheckInRefused:
     zh, en = _CHECK_IN[reason]
     return CheckInRefused(reason, zh.format(**params), en.format(**params))

@@ -111,7 +111,16 @@ def test_a_clerk_of_another_site_or_without_a_pin_cannot_sign_in() -> None:
         ("", "", "bad_credentials"),
     ):
         reply = gateway.handle_batch(
-            [request("caller-centre-w01", "open-window", staff_id + pin, window_id="w01", staff_id=staff_id, pin=pin)]
+            [
+                request(
+                    "caller-centre-w01",
+                    "open-window",
+                    f"s-{staff_id}{pin}",
+                    window_id="w01",
+                    staff_id=staff_id,
+                    pin=pin,
+                )
+            ]
         )[0][0]
         assert not reply.ok and reply.error is not None and reply.error.code == code
     assert not gateway.service.state("centre").window("w01").is_open

@@ -1,39 +1,61 @@
-"""docs/protocol.md is the manual of contract.py: every action, event type and error code appears in it."""
+"""docs/protocol.md is the manual of contract.py: its reference part is generated from the code (topics, the
+broker's ACL, actions, fields, messages, error and refusal codes) and must not drift from it."""
 
 from __future__ import annotations
 
 import typing
 from pathlib import Path
 
+import pytest
+
 import contract as wire
+from engine.rejections import Reason
+from hub import protocol_doc
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
 
 
-def test_every_action_is_documented() -> None:
-    assert [action.value for action in wire.Action if f"`{action.value}`" not in DOC] == []
+def test_the_generated_parts_of_the_docs_match_the_code() -> None:
+    stale = [str(path.relative_to(protocol_doc.ROOT)) for path in protocol_doc.stale()]
+    assert stale == [], f"{stale} differ from the code: run `python -m hub.protocol_doc` and commit the result"
 
 
-def test_every_event_type_is_documented() -> None:
-    names = [kind.__name__ for kind in typing.get_args(wire.AnyEvent)]
-    assert len(names) >= 15
-    assert [name for name in names if f"`{name}`" not in DOC] == []
+def test_the_reference_has_every_topic_action_event_field_and_code() -> None:
+    reference = protocol_doc.reference()
+    expected = [f"`{topic.pattern}`" for topic in wire.TOPICS]
+    expected += [f"`{action.value}`" for action in wire.Action]
+    expected += [f"`{kind.__name__}`" for kind in typing.get_args(wire.AnyEvent)]
+    expected += [f"`{code.value}`" for code in wire.ErrorCode] + [f"`{reason.value}`" for reason in Reason]
+    expected += [f"`{name}`" for name in wire.IssueRequest.__struct_fields__ + wire.Snapshot.__struct_fields__]
+    assert [item for item in expected if item not in reference] == []
+    assert "`hall/v1/{site}/info` | publish, read | read |" in reference  # the hub's ACL line, then the kiosk's
 
 
-def test_every_protocol_error_code_is_documented() -> None:
-    assert [code.value for code in wire.ErrorCode if f"`{code.value}`" not in DOC] == []
+def test_a_new_field_or_code_makes_the_docs_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Bigger(wire.HubStatus, frozen=True, kw_only=True):
+        """Retained: whether the hub is up."""
+
+        load: float = 0.0
+        """How busy it is."""
+
+    monkeypatch.setattr(wire, "HubStatus", Bigger)
+    assert "| `load` | number | no | `0.0` | How busy it is. |" in protocol_doc.reference()
+    assert protocol_doc.PROTOCOL in protocol_doc.stale()
 
 
-def test_every_topic_of_the_contract_is_documented() -> None:
-    topics = [
-        wire.request_topic("{site}", "{device}", "{action}"),  # type: ignore[arg-type]
-        wire.reply_topic("{site}", "{device}"),
-        wire.events_topic("{site}"),
-        wire.snapshot_topic("{site}"),
-        wire.config_topic("{site}", "{device}"),
-        wire.status_topic("{site}", "{device}"),
-        wire.info_topic("{site}"),
-        wire.DISTRICT_SUMMARY_TOPIC,
-        wire.HUB_STATUS_TOPIC,
-    ]
-    assert [topic for topic in topics if f"`{topic}`" not in DOC] == []
+def test_an_acl_rule_outside_the_topic_tree_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = wire.device_acl
+    monkeypatch.setattr(wire, "device_acl", lambda *args: [*real(*args), ("read", "hall/v1/secret")])
+    with pytest.raises(protocol_doc.DocError, match="hall/v1/secret"):
+        protocol_doc.reference()
+
+
+def test_a_document_without_its_markers_is_an_error() -> None:
+    with pytest.raises(protocol_doc.DocError, match="no block 'reference'"):
+        protocol_doc.splice("# a page\n", "reference", "body\n")
+
+
+def test_the_prose_names_what_a_device_maker_asked() -> None:
+    needed = ["`id_reused`", "`not_window_queue`", "RFC 3339", "Ignore fields you do not know", "`GET /healthz`"]
+    needed += ["GET /api/v1/devices", "one request at a time", "no answer at all", "green-channel matter is"]
+    assert [phrase for phrase in needed if phrase not in DOC] == []
