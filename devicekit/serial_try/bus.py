@@ -50,6 +50,8 @@ class BusPeer(DevicePeer):
         """Level 1-5 -> the evaluator's key byte."""
         self._pressed: dict[int, list[Decoded]] = {}
         """The key frames sent from each address and not yet acknowledged."""
+        self._shown: dict[int, bytes] = {}
+        """What each keypad's display shows, to say only a change."""
 
     def press(self, address: int, key: str, digits: str = "") -> None:
         """Press ``key`` (the profile's name, a short name, or 0xNN) after ``digits`` on the keypad at ``address``."""
@@ -95,6 +97,10 @@ class BusPeer(DevicePeer):
         if address is not None and address == self.evaluator:
             self.say(f"← evaluator {address}: {self._to_evaluator(function, data)}")
         elif address is not None and address in (self.keypad, *self._pressed):
+            if function == ff68.SHOW:
+                if self._shown.get(address) == data:
+                    return  # the host shows the display again at every change of the site: said once
+                self._shown[address] = data
             self.say(f"← keypad {address}: {self._to_keypad(address, function, data)}")
         else:
             self.say(f"← not for a device played here: {describe(frame)}")
