@@ -1,6 +1,7 @@
-"""The reference part of docs/protocol.md, and the refusal table of docs/queue-rules.md, generated from the code.
+"""The reference part of docs/protocol.md, the refusal table of docs/queue-rules.md and the example ACL file of
+docs/broker.md, generated from the code.
 
-    python -m hub.protocol_doc           rewrite the generated blocks of both files
+    python -m hub.protocol_doc           rewrite the generated blocks
     python -m hub.protocol_doc --check   exit 1 when a block differs from what the code says (tests run this)
 
 The topics come from ``contract.TOPICS``; who may publish and read each from the broker's ACL code
@@ -20,6 +21,7 @@ import sys
 import textwrap
 import typing
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -29,13 +31,14 @@ from paho.mqtt.client import topic_matches_sub
 import contract as wire
 from engine import rejections
 from hub.appointments.texts import CheckInReason, check_in_texts
-from hub.devices import broker_files
+from hub.devices import Device, broker_files
 from hub.gateway import REFUSALS, error_reply
 from hub.main import TICK_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = ROOT / "docs" / "protocol.md"
 QUEUE_RULES = ROOT / "docs" / "queue-rules.md"
+BROKER = ROOT / "docs" / "broker.md"
 COMMAND = "python -m hub.protocol_doc"
 
 
@@ -377,9 +380,23 @@ def refusals() -> str:
     return "\n".join(refusals_table()) + "\n"
 
 
+def acl_example() -> str:
+    """The ACL file the managed broker gets for one kiosk and the caller of window ``w01`` (``broker_files``)."""
+    devices = [
+        Device(device_id=device_id, site_id="centre", kind=kind, window_id=window, broker_hash="", password_hash="",
+               created_at=datetime(2026, 11, 25, tzinfo=UTC))
+        for device_id, kind, window in (
+            ("caller-centre-1", wire.DeviceKind.CALLER, "w01"),
+            ("kiosk-centre-1", wire.DeviceKind.KIOSK, None),
+        )
+    ]  # fmt: skip
+    return "```\n" + broker_files(devices, "-")[1] + "```\n"
+
+
 BLOCKS: dict[Path, dict[str, Callable[[], str]]] = {
     PROTOCOL: {"reference": reference},
     QUEUE_RULES: {"refusals": refusals},
+    BROKER: {"acl-example": acl_example},
 }
 
 

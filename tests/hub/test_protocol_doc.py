@@ -1,5 +1,6 @@
-"""docs/protocol.md is the manual of contract.py: its reference part is generated from the code (topics, the
-broker's ACL, actions, fields, messages, error and refusal codes) and must not drift from it."""
+"""docs/protocol.md is the manual of contract.py: its reference part (topics, the broker's ACL, actions, fields,
+messages, error and refusal codes), broker.md's example ACL and queue-rules.md's refusals are generated from the
+code and must not drift from it."""
 
 from __future__ import annotations
 
