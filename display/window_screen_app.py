@@ -91,3 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     link.stop()
     strip.stop()
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
