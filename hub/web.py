@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
@@ -78,9 +79,23 @@ async def command(request: web.Request) -> web.Response:
     if reply.ok:
         return _json(reply)
     code = reply.error.code if reply.error else ""
-    status = {"malformed": 400, "too_large": 413, "unsupported_version": 400, "unknown_action": 404}
-    status |= {"unauthorised": 403, "unavailable": 503}
-    return _json(reply, status=status.get(code, 409))
+    response = _json(reply, status=_HTTP_STATUS.get(code, 409))
+    if reply.error is not None and reply.error.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(reply.error.retry_after)))
+    return response
+
+
+_HTTP_STATUS = {
+    wire.ErrorCode.MALFORMED: 400,
+    wire.ErrorCode.TOO_LARGE: 413,
+    wire.ErrorCode.UNSUPPORTED_VERSION: 400,
+    wire.ErrorCode.UNKNOWN_ACTION: 404,
+    wire.ErrorCode.UNAUTHORISED: 403,
+    wire.ErrorCode.UNAVAILABLE: 503,
+    wire.ErrorCode.RATE_LIMITED: 429,
+    wire.ErrorCode.ID_REUSED: 422,
+}
+"""The HTTP status of each error code of a device request; the engine's refusals are 409."""
 
 
 async def snapshot(request: web.Request) -> web.Response:
