@@ -85,7 +85,7 @@ async def command(request: web.Request) -> web.Response:
     return response
 
 
-_HTTP_STATUS = {
+_HTTP_STATUS: dict[str, int] = {
     wire.ErrorCode.MALFORMED: 400,
     wire.ErrorCode.TOO_LARGE: 413,
     wire.ErrorCode.UNSUPPORTED_VERSION: 400,
