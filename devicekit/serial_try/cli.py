@@ -69,7 +69,7 @@ def peer_for(args: argparse.Namespace) -> DevicePeer:
 
 def run(peer: DevicePeer, lines: Iterable[str], *, timeout: float) -> int:
     """Carry out the commands; 1 when an ``until`` was not met, else 0."""
-    failed, since = False, len(peer.said)
+    failed, since = False, 0  # before any command, all the device said counts
     for line in lines:
         text = line.strip()
         words = text.split()
