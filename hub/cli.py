@@ -4,6 +4,7 @@
     hall-hub hall [--site centre]  the hub with one site's kiosk, counter caller and board (make run)
     hall-hub init                  create or upgrade the database and load the district into it
     hall-hub device add --site centre --kind kiosk      provision a device (prints its password once)
+    hall-hub admin add NAME        the first administrator of the web pages (the password is typed)
     hall-hub run                   a console on the database: open today, issue and call by typing
     hall-hub do issue centre A02   run one console command and exit
 
@@ -22,6 +23,8 @@ from pathlib import Path
 import msgspec
 
 from engine.district import District
+from hub.accounts import accounts_for
+from hub.accounts_cli import add_account_commands, run_account_command
 from hub.config import load_config, make_clock, setup_logging
 from hub.console import Console, ConsoleError
 from hub.device_cli import add_device_commands, run_device_command
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("words", nargs="+")
     add_device_commands(commands)
     add_staff_commands(commands)
+    add_account_commands(commands)
     args = parser.parse_args(argv)
     config = load_config(args.config)
     if args.command != "serve":
@@ -97,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_device_command(args, registry_for(store, district))
         if args.command == "staff":
             return run_staff_command(args, staff_for(store, district))
+        if args.command == "admin":
+            return run_account_command(args, accounts_for(store, district))
         if args.command == "init":
             print(f"{district.name_zh}: {len(district.sites)} sites, {len(district.catalogue)} matters → {args.db}")
         elif args.command == "do":

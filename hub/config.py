@@ -19,6 +19,11 @@
                 walk_in_share = 0.3 ...              # the booking rules: hub/appointments/rules.py
     [requests]  device_rate = "50/second;1500/minute" # requests the hub decides per device; more: rate_limited
                 refusals_kept_seconds = 600          # a refusal's answer repeated to its retries this long
+    [web]       secure_cookies = false               # true behind a TLS proxy: the session cookie gets Secure
+                idle_minutes = 30                    # a session unused this long ends; one ends anyway after
+                absolute_hours = 12                  # absolute_hours since its sign-in (docs/web.md)
+                sign_in_limit = "5/minute;20/hour"   # failed sign-ins per username, and per address:
+                address_limit = "20/minute;100/hour" # beyond them sign-in answers 429 until the window moves on
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
 """
@@ -91,6 +96,19 @@ class RequestsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     device retries (devicekit: 3 attempts, 2 s apart)."""
 
 
+class WebConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The managers' web pages (hub/web_pages, docs/web.md)."""
+
+    secure_cookies: bool = False
+    """Mark the session cookie Secure: set it when the pages are served over TLS (a reverse proxy in front)."""
+    idle_minutes: float = 30.0
+    absolute_hours: float = 12.0
+    sign_in_limit: str = "5/minute;20/hour"
+    """Failed sign-ins allowed per username (``limits`` notation; every part applies)."""
+    address_limit: str = "20/minute;100/hour"
+    """Failed sign-ins allowed per client address."""
+
+
 class SecretsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     path: str = "var/hub-secret"
 
@@ -120,6 +138,7 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     secrets: SecretsConfig = msgspec.field(default_factory=SecretsConfig)
     appointments: AppointmentsConfig = msgspec.field(default_factory=AppointmentsConfig)
     requests: RequestsConfig = msgspec.field(default_factory=RequestsConfig)
+    web: WebConfig = msgspec.field(default_factory=WebConfig)
 
 
 class ConfigError(ValueError):

@@ -22,7 +22,9 @@ from aiohttp import web
 
 import contract as wire
 from engine.district import District
+from hub.accounts import accounts_for
 from hub.appointments import desk_for, keyfile
+from hub.audit import audit_for
 from hub.broker import ManagedMosquitto
 from hub.config import HubConfig, load_secret, make_clock
 from hub.device_limits import DeviceLimits
@@ -36,6 +38,7 @@ from hub.site_info import SummaryWaits, district_summary, site_info
 from hub.staff import staff_for
 from hub.store import EventStore, open_store
 from hub.web import create_app
+from hub.web_pages import HallReader, Pages
 
 log = logging.getLogger("hub")
 
@@ -128,6 +131,13 @@ def _gateway(
     return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk, limits=limits)
 
 
+def _pages(config: HubConfig, hub: Hub, clock: Callable[[], datetime]) -> Pages:
+    """The web pages' accounts and audit trail beside the hub's store; the session key derives from its secret."""
+    store, district = hub.gateway.service.store, hub.gateway.district
+    hall = HallReader(hub.gateway, hub.writer)
+    return Pages(accounts_for(store, district), audit_for(store), hall, config.web, hub.gateway.secret, clock)
+
+
 async def settle_appointments(hub: Hub, now: datetime) -> None:
     """Mark the bookings nobody came for, and tell the gateway today's places still kept for bookings."""
     gateway, desk = hub.gateway, hub.gateway.appointments
@@ -172,7 +182,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
     gc.collect()
     gc.freeze()  # what the start loaded lives as long as the hub: full collections no longer walk it (PERFORMANCE.md)
-    runner = web.AppRunner(create_app(hub, devices.check_password, clock), access_log=None)
+    runner = web.AppRunner(create_app(hub, devices.check_password, clock, _pages(config, hub, clock)), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()
     log.info(

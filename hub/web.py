@@ -25,6 +25,7 @@ from hub.appointments.web import add_routes
 from hub.gateway import KnownDevice
 from hub.ratings import ratings_report
 from hub.server import Hub
+from hub.web_pages import Pages, add_pages
 
 HUB = web.AppKey("hub", Hub)
 PasswordCheck = Callable[[str, str], bool]
@@ -177,7 +178,10 @@ def _ratings(may_see: Callable[[web.Request], bool]) -> Callable[[web.Request], 
 
 
 def create_app(
-    hub: Hub, check_password: Callable[[str, str], bool], clock: Callable[[], datetime] | None = None
+    hub: Hub,
+    check_password: Callable[[str, str], bool],
+    clock: Callable[[], datetime] | None = None,
+    pages: Pages | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY + 1024)
     app[HUB] = hub
@@ -189,6 +193,8 @@ def create_app(
     app.router.add_get("/api/v1/devices", devices)
     app.router.add_get("/api/v1/sites/{site}/snapshot", snapshot)
     app.router.add_get("/api/v1/sites/{site}/ratings", _ratings(_staff_device))
+    if pages is not None:
+        add_pages(app, pages)  # /admin/: the people's pages, their sign-in and roles (hub/web_pages)
     if hub.gateway.appointments is not None:  # before the device actions: "appointments" is no action
         add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device)
     app.router.add_post("/api/v1/sites/{site}/{action}", command)

@@ -116,3 +116,36 @@ appointment_slots = sa.Table(
 )
 """Bookings held per slot: a conditional ``UPDATE ... SET booked = booked + 1 WHERE booked < capacity`` takes a place
 atomically on both backends (a row lock on PostgreSQL, the write lock on SQLite)."""
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("username", sa.String(32), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=True),
+    sa.Column("window_id", sa.String(64), nullable=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Accounts of the web pages (``hub.accounts``): administrator, manager of a site, staff of a window; an argon2 hash
+of each password, never the password."""
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", _row_id, sa.Identity(), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("result", sa.String(32), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=True),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Column("subject", sa.String(128), nullable=True),
+    sa.Column("before", sa.JSON(), nullable=True),
+    sa.Column("after", sa.JSON(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Index("ix_audit_site_id", "site_id", "id"),
+)
+"""The web side's audit trail (``hub.audit``): sign-ins and sign-outs, later configuration changes with their
+before and after; only ever added to."""

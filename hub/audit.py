@@ -1,0 +1,135 @@
+"""The audit trail of the hub's web side: who did what, when, from which address, with what result.
+
+One table for every kind of entry: sign-ins (ok or refused, and why), sign-outs and expired sessions now; changes of
+the configuration later, with what they changed (``subject``), the ``before`` and ``after`` JSON and the ``reason``
+given. Entries are only ever added. A password, typed or hashed, never enters it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from hub.store import EventStore
+from hub.store.schema import audit as audit_table
+from hub.store.sql import SqlStore
+
+LIST_LIMIT = 200
+
+
+def as_utc(at: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were stored in UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+class Action(enum.StrEnum):
+    SIGN_IN = "sign_in"
+    SIGN_OUT = "sign_out"
+    SESSION_EXPIRED = "session_expired"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    action: str
+    result: str
+    """"ok", or a stable code of why not (bad_credentials, throttled, idle, absolute, ...)."""
+    actor: str | None = None
+    """The username (for a refused sign-in, the name typed when it is a well-formed username)."""
+    site_id: str | None = None
+    """The site the entry concerns: a manager sees their own site's entries; None is the district's."""
+    address: str | None = None
+    subject: str | None = None
+    """What changed (e.g. ``site:centre/windows``), for configuration changes."""
+    before: Any = None
+    after: Any = None
+    reason: str | None = None
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "result": self.result,
+            "actor": self.actor,
+            "site_id": self.site_id,
+            "address": self.address,
+            "subject": self.subject,
+            "before": self.before,
+            "after": self.after,
+            "reason": self.reason,
+        }
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditEntry) -> None: ...
+
+    def entries(self, site_id: str | None = None, limit: int = LIST_LIMIT) -> list[AuditEntry]:
+        """The newest entries first; with ``site_id``, only that site's."""
+        ...
+
+
+class MemoryAuditLog:
+    def __init__(self) -> None:
+        self._entries: list[AuditEntry] = []
+
+    def record(self, entry: AuditEntry) -> None:
+        self._entries.append(entry)
+
+    def entries(self, site_id: str | None = None, limit: int = LIST_LIMIT) -> list[AuditEntry]:
+        found = [entry for entry in reversed(self._entries) if site_id is None or entry.site_id == site_id]
+        return found[:limit]
+
+
+class SqlAuditLog:
+    """The ``audit`` table of the hub's database; ``before`` and ``after`` are kept as JSON."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record(self, entry: AuditEntry) -> None:
+        row = {
+            "at": entry.at,
+            "action": entry.action,
+            "result": entry.result,
+            "actor": entry.actor,
+            "site_id": entry.site_id,
+            "address": entry.address,
+            "subject": entry.subject,
+            "before": entry.before,
+            "after": entry.after,
+            "reason": entry.reason,
+        }
+        with self.engine.begin() as connection:
+            connection.execute(audit_table.insert(), row)
+
+    def entries(self, site_id: str | None = None, limit: int = LIST_LIMIT) -> list[AuditEntry]:
+        query = sa.select(audit_table).order_by(audit_table.c.id.desc()).limit(limit)
+        if site_id is not None:
+            query = query.where(audit_table.c.site_id == site_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            AuditEntry(
+                action=row.action,
+                result=row.result,
+                actor=row.actor,
+                site_id=row.site_id,
+                address=row.address,
+                subject=row.subject,
+                before=row.before,
+                after=row.after,
+                reason=row.reason,
+                at=as_utc(row.at),
+            )
+            for row in rows
+        ]
+
+
+def audit_for(store: EventStore) -> AuditLog:
+    """The audit trail kept beside a store: in its SQL database, or in memory for a memory store."""
+    return SqlAuditLog(store.engine) if isinstance(store, SqlStore) else MemoryAuditLog()

@@ -1,0 +1,69 @@
+"""What the pages work with: the accounts, the audit trail, the hall's live state, the settings and the clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+import contract as wire
+from engine.district import District
+from hub.accounts import Account, Accounts
+from hub.audit import AuditEntry, AuditLog
+from hub.config import WebConfig
+from hub.gateway import Gateway
+from hub.web_pages.throttle import SignInThrottle
+
+T = TypeVar("T")
+
+
+class HallReader:
+    """The district in force and a site's live snapshot, read on the thread that changes the states (the hub's
+    writer) as ``GET /api/v1/sites/{site}/snapshot`` does."""
+
+    def __init__(self, gateway: Gateway, executor: Executor | None) -> None:
+        self.gateway = gateway
+        self.executor = executor
+
+    @property
+    def district(self) -> District:
+        return self.gateway.district
+
+    async def snapshot(self, site_id: str) -> wire.Snapshot:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self.gateway.snapshot, site_id)
+
+
+@dataclass
+class Pages:
+    accounts: Accounts
+    audit: AuditLog
+    hall: HallReader
+    settings: WebConfig
+    secret: bytes
+    """The hub's secret (``hub-secret``); the session key is derived from it (``sessions.session_key``)."""
+    clock: Callable[[], datetime]
+    throttle: SignInThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise ValueError("the pages need the hub's secret (at least 16 bytes) for their session key")
+        self.throttle = SignInThrottle(self.settings.sign_in_limit, self.settings.address_limit)
+
+    async def off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        """Database and password-hash work, off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, work, *args)
+
+    async def record(self, entry: AuditEntry) -> None:
+        await self.off_loop(self.audit.record, entry)
+
+
+PAGES = web.AppKey("pages", Pages)
+ACCOUNT: web.RequestKey[Account | None] = web.RequestKey("account")
+"""The signed-in account of a request (``access.guard`` sets it), or None."""
+LANG = web.RequestKey("lang", str)
+CSRF = web.RequestKey("csrf", str)
