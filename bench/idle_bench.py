@@ -178,20 +178,18 @@ def report(started: list[App], hub_cpu: list[float], seconds: float) -> bool:
         print(f"{app.name:<14} {cpu:7.2f} {spread:>13} {rss:8.0f} {statistics.median(app.pss):8.0f} {app.peak:9.0f}")
         good &= rss <= RSS_TARGET_MIB and (app.name != "board" or cpu <= BOARD_CPU_TARGET)
     print(f"{'(the hub)':<14} {statistics.median(hub_cpu):7.2f}")
-    board = next(app for app in started if app.name == "board")
     print(
-        f"targets: board CPU {statistics.median(board.cpu):.2f} % (≤ {BOARD_CPU_TARGET:.0f} %), "
-        f"largest RSS {max(statistics.median(app.rss) for app in started):.0f} MiB (≤ {RSS_TARGET_MIB:.0f} MiB): "
+        f"targets: an idle board ≤ {BOARD_CPU_TARGET:.0f} % of a core, each app ≤ {RSS_TARGET_MIB:.0f} MiB RSS: "
         f"{'met' if good else 'NOT met'}"
     )
     return good
 
 
-def run(settle: float, seconds: float, rounds: int) -> bool:
+def run(settle: float, seconds: float, rounds: int, names: list[str]) -> bool:
     with tempfile.TemporaryDirectory(prefix="idle-bench-") as name:
         folder = Path(name)
         hub = HubProcess(folder)
-        started = apps(hub, folder)
+        started = [app for app in apps(hub, folder) if app.name in names]
         kiosk, caller = hub.provision(SITE, "kiosk"), hub.provision(SITE, "caller", "w03")
         hub.add_staff(SITE, "idle1")
         try:
@@ -227,8 +225,9 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=10.0, help="seconds after every app is online")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of one idle window")
     parser.add_argument("--rounds", type=int, default=3, help="idle windows measured")
+    parser.add_argument("--apps", default="board,kiosk,caller,window-screen", help="which apps, comma-separated")
     args = parser.parse_args()
-    run(args.settle, args.seconds, args.rounds)
+    run(args.settle, args.seconds, args.rounds, args.apps.split(","))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from caller.hub_link import CallerLink
 from caller.model import CallerModel, Request
 from caller.texts import Texts
 from caller.view import CallerView
+from devicekit import heap
 from devicekit.link import DeviceLink, link_for
 from devicekit.widgets import use_font
 from devicekit.window import configure_window as configure_device_window
@@ -77,6 +78,7 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
         Clock.schedule_interval(lambda _dt: self._tick(), 1.0)
         Clock.schedule_interval(lambda _dt: self.send(self.model.queue_request()), self.settings.queue_refresh_seconds)
         self.hub.start(wait=0)
+        heap.keep_trimmed()
         return self.view
 
     def on_stop(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 
+from devicekit import heap
 from devicekit.widgets import use_font
 from display.board_view import BoardView
 from display.config import BoardConfig
@@ -38,6 +39,7 @@ class BoardApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self.feed.on_change = lambda: Clock.schedule_once(lambda _dt: self._refresh())
         self._refresh()
         Clock.schedule_interval(lambda _dt: self._refresh(), 1.0)
+        heap.keep_trimmed()
         self.feed.start(wait=0)
         return self.view
 

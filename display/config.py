@@ -64,7 +64,7 @@ class BoardConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     highlight_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     recent: Positive = 8
     """Calls in the recent-calls grid besides the newest."""
-    clock_seconds: bool = True
+    clock_seconds: bool = False
     """The clock with seconds; false: HH:MM, so an idle board redraws once a minute, not every second."""
     max_fps: Annotated[int, msgspec.Meta(ge=1, le=60)] = 30
     """Kivy frames a second at most (an animation's pace; a call is drawn at once whatever it is)."""

@@ -19,6 +19,7 @@ from kivy.clock import Clock
 from kivy.config import Config
 
 import contract as wire
+from devicekit import heap
 from devicekit.link import DeviceLink, link_for
 from devicekit.serial_profile import serial_profile
 from devicekit.widgets import use_font
@@ -110,6 +111,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         )
         self._listen()
         Clock.schedule_interval(lambda _dt: controller.tick(), 1.0)
+        heap.keep_trimmed()
         Clock.schedule_interval(lambda _dt: controller.check_printer(), PRINTER_POLL_SECONDS)
         controller.check_printer()
         controller.watch_cards()

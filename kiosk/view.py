@@ -319,7 +319,10 @@ class KioskView(Panel):
     # -- drawing --------------------------------------------------------------------------------------------------
 
     def _picture(self) -> tuple[object, ...]:
-        """What the screen depends on, apart from the clock (compared by value: the same data draws nothing new)."""
+        """What the screen shows, apart from the clock (compared by value: the same picture draws nothing new). The
+        hub's summary and snapshot count only through what is drawn of them: the district summary is sent again
+        every few seconds with a new time and wait figures that round to the same text, and rebuilding the screen
+        each time kept an idle kiosk busy and growing."""
         m = self.model
         return (
             m.screen,
@@ -331,8 +334,9 @@ class KioskView(Panel):
             m.hub_online,
             m.ticket,
             m.info,
-            m.summary,
-            m.snapshot,
+            m.closed_text(),
+            tuple(m.matter_tiles()),
+            tuple(m.nearby(self.nearby_code)) if self.nearby_code else (),
             self.nearby_code,
             tuple(self.size),
         )
