@@ -103,3 +103,32 @@ def test_every_route_declares_its_access(pages: Pages) -> None:
     ]
     assert undeclared == []
     assert len(list(app.router.routes())) >= 10
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize(("username", "paths"), [
+    ("root", PAGES), ("li", PAGES[1:]), ("zhao", ["/admin/sites/centre/windows/w01"]),
+])  # fmt: skip
+async def test_every_page_renders_for_its_roles(client: Client, username: str, paths: list[str], lang: str) -> None:
+    assert await sign_in(client, username) == 303
+    for path in paths:
+        response = await client.get(f"{path}?lang={lang}")
+        html = await response.text()
+        assert response.status == 200, html
+        assert ("退出" if lang == "zh" else "Sign out") in html
+        assert 'name="csrf"' in html  # the sign-out form carries the token
+
+
+async def test_the_audit_page_shows_a_manager_only_their_site(client: Client) -> None:
+    assert await sign_in(client, "wang", "wrong password!") == 401  # no site: the district's entry
+    assert await sign_in(client, "wang") == 303  # xiaozhai
+    assert await sign_in(client, "li") == 303
+
+    managers = await (await client.get("/admin/audit.json")).json()
+    assert await sign_in(client, "root") == 303
+    administrators = await (await client.get("/admin/audit.json")).json()
+
+    assert managers["site_id"] == "centre"
+    assert managers["entries"] and {entry["site_id"] for entry in managers["entries"]} == {"centre"}
+    sites = {entry["site_id"] for entry in administrators["entries"]}
+    assert {None, "centre", "xiaozhai"} <= sites
