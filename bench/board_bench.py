@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import contract as wire
+from bench.idle_bench import cpu_seconds, memory_mib
 from devicekit.link import DeviceLink
 from devicekit.voice import CHIME_PATH, Announcer, Synthesizer, VoiceConfig
 from display.board_model import BoardModel
@@ -190,10 +191,10 @@ class BoardApp:
     def idle(self, seconds: float, figures: Figures) -> None:
         assert self.process is not None
         pid = self.process.pid
-        cpu, started = _cpu_seconds(pid), time.monotonic()
+        cpu, started = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
-        figures.idle_cpu = 100 * (_cpu_seconds(pid) - cpu) / (time.monotonic() - started)
-        figures.rss_mib, figures.peak_rss_mib = _memory(pid)
+        figures.idle_cpu = 100 * (cpu_seconds(pid) - cpu) / (time.monotonic() - started)
+        figures.rss_mib, _, figures.peak_rss_mib = memory_mib(pid)
 
     def entries(self) -> list[tuple[str, float, int, float]]:
         if not self.log.exists():
@@ -225,19 +226,6 @@ class BoardApp:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _memory(pid: int) -> tuple[float, float]:
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
-            values[line.split(":")[0]] = int(line.split()[1]) / 1024
-    return values["VmRSS"], values["VmHWM"]
 
 
 # --- the presses ---------------------------------------------------------------------------------------------------
