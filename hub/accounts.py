@@ -29,6 +29,8 @@ from hub.store.sql import SqlStore
 USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
+MAX_NAME = 64
+"""The ``accounts.name`` column's length."""
 """Longer passwords are refused before hashing: argon2 of a megabyte of input would be a cheap way to load the hub."""
 
 _hasher = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -212,6 +214,8 @@ class Accounts:
             raise AccountError(f"username {username!r} must be 1-32 of A-Z, a-z, 0-9, '.', '_' and '-'")
         self._scope(role, site_id, window_id)
         check_password(password)
+        if len(name.strip()) > MAX_NAME:
+            raise AccountError(f"a name has at most {MAX_NAME} characters")
         account = Account(
             username=username,
             role=role,

@@ -24,12 +24,10 @@ __all__ = ["PREFIX", "HallReader", "Pages", "add_pages", "pages_app"]
 
 PREFIX = "/admin"
 STATIC = Path(__file__).with_name("static")
-MAX_FORM_BYTES = 64 * 1024
 
 
 def pages_app(pages: Pages) -> web.Application:
     app = web.Application(
-        client_max_size=MAX_FORM_BYTES,
         middlewares=[session_middleware(sessions.cookie_storage(pages.secret, pages.settings)), guard],
     )
     app[PAGES] = pages

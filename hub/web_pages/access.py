@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 from aiohttp_session import Session, get_session
+from multidict import MultiDictProxy
 
 from hub.accounts import Account, Role
 from hub.audit import Action, AuditEntry
@@ -81,13 +83,17 @@ async def _csrf_given(request: web.Request) -> str | None:
     if header is not None:
         return header
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        try:
-            form = await request.post()
-        except ValueError:
-            raise refusal(request, 400, "malformed", "The form could not be read") from None
-        value = form.get(sessions.CSRF_FIELD)
+        value = (await read_form(request)).get(sessions.CSRF_FIELD)
         return value if isinstance(value, str) else None
     return None
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The request's form; one that cannot be read (broken multipart, not UTF-8) is a 400 ``malformed``."""
+    try:
+        return await request.post()
+    except ValueError:
+        raise refusal(request, 400, "malformed", "The form could not be read") from None
 
 
 def _check_scope(request: web.Request, access: Access, account: Account | None) -> None:

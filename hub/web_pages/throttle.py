@@ -1,7 +1,8 @@
-"""Failed sign-ins slowed: beyond ``sign_in_limit`` failures for one username or ``address_limit`` from one address
-(moving windows, the ``limits`` library, in this process's memory) sign-in answers 429 until the window moves on.
-Only failures count, so a manager who types the password right is never held up by someone else's guesses from
-another address."""
+"""Sign-ins slowed: beyond ``sign_in_limit`` attempts for one username or ``address_limit`` from one address (moving
+windows, the ``limits`` library, in this process's memory) sign-in answers 429 until the window moves on, without
+checking the password. Every attempt counts, and is counted before its password is checked: parallel guesses
+cannot slip past the limit while argon2 works. Someone else's guesses at a username hold up its owner too, for
+the rest of the window (docs/web.md)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,14 @@ class SignInThrottle:
         values = {"username": username.casefold(), "address": address}
         return [(kind, values[kind], item) for kind, items in self._rules for item in items]
 
-    def wait(self, username: str, address: str) -> float | None:
-        """None when a sign-in may be tried now, else the seconds until it may."""
-        resets = [
-            self._limiter.get_window_stats(item, kind, value).reset_time
+    def attempt(self, username: str, address: str) -> float | None:
+        """Count a sign-in attempt now: None when it may go on to the password check, else the seconds to wait."""
+        over = [
+            (kind, value, item)
             for kind, value, item in self._keys(username, address)
-            if not self._limiter.test(item, kind, value)
+            if not self._limiter.hit(item, kind, value)
         ]
-        return max(1.0, math.ceil(max(resets) - time.time())) if resets else None
-
-    def failed(self, username: str, address: str) -> None:
-        for kind, value, item in self._keys(username, address):
-            self._limiter.hit(item, kind, value)
+        if not over:
+            return None
+        resets = [self._limiter.get_window_stats(item, kind, value).reset_time for kind, value, item in over]
+        return max(1.0, math.ceil(max(resets) - time.time()))

@@ -72,12 +72,14 @@ async def test_a_wrong_password_is_refused_and_recorded(client: Client, pages: P
     assert await sign_in(client, "li", "not the password") == 401
     assert await sign_in(client, "nobody", "not the password") == 401
     assert await sign_in(client, "' OR 1=1 --", "x" * 12) == 401
+    assert await sign_in(client, "Tr0ub4dor.and.3", "x" * 12) == 401  # a password typed into the name field
 
-    entries = newest(pages, 3)
+    entries = newest(pages, 4)
     assert [(entry["actor"], entry["result"]) for entry in entries] == [
-        ("(invalid)", "bad_credentials"), ("nobody", "bad_credentials"), ("li", "bad_credentials"),
+        ("(unknown)", "bad_credentials"), ("(unknown)", "bad_credentials"), ("(unknown)", "bad_credentials"),
+        ("li", "bad_credentials"),
     ]  # fmt: skip
-    assert all("not the password" not in str(entry) for entry in entries)
+    assert all("not the password" not in str(entry) and "Tr0ub4dor" not in str(entry) for entry in entries)
     assert (await client.get("/admin/audit.json")).status == 401
 
 
@@ -128,6 +130,15 @@ async def test_failed_sign_ins_are_slowed(web_store: EventStore, client_for: Cli
     assert other == 303
     entries = newest(pages, 2)
     assert [entry["result"] for entry in entries] == ["ok", "throttled"]
+
+
+async def test_guesses_sent_at_once_do_not_slip_past_the_limit(web_store: EventStore, client_for: ClientFor) -> None:
+    client = await client_for(make_pages(web_store, Clock(), WebConfig(sign_in_limit="3/minute")))
+    await csrf_of(client)
+
+    statuses = await asyncio.gather(*(sign_in(client, "wang", f"wrong password {n}") for n in range(10)))
+
+    assert sorted(statuses) == [401] * 3 + [429] * 7
 
 
 async def test_failures_from_one_address_are_slowed_across_usernames(
@@ -211,10 +222,14 @@ async def test_a_cookie_from_another_key_is_no_session(web_store: EventStore, cl
         (b"a=" + b"x" * 70_000, "application/x-www-form-urlencoded"),
     ],
 )
-async def test_malformed_bodies_are_refused_never_a_500(client: Client, body: bytes, content_type: str) -> None:
-    await csrf_of(client)
+@pytest.mark.parametrize("token_in_header", [False, True])
+async def test_malformed_bodies_are_refused_never_a_500(
+    client: Client, body: bytes, content_type: str, token_in_header: bool
+) -> None:
+    token = await csrf_of(client)
+    headers = {"Content-Type": content_type} | ({"X-CSRF-Token": token} if token_in_header else {})
 
-    response = await client.post("/admin/sign-in", data=body, headers={"Content-Type": content_type})
+    response = await client.post("/admin/sign-in", data=body, headers=headers)
 
     assert 400 <= response.status < 500, await response.text()
 

@@ -12,7 +12,7 @@ from multidict import MultiDictProxy
 from hub.accounts import USERNAME, Role
 from hub.audit import Action, AuditEntry
 from hub.web_pages import sessions
-from hub.web_pages.access import allow, me, public
+from hub.web_pages.access import allow, me, public, read_form
 from hub.web_pages.render import page
 from hub.web_pages.state import PAGES
 
@@ -45,16 +45,18 @@ def _field(form: MultiDictProxy[Any], name: str) -> str:
 @public
 async def sign_in(request: web.Request) -> web.Response:
     pages = request.app[PAGES]
-    form = await request.post()
+    form = await read_form(request)
     username, password = _field(form, "username").strip(), _field(form, "password")
     target = _next(_field(form, "next"))
     address = request.remote or ""
-    typed = username if USERNAME.fullmatch(username) else "(invalid)"
-    wait = pages.throttle.wait(typed, address)
+    # Counted before the (slow) password check, so parallel guesses cannot all pass the limit meanwhile.
+    wait = pages.throttle.attempt(username if USERNAME.fullmatch(username) else "(invalid)", address)
     account = None if wait is not None or not password else await pages.off_loop(
         pages.accounts.verify, username, password
     )  # fmt: skip
     result = "ok" if account else "throttled" if wait is not None else "bad_credentials"
+    # A typed name is kept only when it is an account's: a password typed into the name field is never stored.
+    typed = username if pages.accounts.find(username) is not None else "(unknown)"
     await pages.record(
         AuditEntry(
             action=Action.SIGN_IN,
@@ -70,7 +72,6 @@ async def sign_in(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(int(wait))
         return response
     if account is None:
-        pages.throttle.failed(typed, address)
         return page(request, "sign_in.html", {"next": target, "failed": "bad_credentials"}, 401)
     session = await new_session(request)  # a fresh session: nothing of the anonymous one carries over
     sessions.sign_in(session, account, pages.clock())
