@@ -28,7 +28,7 @@ ROOT = "hall/v1"
 MAX_PAYLOAD_BYTES = 16 * 1024
 """A request larger than this is refused unread."""
 MAX_ID_LENGTH = 128
-REQUEST_ID_PATTERN = f"^[!-~]{{1,{MAX_ID_LENGTH}}}$"
+REQUEST_ID_PATTERN = f"^[!-~]{{1,{MAX_ID_LENGTH}}}\\Z"
 """A request id: 1-128 printable ASCII characters without spaces (a UUID, a ULID, a counter with a boot prefix)."""
 
 

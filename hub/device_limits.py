@@ -22,9 +22,13 @@ class DeviceLimits:
         self._items = limits.parse_many(rate)
 
     def take(self, device_id: str) -> float | None:
-        """Count one request of the device: None when it may be decided, else the seconds until one may."""
-        over = [item for item in self._items if not self._limiter.hit(item, "device", device_id)]
+        """Count one request of the device: None when it may be decided, else the seconds until one may. A refused
+        request counts against none of the limits (a burst refused by the per-second one must not use up the
+        minute's)."""
+        over = [item for item in self._items if not self._limiter.test(item, "device", device_id)]
         if not over:
+            for item in self._items:
+                self._limiter.hit(item, "device", device_id)
             return None
         reset = max(self._limiter.get_window_stats(item, "device", device_id).reset_time for item in over)
         return max(0.1, math.ceil(10 * (reset - time.time())) / 10)

@@ -185,11 +185,20 @@ class HallService:
             self._recent[entry.command_id] = None
         while len(self._recent) > RECENT_COMMANDS:
             self._recent.popitem(last=False)
-        self._remember(refused)
+        self._remember(self._unless_stored(refused, known))
         for site_id in sites:
             if self.state(site_id).seq // self.snapshot_every != seqs_before[site_id] // self.snapshot_every:
                 self._snapshot(self.state(site_id))
         return known
+
+    def _unless_stored(self, refused: list[Outcome], known: dict[str, Outcome]) -> list[Outcome]:
+        """The refusals that are the first answer to their ids. A refusal is not stored, so the primary key cannot
+        catch a retry (from before a restart, or through another hub) of a command once accepted: deciding it again
+        is refused (``no_current_ticket`` for a second finish). Such an id's stored answer replaces the refusal in
+        ``known``; one indexed read, for refusals only (the request limit bounds them)."""
+        stored = self._stored([outcome.command_id for outcome in refused]) if refused else {}
+        known.update(stored)
+        return [outcome for outcome in refused if outcome.command_id not in stored]
 
     def _refusals(self, commands: Sequence[Command]) -> dict[str, Outcome]:
         """The refusals of those commands that are still remembered (those past their lifetime are forgotten)."""
@@ -213,7 +222,8 @@ class HallService:
 
     def _snapshot(self, state: SiteState) -> None:
         """Encoded here, where the state holds still (the writer's thread, ~2 ms at 5,000 tickets), and saved on the
-        saver's thread: the requests never wait for the database's write (hub/store/snapshots.py)."""
+        saver's thread: the requests no longer wait for its write (hub/store/snapshots.py). On SQLite, whose write
+        lock is the whole database's, a commit of the writer can still wait while the saver's commit holds it."""
         try:
             self.snapshots.save(state.site_id, state.seq, encode_state(state))
         except Exception:  # a snapshot only speeds up a restart: never the command's failure

@@ -4,7 +4,8 @@ A site's snapshot (its state as MessagePack, ~1 MB at 5,000 tickets) took the wr
 up to ~90 ms to write when its commit ran SQLite's WAL checkpoint; every request of every site waited meanwhile.
 The writer now only encodes it (cheap, and the state is the writer's alone) and hands the bytes to a
 ``SnapshotSaver``, whose thread writes them through the store's own connection pool (a connection of its own on
-SQLite and PostgreSQL).
+SQLite and PostgreSQL). On SQLite the database has one write lock: a request's commit that comes while the saver
+commits waits for it (``busy_timeout``), so the saver's short write is off the requests' path but not its lock.
 
 A snapshot only shortens a restart's fold: one saved late, lost with the process, or failed, leaves the previous one
 in force and the log is folded from there. For one site only the newest snapshot waiting is kept (an older one

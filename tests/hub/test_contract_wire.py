@@ -71,7 +71,7 @@ def test_a_request_id_is_1_to_128_printable_ascii_characters(good: str) -> None:
     assert wire.decode_request("snapshot", json.dumps({"v": 1, "id": good}).encode()).id == good
 
 
-@pytest.mark.parametrize("bad", ["", "two words", "a" * (wire.MAX_ID_LENGTH + 1), "编号1", "tab\there"])
+@pytest.mark.parametrize("bad", ["", "two words", "a" * (wire.MAX_ID_LENGTH + 1), "编号1", "tab\there", "abc\n"])
 def test_another_request_id_is_refused_saying_what_an_id_is(bad: str) -> None:
     with pytest.raises(wire.ProtocolError) as refused:
         wire.decode_request("snapshot", json.dumps({"v": 1, "id": bad}).encode())

@@ -4,6 +4,7 @@ with the first request's answer. Through the gateway on real stores."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +103,13 @@ def test_an_id_refused_lately_is_not_taken_for_another_request(store: EventStore
     reused = gateway.handle(*request(CALLER, "pause", "c1", window_id="w01", reason="break"))[0]
 
     assert code(reused) == "id_reused"
+
+
+def test_a_burst_refused_by_the_per_second_limit_does_not_use_up_the_minutes() -> None:
+    limits_ = DeviceLimits("2/second;5/minute")
+    burst = [limits_.take("kiosk-1") for _ in range(10)]
+    assert [wait is None for wait in burst] == [True, True] + [False] * 8
+    time.sleep(1.1)
+
+    assert limits_.take("kiosk-1") is None  # 3 of the minute's 5 taken: the 8 refused counted for nothing
+    assert limits_.take("kiosk-2") is None  # and each device has its own

@@ -367,6 +367,25 @@ class StoreContract:
         assert restarted.digest == "first"
         assert number_of(restarted) == "A001"
 
+    def test_a_retry_after_a_restart_of_a_command_once_accepted_gets_its_answer_not_a_refusal(
+        self, store: EventStore
+    ) -> None:
+        day = hall_day()
+        cancel = day[21]  # the CancelTicket: decided again now, it would be refused (the ticket has ended)
+        assert isinstance(cancel, CancelTicket)
+        service = HallService(DISTRICT, store)
+        run(service, day)
+        first = service.execute(cancel)  # its own retry: the stored answer
+        assert first.accepted and first.events
+
+        restarted = HallService(DISTRICT, store)
+        again = restarted.execute(cancel)
+        seq = store.last_seq(SITE_ID)
+
+        assert again.accepted and again.events == first.events
+        assert restarted.execute(cancel).events == first.events  # and not remembered as a refusal
+        assert store.last_seq(SITE_ID) == seq
+
     def test_a_new_service_on_the_store_rebuilds_an_equal_state(self, store: EventStore) -> None:
         service = HallService(DISTRICT, store)
         run(service, hall_day())
