@@ -336,7 +336,8 @@ class KioskView(Panel):
             m.info,
             m.closed_text(),
             tuple(m.matter_tiles()),
-            tuple(m.nearby(self.nearby_code)) if self.nearby_code else (),
+            m.card_note(),
+            tuple(m.nearby(self._nearby_code())) if m.screen == Screen.NEARBY else (),
             self.nearby_code,
             tuple(self.size),
         )
@@ -611,7 +612,7 @@ class KioskView(Panel):
         c, t = theme.colours, self.model.texts
         self._title_row(body, t("Nearby service sites"), theme)
         tiles = self.model.matter_tiles()
-        code = self.nearby_code or self.model.chosen or (tiles[0].code if tiles else "")
+        code = self._nearby_code()
         gap = dp(theme.spacing)
         matters = vertical(spacing=gap / 2, padding=(0, 0, dp(20), 0))
         for tile in tiles:
@@ -632,6 +633,11 @@ class KioskView(Panel):
         self._scroll = scrolling(sites)
         row.add_widget(self._scroll)
         body.add_widget(row)
+
+    def _nearby_code(self) -> str:
+        """The matter whose nearby sites are shown: the one picked there, else the one chosen, else the first."""
+        tiles = self.model.matter_tiles()
+        return self.nearby_code or self.model.chosen or (tiles[0].code if tiles else "")
 
     def _nearby_picker(self, code: str) -> Callable[[], None]:
         return lambda: self.pick_nearby(code)
