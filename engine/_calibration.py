@@ -61,6 +61,11 @@ class Calibration:
         self._moments = (0.0, 0.0)
         """Decayed sums of drift × deviation and drift², for the slope."""
 
+    def new_day(self) -> None:
+        """A day opens: the drift of yesterday's last served says nothing of this morning (the buckets' errors and
+        the learned slope are kept)."""
+        self.drift = 0.0
+
     def promise(self, raw: float) -> Promise:
         return Promise(raw, self._bucket(bisect_right(self.config.horizons, raw)).usual, self.drift)
 

@@ -286,6 +286,7 @@ class WaitEstimator:
 
     def _day_opened(self, event: ev.DayOpened, state: SiteState, site: Site) -> None:
         self._arrivals.reset(event.at)
+        self._calibration.new_day()
         for kept in (self._promised, self._calls, self._released, self._paused):
             kept.clear()
 

@@ -362,3 +362,7 @@ def test_the_drift_of_the_last_served_moves_the_estimate_only_where_it_tells_som
     assert runs.correct(raw)[1] > before
     low, point, high = runs.correct(raw)
     assert low <= point <= high
+
+    runs.new_day()  # the next morning starts from the buckets and the slope, not from last evening's drift
+    assert runs.drift == 0.0 and runs.slope() > 0.5
+    assert runs.correct(raw)[1] < point
