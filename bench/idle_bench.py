@@ -227,7 +227,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="idle windows measured")
     parser.add_argument("--apps", default="board,kiosk,caller,window-screen", help="which apps, comma-separated")
     args = parser.parse_args()
-    run(args.settle, args.seconds, args.rounds, args.apps.split(","))
+    names = [name for name in args.apps.split(",") if name]
+    known = ("board", "kiosk", "caller", "window-screen")
+    if not names or any(name not in known for name in names):
+        parser.error(f"--apps: one or more of {', '.join(known)}")
+    raise SystemExit(0 if run(args.settle, args.seconds, args.rounds, names) else 1)
 
 
 if __name__ == "__main__":
