@@ -131,11 +131,20 @@ def _gateway(
     return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk, limits=limits)
 
 
-def _pages(config: HubConfig, hub: Hub, clock: Callable[[], datetime]) -> Pages:
+def _pages(config: HubConfig, hub: Hub, registry: DeviceRegistry, clock: Callable[[], datetime]) -> Pages:
     """The web pages' accounts and audit trail beside the hub's store; the session key derives from its secret."""
     store, district = hub.gateway.service.store, hub.gateway.district
-    hall = HallReader(hub.gateway, hub.writer)
-    return Pages(accounts_for(store, district), audit_for(store), hall, config.web, hub.gateway.secret, clock)
+    hall = HallReader(hub.gateway, hub.writer, hub.feed, hub.device_status)
+    accounts, audit = accounts_for(store, district), audit_for(store)
+    return Pages(accounts, audit, hall, registry, config.web, hub.gateway.secret, clock)
+
+
+async def _serve_web(config: HubConfig, hub: Hub, devices: DeviceCache, clock: Callable[[], datetime]) -> web.AppRunner:
+    app = create_app(hub, devices.check_password, clock, _pages(config, hub, devices.registry, clock))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.http.host, config.http.port).start()
+    return runner
 
 
 async def settle_appointments(hub: Hub, now: datetime) -> None:
@@ -182,9 +191,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
     gc.collect()
     gc.freeze()  # what the start loaded lives as long as the hub: full collections no longer walk it (PERFORMANCE.md)
-    runner = web.AppRunner(create_app(hub, devices.check_password, clock, _pages(config, hub, clock)), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, config.http.host, config.http.port).start()
+    runner = await _serve_web(config, hub, devices, clock)
     log.info(
         "hub ready: %s, %d sites, %d devices; MQTT %s:%d%s; HTTP http://%s:%d",
         district.name_en, len(district.sites), len(devices.devices), host, port,
@@ -207,6 +214,8 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     finally:
         if watchdog is not None:
             watchdog.cancel()
+        if hub.feed is not None:
+            hub.feed.close()  # the live pages' streams end, or the web server would wait for them
         await runner.cleanup()
         await hub.stop()
         if broker is not None:

@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 import contract as wire
 from hub.gateway import Gateway, error_reply, public
+from hub.hall_feed import HallFeed
 from hub.mqtt_bridge import MqttBridge
 from hub.schedule import due_commands
 from hub.service import Outcome
@@ -68,6 +69,8 @@ class Hub:
         self.device_status: dict[str, wire.DeviceStatus] = {}
         self.configs: dict[tuple[str, str], wire.DeviceConfig] = {}
         self._worker: asyncio.Task[None] | None = None
+        self.feed: HallFeed | None = None
+        """The web pages' live streams, told of every change of a site (set by ``start``)."""
         self._stale: dict[str, None] = {}
         """Sites whose retained snapshot is behind their events (the writer's own)."""
         self._snapshot_at: dict[str, float] = {}
@@ -77,6 +80,7 @@ class Hub:
     async def start(self, bridge: MqttBridge) -> None:
         """Load every site's state, connect, and start taking requests."""
         loop = asyncio.get_running_loop()
+        self.feed = HallFeed(loop)
         for site in self.gateway.district.sites:
             await loop.run_in_executor(self.writer, self.gateway.warm_up, site.id)
         self.bridge = bridge
@@ -86,6 +90,8 @@ class Hub:
         self._worker = asyncio.create_task(self._serve_inbox(bridge))
 
     async def stop(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         if self._worker is not None:
             self._worker.cancel()
         if self.bridge is not None:
@@ -192,7 +198,14 @@ class Hub:
         except Exception:
             log.exception("could not publish to site %s", args[0])
 
+    def changed(self, site_id: str) -> None:
+        """Tell the live pages (from any thread)."""
+        if self.feed is not None:
+            self.feed.changed(site_id)
+
     def _publish_events(self, site_id: str, outcome: Outcome) -> None:
+        if outcome.events:
+            self.changed(site_id)
         if self.bridge is not None and outcome.events:
             message = wire.SiteEvents(site_id=site_id, events=tuple(map(public, outcome.events)))
             self.bridge.publish(wire.events_topic(site_id), wire.encode(message))
@@ -225,6 +238,7 @@ class Hub:
             topic, payload = await bridge.inbox.get()
             if (status := wire.parse_status_topic(topic)) is not None:
                 self._record_status(status[1], payload)
+                self.changed(status[0])
 
     def _record_status(self, device_id: str, payload: bytes) -> None:
         if not payload:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +16,9 @@ from engine.district import District
 from hub.accounts import Account, Accounts
 from hub.audit import AuditEntry, AuditLog
 from hub.config import WebConfig
+from hub.devices import DeviceRegistry
 from hub.gateway import Gateway
+from hub.hall_feed import HallFeed
 from hub.web_pages.throttle import SignInThrottle
 
 T = TypeVar("T")
@@ -24,18 +26,38 @@ T = TypeVar("T")
 
 class HallReader:
     """The district in force and a site's live snapshot, read on the thread that changes the states (the hub's
-    writer) as ``GET /api/v1/sites/{site}/snapshot`` does."""
+    writer) as ``GET /api/v1/sites/{site}/snapshot`` does; the feed of changes for live pages, and the devices'
+    retained statuses (the hub's own dictionary, kept up to date by it)."""
 
-    def __init__(self, gateway: Gateway, executor: Executor | None) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        executor: Executor | None,
+        feed: HallFeed | None = None,
+        statuses: Mapping[str, wire.DeviceStatus] | None = None,
+    ) -> None:
         self.gateway = gateway
         self.executor = executor
+        self._feed = feed
+        self.statuses: Mapping[str, wire.DeviceStatus] = statuses if statuses is not None else {}
+
+    @property
+    def feed(self) -> HallFeed:
+        """The hub's feed; without a hub (the pages' own tests), one of the running event loop."""
+        if self._feed is None:
+            self._feed = HallFeed(asyncio.get_running_loop())
+        return self._feed
+
+    async def on_writer(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work`` where the hall's states change (they are read by no other thread)."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
 
     @property
     def district(self) -> District:
         return self.gateway.district
 
     async def snapshot(self, site_id: str) -> wire.Snapshot:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, self.gateway.snapshot, site_id)
+        return await self.on_writer(self.gateway.snapshot, site_id)
 
 
 @dataclass
@@ -43,6 +65,7 @@ class Pages:
     accounts: Accounts
     audit: AuditLog
     hall: HallReader
+    devices: DeviceRegistry
     settings: WebConfig
     secret: bytes
     """The hub's secret (``hub-secret``); the session key is derived from it (``sessions.session_key``)."""

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from hub.accounts import Accounts, Role, accounts_for
 from hub.audit import audit_for
 from hub.config import WebConfig
+from hub.devices import registry_for
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.gateway import Gateway
 from hub.service import HallService
@@ -61,8 +62,8 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
 def make_pages(store: EventStore, clock: Clock, settings: WebConfig | None = None) -> Pages:
     gateway = Gateway(HallService(DISTRICT, store), lambda _device_id: None, clock)
     return Pages(
-        accounts_for(store, DISTRICT), audit_for(store), HallReader(gateway, None), settings or WebConfig(), SECRET,
-        clock,
+        accounts_for(store, DISTRICT), audit_for(store), HallReader(gateway, None), registry_for(store, DISTRICT),
+        settings or WebConfig(), SECRET, clock,
     )  # fmt: skip
 
 

@@ -1,0 +1,147 @@
+"""Which sites changed, from the hub's writer thread to the web pages' live streams (server-sent events).
+
+The writer says ``changed(site_id)`` after a site's events (or a device's status, or a new configuration); every
+subscription of that site wakes on the event loop. Changes coalesce: a stream that is still sending the last view
+gets one wake-up for everything since, so a burst of calls costs a slow phone one view, not fifty. Each site has a
+version that grows with every change, for pages to share one built view among all their subscribers
+(``ViewCache``). Nothing here holds the hall's state: the views are built from it on the writer thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+
+HEARTBEAT_SECONDS = 15.0
+"""A comment line this often keeps proxies and phones from closing an idle stream."""
+RETRY_MILLISECONDS = 2000
+"""How soon a browser's EventSource reconnects after losing the stream (it resumes by itself, no reload)."""
+
+
+class Subscription:
+    def __init__(self, sites: frozenset[str] | None) -> None:
+        self.sites = sites
+        """None: every site."""
+        self._pending: set[str] = set()
+        self._wake = asyncio.Event()
+        self.closed = False
+
+    def wants(self, site_id: str) -> bool:
+        return self.sites is None or site_id in self.sites
+
+    def push(self, site_id: str) -> None:
+        self._pending.add(site_id)
+        self._wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
+    async def next(self, timeout: float | None = None) -> set[str] | None:
+        """The sites changed since the last call (waiting for one); empty after ``timeout`` seconds of nothing; None
+        once the feed is closed (the hub is stopping)."""
+        if not self._pending and not self.closed:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                return set()
+        if self.closed:
+            return None
+        changed, self._pending = self._pending, set()
+        self._wake.clear()
+        return changed
+
+
+class HallFeed:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._subscriptions: set[Subscription] = set()
+        self._versions: dict[str, int] = {}
+
+    def changed(self, site_id: str) -> None:
+        """From any thread."""
+        self._loop.call_soon_threadsafe(self._push, site_id)
+
+    def close(self) -> None:
+        """End every stream (before the web server stops, which would otherwise wait for them)."""
+        for subscription in self._subscriptions:
+            subscription.close()
+
+    def version(self, site_id: str) -> int:
+        return self._versions.get(site_id, 0)
+
+    def _push(self, site_id: str) -> None:
+        self._versions[site_id] = self.version(site_id) + 1
+        for subscription in self._subscriptions:
+            if subscription.wants(site_id):
+                subscription.push(site_id)
+
+    @asynccontextmanager
+    async def subscribe(self, sites: Iterable[str] | None) -> AsyncIterator[Subscription]:
+        subscription = Subscription(None if sites is None else frozenset(sites))
+        self._subscriptions.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._subscriptions)
+
+
+class ViewCache:
+    """Views built once per site version and shared by every stream that shows them."""
+
+    def __init__(self, feed: HallFeed) -> None:
+        self.feed = feed
+        self._built: dict[Any, tuple[int, Any]] = {}
+
+    async def get(self, site_id: str, key: Any, build: Callable[[], Awaitable[Any]]) -> Any:
+        version = self.feed.version(site_id)
+        cached = self._built.get((site_id, key))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        value = await build()
+        self._built[(site_id, key)] = (version, value)
+        return value
+
+
+def event(name: str, data: Any, event_id: int | None = None) -> bytes:
+    """One server-sent event: its data is one line of JSON."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+async def stream(
+    request: web.Request,
+    feed: HallFeed,
+    sites: Iterable[str] | None,
+    view: Callable[[], Awaitable[Any]],
+    name: str = "view",
+) -> web.StreamResponse:
+    """Answer ``request`` with a stream of server-sent events: ``view()`` at once, then again after every change of
+    one of ``sites`` (None: any), until the browser goes away. A browser that reconnects gets the whole view
+    first, so nothing it missed meanwhile matters."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache, no-store",
+            "X-Accel-Buffering": "no",  # nginx in front: pass each event on at once
+        }
+    )
+    await response.prepare(request)
+    async with feed.subscribe(sites) as subscription:
+        try:
+            await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
+            await response.write(event(name, await view()))
+            while (changed := await subscription.next(HEARTBEAT_SECONDS)) is not None:
+                await response.write(event(name, await view()) if changed else b": keep-alive\n\n")
+        except ConnectionResetError:
+            pass  # the browser went away
+    return response
