@@ -31,6 +31,17 @@ class Action(enum.StrEnum):
     SIGN_IN = "sign_in"
     SIGN_OUT = "sign_out"
     SESSION_EXPIRED = "session_expired"
+    CONFIG_CHANGED = "config_changed"
+    """A new version of the district configuration (subject: what part of it; before/after: that part)."""
+    DEVICE_PROVISIONED = "device_provisioned"
+    DEVICE_REVOKED = "device_revoked"
+    DEVICE_ROTATED = "device_rotated"
+    STAFF_ADDED = "staff_added"
+    STAFF_PIN_RESET = "staff_pin_reset"
+    STAFF_REMOVED = "staff_removed"
+    ACCOUNT_ADDED = "account_added"
+    ACCOUNT_PASSWORD_SET = "account_password_set"
+    ACCOUNT_REMOVED = "account_removed"
 
 
 @dataclass(frozen=True, slots=True)

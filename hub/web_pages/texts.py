@@ -1,16 +1,19 @@
 """The pages' language: Chinese first, English available. ``?lang=en`` (or ``?lang=zh``) chooses it and is kept in a
 cookie; without either, a browser whose first Accept-Language is English gets English, everyone else Chinese.
 
-Words come from the gettext catalog ``assets/locale/zh_CN/LC_MESSAGES/web.po`` (message ids are English), compiled
-at start by Babel as the devices' catalogs are (``devicekit.texts``)."""
+Words come from the gettext catalogs ``assets/locale/zh_CN/LC_MESSAGES/web.po`` and ``web-<area>.po`` (one per area
+of the pages: ``web-live.po``, ``web-config.po``, ...; message ids are English), compiled at start by Babel as the
+devices' catalogs are (``devicekit.texts``)."""
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable
+from functools import cache
 
 from aiohttp import web
 
-from devicekit.texts import catalog
+from devicekit.texts import LOCALE_DIR, catalog
 
 DOMAIN = "web"
 CHINESE, ENGLISH = "zh_CN", "en"
@@ -31,8 +34,24 @@ def language(request: web.Request) -> str:
     return ENGLISH if first.startswith("en") else CHINESE
 
 
+def domains() -> list[str]:
+    """``web`` and every ``web-<area>`` catalog there is."""
+    areas = sorted(po.stem for po in (LOCALE_DIR / CHINESE / "LC_MESSAGES").glob(f"{DOMAIN}-*.po"))
+    return [DOMAIN, *areas]
+
+
+@cache
+def _chained(lang: str) -> gettext.NullTranslations:
+    first, *rest = domains()
+    chained = gettext.NullTranslations()
+    chained.add_fallback(catalog(first, lang))
+    for domain in rest:
+        chained.add_fallback(catalog(domain, lang))
+    return chained
+
+
 def translator(lang: str) -> Callable[[str], str]:
-    return catalog(DOMAIN, lang).gettext
+    return _chained(lang).gettext
 
 
 def remember(response: web.StreamResponse, lang: str) -> None:
