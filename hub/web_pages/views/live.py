@@ -1,7 +1,162 @@
-"""The live hall of a site and the district's wall screen, fed by server-sent events."""
+"""The live hall of a site and the district's wall screen, pushed over server-sent events (never polled).
+
+``GET /admin/sites/{site}/live`` (the site's manager, an administrator) and ``GET /admin/wall`` (administrators)
+render the first view on the server, usable without JavaScript; ``static/live.js`` then follows
+``.../live/stream`` or ``/admin/wall/stream``. Every stream of the app shares one ``LiveHall``: each site's view is
+built once per change of the site (``hall_feed.ViewCache``, and one build in flight shared by every stream that
+asks meanwhile), on the writer thread (``hall_view``), so fifty open pages cost one build per change, not fifty.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
 from aiohttp import web
 
+from hub.accounts import Role
+from hub.hall_feed import HallFeed, ViewCache, stream
+from hub.web_pages.access import allow
+from hub.web_pages.hall_view import Known, SiteViews
+from hub.web_pages.render import add_page, page, refusal
+from hub.web_pages.state import PAGES, Pages
+
 routes = web.RouteTableDef()
+
+KNOWN_SECONDS = 5.0
+"""How long the provisioned devices and the clerks' names (database reads, off the event loop) are reused; a device
+provisioned or a clerk renamed shows within that, at the site's next change."""
+REFRESH_SECONDS = 60.0
+"""A site's view is built again at least this often while it is followed (its minutes waited and paused grow),
+and one second after its next alert falls due: time alone changes the view then."""
+VIEW = "live"
+"""The views' key in the ``ViewCache``."""
+
+
+class LiveHall:
+    """What every live stream of one app shares: the built views, the builds in flight, the registry's devices and
+    the clerks' names as last read, and the wake-ups at the moments an alert falls due."""
+
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+        self.feed: HallFeed = pages.hall.feed
+        self.cache = ViewCache(self.feed)
+        self.views = SiteViews(pages.hall.gateway)
+        self._building: dict[tuple[str, int], asyncio.Task[dict[str, Any]]] = {}
+        self._known: tuple[float, Known] | None = None
+        self._wakeups: dict[str, asyncio.TimerHandle] = {}
+
+    async def site(self, site_id: str) -> dict[str, Any]:
+        """The site's view for a stream: built once per change of the site, whoever asks."""
+        view: dict[str, Any] = await self.cache.get(site_id, VIEW, lambda: asyncio.shield(self._shared_build(site_id)))
+        return view
+
+    async def wall(self, site: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
+        """The district and every site's view (``site``: how each is got, the streams' shared one by default)."""
+        district = self.pages.hall.district
+        sites = await asyncio.gather(*((site or self.site)(each.id) for each in district.sites))
+        return {"district_id": district.id, "name_zh": district.name_zh, "name_en": district.name_en,
+                "sites": list(sites)}  # fmt: skip
+
+    async def fresh(self, site_id: str) -> dict[str, Any]:
+        """The site's view built now: a page opened (HTML or JSON) shows this moment, however quiet the hall."""
+        return await self._build(site_id)
+
+    def _shared_build(self, site_id: str) -> asyncio.Task[dict[str, Any]]:
+        key = (site_id, self.feed.version(site_id))
+        task = self._building.get(key)
+        if task is None:
+            task = self._building[key] = asyncio.ensure_future(self._build(site_id))
+            task.add_done_callback(lambda _done: self._building.pop(key, None))
+        return task
+
+    async def _build(self, site_id: str) -> dict[str, Any]:
+        hall = self.pages.hall
+        known = await self._known_now()
+        known = Known(known.devices, dict(hall.statuses), known.clerks)  # copied here: the loop changes them
+        now = self.pages.clock()
+        view: dict[str, Any] = await hall.on_writer(self.views.site, site_id, known, now)
+        self._wake_later(site_id, view["alerts_due_at"], now)
+        return view
+
+    async def _known_now(self) -> Known:
+        kept = self._known
+        if kept is not None and time.monotonic() - kept[0] < KNOWN_SECONDS:
+            return kept[1]
+        known = await self.pages.off_loop(self._read_known)
+        self._known = (time.monotonic(), known)
+        return known
+
+    def _read_known(self) -> Known:
+        devices = tuple(device for device in self.pages.devices.all() if not device.revoked)
+        staff = self.pages.hall.gateway.staff
+        clerks = {member.staff_id: member.name for member in staff.all()} if staff is not None else {}
+        return Known(devices=devices, clerks=clerks)
+
+    def _wake_later(self, site_id: str, due: str | None, now: datetime) -> None:
+        """Tell the feed the site changed in ``REFRESH_SECONDS``, or a second after its next alert falls due if that
+        is sooner. Each build sets its site's one wake-up again; one that finds no stream open builds nothing and
+        sets none, so a site nobody follows costs nothing."""
+        delay = REFRESH_SECONDS
+        if due is not None:
+            delay = min(delay, max((datetime.fromisoformat(due) - now).total_seconds(), 0.0) + 1.0)
+        previous = self._wakeups.pop(site_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._wakeups[site_id] = asyncio.get_running_loop().call_later(delay, self.feed.changed, site_id)
+
+
+_halls: weakref.WeakKeyDictionary[web.Application, LiveHall] = weakref.WeakKeyDictionary()
+
+
+def live_hall(request: web.Request) -> LiveHall:
+    """The app's one ``LiveHall`` (made by its first live request)."""
+    hall = _halls.get(request.app)
+    if hall is None:
+        hall = _halls[request.app] = LiveHall(request.app[PAGES])
+    return hall
+
+
+def _site_id(request: web.Request) -> str:
+    site_id = request.match_info["site"]
+    if request.app[PAGES].hall.district.site(site_id) is None:
+        raise refusal(request, 404, "no_site", "No such site")
+    return site_id
+
+
+def _page(request: web.Request, template: str, view: dict[str, Any], stream_path: str) -> web.Response:
+    return page(request, template, {"ok": True, "view": view, "stream": stream_path})
+
+
+@add_page(routes, "/sites/{site}/live")
+@allow(Role.ADMIN, Role.MANAGER)
+async def live_page(request: web.Request) -> web.Response:
+    site_id = _site_id(request)
+    view = await live_hall(request).fresh(site_id)
+    return _page(request, "live.html", view, f"/admin/sites/{site_id}/live/stream")
+
+
+@routes.get("/sites/{site}/live/stream")
+@allow(Role.ADMIN, Role.MANAGER)
+async def live_stream(request: web.Request) -> web.StreamResponse:
+    site_id = _site_id(request)
+    hall = live_hall(request)
+    return await stream(request, hall.feed, [site_id], lambda: hall.site(site_id))
+
+
+@add_page(routes, "/wall")
+@allow(Role.ADMIN)
+async def wall_page(request: web.Request) -> web.Response:
+    hall = live_hall(request)
+    return _page(request, "wall.html", await hall.wall(hall.fresh), "/admin/wall/stream")
+
+
+@routes.get("/wall/stream")
+@allow(Role.ADMIN)
+async def wall_stream(request: web.Request) -> web.StreamResponse:
+    hall = live_hall(request)
+    return await stream(request, hall.feed, None, hall.wall)
