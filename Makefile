@@ -3,9 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri espeak-ng
+APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri espeak-ng chromium
 
-.PHONY: run test lint bench simulate apt deps clean
+.PHONY: help run test lint bench simulate screenshots apt deps clean
 
 run: deps ## the hub (sample district, SQLite in ./var, a managed Mosquitto, HTTP on :8080) with a kiosk, caller and board
 	HALL_LOG_FORMAT=$${HALL_LOG_FORMAT:-text} $(BIN)/hall-hub hall
@@ -31,6 +31,9 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 simulate: deps
 	$(BIN)/python -m simulator
 
+screenshots: deps ## the web pages' screenshots in docs/screenshots/, taken by the browser tests (Debian's Chromium)
+	HALL_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
+
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -49,6 +52,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+
+help: ## this list
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
