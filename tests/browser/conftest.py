@@ -78,7 +78,7 @@ def start_web_hub(directory: Path, **options: Any) -> HubProcess:
 
 @pytest.fixture(scope="module")
 def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    """A modules that needs another hub (devices provisioned before the start, another clock) defines its own
+    """A module that needs another hub (devices provisioned before the start, another clock) defines its own
     ``web_hub`` with ``start_web_hub``."""
     hub = start_web_hub(tmp_path_factory.mktemp("hub"))
     try:
