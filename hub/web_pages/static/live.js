@@ -10,6 +10,7 @@ const english = root.dataset.english === "yes";
 const stateLine = root.querySelector("[data-live-state]");
 const signInAgain = root.querySelector("[data-sign-in]");
 const RESUME_MS = 3000;
+const WALL_ALERTS = 3; // as many as wall.html shows of each site
 
 const name = (thing) => (english ? thing.name_en : thing.name_zh);
 const say = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
@@ -74,6 +75,7 @@ function figures(box, view) {
   const values = {
     waiting: view.waiting,
     longest: minutes(view.longest_wait_minutes),
+    longest_whole: view.longest_wait_minutes === null ? "—" : Math.round(view.longest_wait_minutes),
     windows: `${view.windows_open} / ${view.windows_total}`,
     issued: view.issued,
     served: view.served,
@@ -119,7 +121,8 @@ function renderSite(view) {
   );
   const devices = view.devices.items.map((device) => {
     const row = node("tr", device.online === true ? "" : "gone");
-    row.append(node("td", "", device.device_id), node("td", "", word(device.kind)), node("td", "", device.window_id ?? "—"),
+    row.append(node("td", "", device.device_id), node("td", "wide", word(device.kind)),
+      node("td", "wide", device.window_id ?? "—"),
       node("td", "", connection(device)), node("td", "", condition(device)));
     return row;
   });
@@ -135,7 +138,7 @@ function renderWall(view) {
       ...site.windows.map((window) => node("li", `chip state-${window.state}`, node("b", "", window.number),
         ` ${window.current ?? word(window.state)}`)),
     );
-    tile.querySelector("[data-part=alerts]").replaceChildren(...alertItems(site, 4));
+    tile.querySelector("[data-part=alerts]").replaceChildren(...alertItems(site, WALL_ALERTS));
   }
 }
 

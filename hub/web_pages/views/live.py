@@ -58,9 +58,10 @@ class LiveHall:
     async def wall(self, site: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
         """The district and every site's view (``site``: how each is got, the streams' shared one by default)."""
         district = self.pages.hall.district
-        sites = await asyncio.gather(*((site or self.site)(each.id) for each in district.sites))
+        get = site or self.site
+        sites = [await get(each.id) for each in district.sites]  # in turn: each is built on the one writer thread
         return {"district_id": district.id, "name_zh": district.name_zh, "name_en": district.name_en,
-                "sites": list(sites)}  # fmt: skip
+                "sites": sites}  # fmt: skip
 
     async def fresh(self, site_id: str) -> dict[str, Any]:
         """The site's view built now: a page opened (HTML or JSON) shows this moment, however quiet the hall."""
