@@ -202,6 +202,7 @@ async def test_the_manager_opens_their_site_and_the_administrator_every_site_and
         assert (await client.get(f"/admin/sites/{site.id}/live.json")).status == 200
     wall = await client.get("/admin/wall")
     assert wall.status == 200 and "全区大屏" in await wall.text()
+    assert "District wall" in await (await client.get("/admin/wall?lang=en")).text()
     assert (await client.get("/admin/sites/atlantis/live.json")).status == 404
     assert (await client.get("/admin/sites/atlantis/live/stream")).status == 404
 
