@@ -60,6 +60,11 @@ def _names(thing: Any) -> dict[str, str]:
     return {"name_zh": thing.name_zh, "name_en": thing.name_en}
 
 
+def _local(site: Site, at: datetime) -> str:
+    """A moment as the site's local time to the second (every time of a view is one)."""
+    return local_time(site, at).isoformat(timespec="seconds")
+
+
 def _minutes(since: datetime, now: datetime) -> float:
     return round(max((now - since).total_seconds(), 0.0) / 60.0, 1)
 
@@ -99,7 +104,7 @@ def matters_view(
             "code": code, **_names(matter), "waiting": waiting.get(code, 0), "issued": state.issued.get(code, 0),
             "served": served.get(code, 0), "longest_wait_minutes": longest,
             "estimated_wait_minutes": estimates.get(code), "over_target": over,
-            "waiting_since": oldest[code].isoformat() if code in oldest else None,
+            "waiting_since": _local(site, oldest[code]) if code in oldest else None,
         })  # fmt: skip
     return rows
 
@@ -132,7 +137,7 @@ def windows_view(
             "clerk": clerks.get(live.staff_id) if live.is_open else None,
             "current": current.number if current is not None else None,
             "pause_reason": live.pause_reason if live.paused else "",
-            "paused_since": since.isoformat() if since else None,
+            "paused_since": _local(site, since) if since else None,
             "paused_minutes": _minutes(since, now) if since else None, "paused_too_long": too_long,
         })  # fmt: skip
     return rows
@@ -265,7 +270,7 @@ class SiteViews:
         due = alerts_due_at(site, state, paused_at, now)
         return {
             "site_id": site.id, **_names(site), "tier": site.tier.value,
-            "at": local_time(site, now).isoformat(timespec="seconds"),
+            "at": _local(site, now),
             "day": state.day.isoformat() if state.day else None, "day_open": state.day_open, "open_now": is_open,
             "target_wait_minutes": site.rules.target_wait_minutes, "pause_alert_minutes": PAUSE_ALERT_MINUTES,
             "issued": len(state.tickets),
@@ -274,5 +279,5 @@ class SiteViews:
             "windows_open": sum(window["state"] != "closed" for window in windows), "windows_total": len(windows),
             "matters": matters, "windows": windows, "devices": devices,
             "alerts": alerts_view(site, matters, windows, devices),
-            "alerts_due_at": local_time(site, due).isoformat(timespec="seconds") if due else None,
+            "alerts_due_at": _local(site, due) if due else None,
         }  # fmt: skip
