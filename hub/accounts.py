@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from engine.district import District
-from hub.audit import as_utc
 from hub.store import EventStore
+from hub.store.base import as_utc
 from hub.store.schema import accounts as accounts_table
 from hub.store.sql import SqlStore
 

@@ -16,15 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hub.store import EventStore
+from hub.store.base import as_utc
 from hub.store.schema import audit as audit_table
 from hub.store.sql import SqlStore
 
 LIST_LIMIT = 200
-
-
-def as_utc(at: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were stored in UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 class Action(enum.StrEnum):

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from hub.store.base import as_utc
 from hub.store.schema import appointment_slots, appointments, metadata
 
 
@@ -54,13 +55,8 @@ class Row:
     ticket_id: str | None = None
 
 
-def _utc(at: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were stored in UTC."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def _maybe_utc(at: datetime | None) -> datetime | None:
-    return None if at is None else _utc(at)
+    return None if at is None else as_utc(at)
 
 
 def _row(row: Any) -> Row:
@@ -68,15 +64,15 @@ def _row(row: Any) -> Row:
         booking_id=row.booking_id,
         site_id=row.site_id,
         matter=row.matter,
-        slot_start=_utc(row.slot_start),
-        slot_end=_utc(row.slot_end),
+        slot_start=as_utc(row.slot_start),
+        slot_end=as_utc(row.slot_end),
         phone_masked=row.phone_masked,
         phone_hash=row.phone_hash,
         name_masked=row.name_masked,
         citizen_ref=row.citizen_ref,
         request_id=row.request_id,
         status=Status(row.status),
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         cancelled_at=_maybe_utc(row.cancelled_at),
         checked_in_at=_maybe_utc(row.checked_in_at),
         checkin_command_id=row.checkin_command_id,
@@ -149,7 +145,7 @@ class AppointmentStore:
             appointment_slots.c.slot_start < until.astimezone(UTC),
         )
         with self.engine.connect() as connection:
-            return {_utc(start): int(booked) for start, booked in connection.execute(query)}
+            return {as_utc(start): int(booked) for start, booked in connection.execute(query)}
 
     # --- bookings ----------------------------------------------------------------------------------------------
 
@@ -198,7 +194,7 @@ class AppointmentStore:
             appointments.c.slot_start >= since.astimezone(UTC),
         )
         with self.engine.connect() as connection:
-            return [_utc(start) for start in connection.execute(query).scalars()]
+            return [as_utc(start) for start in connection.execute(query).scalars()]
 
     def for_site(self, site_id: str, since: datetime, until: datetime) -> list[Row]:
         query = (

@@ -8,7 +8,7 @@ answer back instead of being decided twice.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import msgspec
@@ -23,6 +23,20 @@ class Entry(msgspec.Struct, frozen=True):
     command_id: str
     events: Sequence[Event]
     outcome: bytes
+
+
+def as_utc(at: datetime) -> datetime:
+    """In UTC: SQLite gives back naive datetimes, which were stored in UTC."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+class DistrictVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored version of the district configuration, without its document."""
+
+    version: int
+    saved_at: datetime
+    author: str | None = None
+    reason: str | None = None
 
 
 class StoreError(Exception):
@@ -58,8 +72,13 @@ class EventStore(Protocol):
 
     def snapshot(self, site_id: str) -> tuple[int, bytes] | None: ...
 
-    def save_district(self, document: bytes) -> int:
-        """Store a new version of the district configuration; return its version number."""
+    def save_district(self, document: bytes, *, author: str | None = None, reason: str | None = None) -> int:
+        """Store a new version of the district configuration (who saved it and why, when known); return its
+        version number."""
+        ...
+
+    def district_versions(self, limit: int = 50) -> list[DistrictVersion]:
+        """The newest versions first."""
         ...
 
     def district(self) -> bytes | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from engine.events import Event
-from hub.store.base import DuplicateCommand, Entry, SequenceConflict
+from hub.store.base import DistrictVersion, DuplicateCommand, Entry, SequenceConflict
 
 
 class MemoryStore:
@@ -15,6 +15,7 @@ class MemoryStore:
         self._outcomes: dict[str, bytes] = {}
         self._snapshots: dict[str, tuple[int, bytes]] = {}
         self._districts: list[bytes] = []
+        self._versions: list[DistrictVersion] = []
 
     def append(self, entries: Sequence[Entry]) -> None:
         next_seq = {site_id: len(log) + 1 for site_id, log in self._events.items()}
@@ -54,9 +55,16 @@ class MemoryStore:
     def snapshot(self, site_id: str) -> tuple[int, bytes] | None:
         return self._snapshots.get(site_id)
 
-    def save_district(self, document: bytes) -> int:
+    def save_district(self, document: bytes, *, author: str | None = None, reason: str | None = None) -> int:
         self._districts.append(document)
-        return len(self._districts)
+        version = len(self._districts)
+        self._versions.append(
+            DistrictVersion(version=version, saved_at=datetime.now(UTC), author=author, reason=reason)
+        )
+        return version
+
+    def district_versions(self, limit: int = 50) -> list[DistrictVersion]:
+        return self._versions[::-1][:limit]
 
     def district(self) -> bytes | None:
         return self._districts[-1] if self._districts else None

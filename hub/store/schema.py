@@ -51,8 +51,11 @@ district_config = sa.Table(
     sa.Column("version", _row_id, sa.Identity(), primary_key=True),
     sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("CURRENT_TIMESTAMP")),
     sa.Column("document", sa.LargeBinary(), nullable=False),
+    sa.Column("author", sa.String(64), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=True),
 )
-"""Versions of the district configuration (the engine's ``District`` as JSON); the highest version is in force."""
+"""Versions of the district configuration (the engine's ``District`` as JSON); the highest version is in force. A
+version saved from the web pages has its ``author`` (the account) and ``reason``; one loaded from the folder none."""
 
 devices = sa.Table(
     "devices",

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.codec import decode_event, encode_event
 from engine.events import Event
-from hub.store.base import DuplicateCommand, Entry, SequenceConflict, StoreError
+from hub.store.base import DistrictVersion, DuplicateCommand, Entry, SequenceConflict, StoreError, as_utc
 from hub.store.schema import commands, district_config, events, snapshots
 
 READ_BATCH = 2000
@@ -235,12 +235,23 @@ class SqlStore:
             row = connection.execute(self._select_snapshot, {"site_id": site_id}).one_or_none()
         return None if row is None else (int(row.seq), bytes(row.state))
 
-    def save_district(self, document: bytes) -> int:
+    def save_district(self, document: bytes, *, author: str | None = None, reason: str | None = None) -> int:
+        values = {"document": document, "author": author, "reason": reason, "saved_at": datetime.now(UTC)}
         with self.engine.begin() as connection:
-            inserted = connection.execute(
-                district_config.insert().values(document=document).returning(district_config.c.version)
-            )
+            inserted = connection.execute(district_config.insert().values(values).returning(district_config.c.version))
             return int(inserted.scalar_one())
+
+    def district_versions(self, limit: int = 50) -> list[DistrictVersion]:
+        table = district_config.c
+        newest = sa.select(table.version, table.saved_at, table.author, table.reason)
+        with self._reads.connect() as connection:
+            rows = connection.execute(newest.order_by(table.version.desc()).limit(limit)).all()
+        return [
+            DistrictVersion(
+                version=int(row.version), saved_at=as_utc(row.saved_at), author=row.author, reason=row.reason
+            )
+            for row in rows
+        ]
 
     def district(self) -> bytes | None:
         newest = sa.select(district_config.c.document).order_by(district_config.c.version.desc()).limit(1)

@@ -294,6 +294,17 @@ class StoreContract:
         assert second > first
         assert store.district() == b'{"v": 2}'
 
+    def test_each_version_keeps_who_saved_it_and_why(self, store: EventStore) -> None:
+        loaded = store.save_district(b'{"v": 1}')
+        edited = store.save_district(b'{"v": 2}', author="li", reason="窗口 3 增办社保")
+
+        newest, oldest = store.district_versions()
+
+        assert (newest.version, newest.author, newest.reason) == (edited, "li", "窗口 3 增办社保")
+        assert (oldest.version, oldest.author, oldest.reason) == (loaded, None, None)
+        assert newest.saved_at.tzinfo is not None and newest.saved_at >= oldest.saved_at
+        assert store.district_versions(limit=1) == [newest]
+
     def test_the_service_numbers_tickets_and_answers_a_retry_from_the_store(self, store: EventStore) -> None:
         service = HallService(DISTRICT, store)
         commands = hall_day()[:6]
