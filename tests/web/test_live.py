@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,6 @@ from aiohttp import ClientResponse, web
 
 import contract as wire
 from engine import commands as cmd
-from hub.accounts import accounts_for
-from hub.audit import audit_for
-from hub.config import WebConfig
 from hub.devices import DeviceRegistry, registry_for
 from hub.gateway import Gateway
 from hub.hall_feed import HallFeed
@@ -33,7 +31,7 @@ from hub.store import EventStore, open_store
 from hub.web_pages import HallReader, Pages, pages_app
 from hub.web_pages.hall_view import PAUSE_ALERT_MINUTES
 from tests.support.hub_process import REPO, HubProcess
-from tests.web.conftest import CSRF, DISTRICT, PASSWORD, SECRET, Client, Clock, sign_in
+from tests.web.conftest import CSRF, DISTRICT, PASSWORD, SECRET, Client, Clock, make_pages, sign_in
 
 CENTRE = "centre"
 TARGET = DISTRICT.sites[0].rules.target_wait_minutes
@@ -117,7 +115,7 @@ async def live(
     statuses: dict[str, wire.DeviceStatus] = {}
     feed = HallFeed(asyncio.get_running_loop())
     reader = CountingReader(gateway, writer, feed, statuses)
-    pages = Pages(accounts_for(web_store, DISTRICT), audit_for(web_store), reader, registry, WebConfig(), SECRET, clock)
+    pages = replace(make_pages(web_store, clock), hall=reader, devices=registry)  # the accounts of the module's store
     hall = Hall(pages, gateway, registry, clock)
     for site in DISTRICT.sites:
         await hall.run(cmd.OpenDay(command_id=f"open-{site.id}", site_id=site.id, at=clock()))
