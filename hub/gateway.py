@@ -300,6 +300,23 @@ class Gateway:
         for event in events:
             estimator.observe(event, state, site)
 
+    def apply_district(self, district: District) -> None:
+        """On the writer thread: a new configuration in force from the next request on. The sites' states, recent
+        calls and learned service times stay; a board learns its site's new windows and limits; a new site starts
+        empty. The staff directory and the appointment desk follow."""
+        self.district = self.service.district = district
+        for follower in (self.staff, self.appointments):
+            if follower is not None:
+                follower.district = district
+        for site in district.sites:
+            board = self.boards.get(site.id)
+            if board is None:
+                self.boards[site.id] = SiteBoard(site, self._limits(site))
+                self.estimators[site.id] = WaitEstimator()
+                self.warm_up(site.id)
+            else:
+                board.site, board.limits = site, self._limits(site)
+
     def _limits(self, site: Site) -> dict[str, int]:
         return {
             code: self.district.daily_limit(site, matter)

@@ -27,6 +27,7 @@ from hub.appointments import desk_for, keyfile
 from hub.audit import audit_for
 from hub.broker import ManagedMosquitto
 from hub.config import HubConfig, load_secret, make_clock
+from hub.configuration import Configuration
 from hub.device_limits import DeviceLimits
 from hub.devices import Device, DeviceRegistry, registry_for
 from hub.district_file import load_district
@@ -131,16 +132,25 @@ def _gateway(
     return Gateway(service, devices.get, clock, staff=staff, secret=secret, appointments=desk, limits=limits)
 
 
-def _pages(config: HubConfig, hub: Hub, registry: DeviceRegistry, clock: Callable[[], datetime]) -> Pages:
-    """The web pages' accounts and audit trail beside the hub's store; the session key derives from its secret."""
+def _pages(
+    config: HubConfig, hub: Hub, registry: DeviceRegistry, clock: Callable[[], datetime], waits: SummaryWaits
+) -> Pages:
+    """The web pages' accounts and audit trail beside the hub's store; the session key derives from its secret. A
+    configuration change is in force on the writer, then in the registry and the accounts, then published."""
     store, district = hub.gateway.service.store, hub.gateway.district
     hall = HallReader(hub.gateway, hub.writer, hub.feed, hub.device_status)
     accounts, audit = accounts_for(store, district), audit_for(store)
-    return Pages(accounts, audit, hall, registry, config.web, hub.gateway.secret, clock)
+    configuration = Configuration(
+        store, district, executor=hub.writer, apply=hub.reconfigure, states=hub.gateway.service.state, audit=audit,
+        clock=clock, followers=(registry, accounts), published=lambda: publish_site_views(hub, waits, clock()),
+    )  # fmt: skip
+    return Pages(accounts, audit, hall, registry, configuration, config.web, hub.gateway.secret, clock)
 
 
-async def _serve_web(config: HubConfig, hub: Hub, devices: DeviceCache, clock: Callable[[], datetime]) -> web.AppRunner:
-    app = create_app(hub, devices.check_password, clock, _pages(config, hub, devices.registry, clock))
+async def _serve_web(
+    config: HubConfig, hub: Hub, devices: DeviceCache, clock: Callable[[], datetime], waits: SummaryWaits
+) -> web.AppRunner:
+    app = create_app(hub, devices.check_password, clock, _pages(config, hub, devices.registry, clock, waits))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()
@@ -191,14 +201,14 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
     gc.collect()
     gc.freeze()  # what the start loaded lives as long as the hub: full collections no longer walk it (PERFORMANCE.md)
-    runner = await _serve_web(config, hub, devices, clock)
+    waits = SummaryWaits(hub.gateway.estimators)
+    runner = await _serve_web(config, hub, devices, clock, waits)
     log.info(
         "hub ready: %s, %d sites, %d devices; MQTT %s:%d%s; HTTP http://%s:%d",
         district.name_en, len(district.sites), len(devices.devices), host, port,
         " (managed Mosquitto)" if broker else "", config.http.host, config.http.port,
     )  # fmt: skip
     watchdog = asyncio.create_task(_watch(broker, stop)) if broker is not None else None
-    waits = SummaryWaits(hub.gateway.estimators)
     try:
         while not stop.is_set():
             await hub.run_schedule(clock())

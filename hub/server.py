@@ -24,6 +24,7 @@ import msgspec
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 import contract as wire
+from engine.district import District
 from hub.gateway import Gateway, error_reply, public
 from hub.hall_feed import HallFeed
 from hub.mqtt_bridge import MqttBridge
@@ -196,7 +197,18 @@ class Hub:
         try:
             publish(*args)
         except Exception:
-            log.exception("could not publish to site %s", args[0])
+            log.exception("could not publish (%s)", args[0] if args else "hub status")
+
+    def reconfigure(self, district: District, sites: frozenset[str]) -> None:
+        """On the writer thread: a new district configuration in force (``hub.configuration``); the retained
+        snapshots of the sites it changed (window names, zones, limits) go out again, and the live pages are told."""
+        known = {site.id for site in self.gateway.district.sites}
+        self.gateway.apply_district(district)
+        if self.bridge is not None and known != {site.id for site in district.sites}:
+            self._publish_safely(self._publish_hub_status)
+        for site_id in sorted(sites):
+            self._publish_safely(self._publish_snapshot, site_id)
+            self.changed(site_id)
 
     def changed(self, site_id: str) -> None:
         """Tell the live pages (from any thread)."""
@@ -218,14 +230,15 @@ class Hub:
         """After every (re)connect: the broker may have lost retained messages, so publish them again."""
         assert self.bridge is not None
         self.metrics.broker_connected.set(1)
-        self.bridge.publish(
-            wire.HUB_STATUS_TOPIC,
-            wire.encode(wire.HubStatus(online=True, sites=tuple(site.id for site in self.gateway.district.sites))),
-            retain=True,
-        )
+        self._publish_hub_status()
         for site in self.gateway.district.sites:
             self.bridge.publish(wire.snapshot_topic(site.id), wire.encode(self.gateway.snapshot(site.id)), retain=True)
         self._publish_configs()
+
+    def _publish_hub_status(self) -> None:
+        assert self.bridge is not None
+        sites = tuple(site.id for site in self.gateway.district.sites)
+        self.bridge.publish(wire.HUB_STATUS_TOPIC, wire.encode(wire.HubStatus(online=True, sites=sites)), retain=True)
 
     def _publish_configs(self) -> None:
         assert self.bridge is not None

@@ -16,6 +16,7 @@ from engine.district import District
 from hub.accounts import Account, Accounts
 from hub.audit import AuditEntry, AuditLog
 from hub.config import WebConfig
+from hub.configuration import Configuration
 from hub.devices import DeviceRegistry
 from hub.gateway import Gateway
 from hub.hall_feed import HallFeed
@@ -66,6 +67,7 @@ class Pages:
     audit: AuditLog
     hall: HallReader
     devices: DeviceRegistry
+    configuration: Configuration
     settings: WebConfig
     secret: bytes
     """The hub's secret (``hub-secret``); the session key is derived from it (``sessions.session_key``)."""

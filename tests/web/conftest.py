@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from hub.accounts import Accounts, Role, accounts_for
 from hub.audit import audit_for
 from hub.config import WebConfig
+from hub.configuration import Configuration
 from hub.devices import registry_for
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.gateway import Gateway
@@ -60,11 +61,16 @@ def web_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
 
 
 def make_pages(store: EventStore, clock: Clock, settings: WebConfig | None = None) -> Pages:
+    """Pages over a gateway without a hub process: its writer is the default executor."""
     gateway = Gateway(HallService(DISTRICT, store), lambda _device_id: None, clock)
-    return Pages(
-        accounts_for(store, DISTRICT), audit_for(store), HallReader(gateway, None), registry_for(store, DISTRICT),
-        settings or WebConfig(), SECRET, clock,
+    accounts, audit, registry = accounts_for(store, DISTRICT), audit_for(store), registry_for(store, DISTRICT)
+    configuration = Configuration(
+        store, DISTRICT, executor=None, apply=lambda district, _sites: gateway.apply_district(district),
+        states=gateway.service.state, audit=audit, clock=clock, followers=(registry, accounts),
     )  # fmt: skip
+    return Pages(
+        accounts, audit, HallReader(gateway, None), registry, configuration, settings or WebConfig(), SECRET, clock
+    )
 
 
 @pytest.fixture
