@@ -101,6 +101,8 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     """The catalogue matters this site enables, each with its daily limit here (0 = the catalogue default)."""
     windows: tuple[Window, ...]
     rules: QueueRules = msgspec.field(default_factory=QueueRules)
+    notice: str = ""
+    """A line the site's boards show along the bottom (set by the hall manager; empty: the boards' own words)."""
 
     def window(self, window_id: str) -> Window | None:
         for window in self.windows:

@@ -23,7 +23,6 @@ class SiteBoard:
         self.limits = limits or {}
         """Daily limit per matter code, for the tickets still to be had."""
         self.calls: deque[CallView] = deque(maxlen=recent)
-        self.notice = ""
 
     def observe(self, events: Iterable[ev.Event]) -> None:
         for event in events:
@@ -72,5 +71,5 @@ class SiteBoard:
             recent_calls=tuple(self.calls),
             waiting=waiting,
             remaining={code: limit - state.issued.get(code, 0) for code, limit in self.limits.items()},
-            notice=self.notice,
+            notice=self.site.notice,
         )
