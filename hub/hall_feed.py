@@ -96,20 +96,19 @@ class HallFeed:
 
 
 class ViewCache:
-    """Views built once per site version and shared by every stream that shows them."""
+    """Views built once per site version and shared by every stream that shows them: streams woken together by one
+    change share the one build in flight, and a stream that goes away meanwhile does not cancel it for the rest."""
 
     def __init__(self, feed: HallFeed) -> None:
         self.feed = feed
-        self._built: dict[Any, tuple[int, Any]] = {}
+        self._built: dict[Any, tuple[int, asyncio.Future[Any]]] = {}
 
     async def get(self, site_id: str, key: Any, build: Callable[[], Awaitable[Any]]) -> Any:
         version = self.feed.version(site_id)
         cached = self._built.get((site_id, key))
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        value = await build()
-        self._built[(site_id, key)] = (version, value)
-        return value
+        if cached is None or cached[0] != version or (cached[1].done() and cached[1].exception() is not None):
+            cached = self._built[(site_id, key)] = (version, asyncio.ensure_future(build()))
+        return await asyncio.shield(cached[1])
 
 
 def event(name: str, data: Any, event_id: int | None = None) -> bytes:

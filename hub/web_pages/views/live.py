@@ -46,13 +46,12 @@ class LiveHall:
         self.feed: HallFeed = pages.hall.feed
         self.cache = ViewCache(self.feed)
         self.views = SiteViews(pages.hall.gateway)
-        self._building: dict[tuple[str, int], asyncio.Task[dict[str, Any]]] = {}
         self._known: tuple[float, Known] | None = None
         self._wakeups: dict[str, asyncio.TimerHandle] = {}
 
     async def site(self, site_id: str) -> dict[str, Any]:
         """The site's view for a stream: built once per change of the site, whoever asks."""
-        view: dict[str, Any] = await self.cache.get(site_id, VIEW, lambda: asyncio.shield(self._shared_build(site_id)))
+        view: dict[str, Any] = await self.cache.get(site_id, VIEW, lambda: self._build(site_id))
         return view
 
     async def wall(self, site: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
@@ -66,14 +65,6 @@ class LiveHall:
     async def fresh(self, site_id: str) -> dict[str, Any]:
         """The site's view built now: a page opened (HTML or JSON) shows this moment, however quiet the hall."""
         return await self._build(site_id)
-
-    def _shared_build(self, site_id: str) -> asyncio.Task[dict[str, Any]]:
-        key = (site_id, self.feed.version(site_id))
-        task = self._building.get(key)
-        if task is None:
-            task = self._building[key] = asyncio.ensure_future(self._build(site_id))
-            task.add_done_callback(lambda _done: self._building.pop(key, None))
-        return task
 
     async def _build(self, site_id: str) -> dict[str, Any]:
         hall = self.pages.hall
