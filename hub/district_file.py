@@ -9,7 +9,14 @@ A district folder holds::
 
 Times are written ``"09:00"``, dates ``"2026-10-01"``. Nothing is half-loaded: every problem found in the whole
 folder is collected and raised together as one :class:`DistrictFileError`, each naming its file and key, e.g.
-``sites/xiaozhai.toml: windows[2].weights: matter "X99" is not in the catalogue`` (list indexes count from 0).
+``sites/xiaozhai.toml: windows[2].weights.X99: Window 3 handles X99, which is not in the catalogue`` (list indexes
+count from 0).
+
+This module reads and converts: files, TOML syntax, tables and arrays, value types, unknown and missing keys, and
+the few rules only a folder can break (a site file named after its id and listed in district.toml, a weekday in one
+``[[hours]]`` entry only, holidays that do not overlap). What the values mean is checked by
+engine/district_check.py, on each part of the folder that could be read; its problems are reported here in English
+under the file and key the value came from.
 """
 
 from __future__ import annotations
@@ -17,28 +24,21 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import msgspec
 
-from engine.commands import Priority
 from engine.district import District, HolidayCalendar, Material, Matter, Period, QueueRules, Site, Tier, Window
+from engine.district_check import Problem, calendar_problems, catalogue_problems, header_problems, site_problems
 
 __all__ = ["SAMPLE_DISTRICT", "DistrictFileError", "load_district"]
 
 SAMPLE_DISTRICT: Path = Path(__file__).resolve().parent.parent / "assets" / "districts" / "yanta"
 """The sample district (Yanta, Xi'an) shipped with the repository."""
 
-MAX_SERIAL = 999
-"""Numbers one prefix can give out a day (A001 ... A999), as the engine numbers tickets."""
-
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-_PREFIX = re.compile(r"[A-Z]{1,2}")
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -76,12 +76,48 @@ def _show(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def _hhmm(value: time) -> str:
-    return value.strftime("%H:%M")
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _split(path: str, names: Iterable[str]) -> tuple[str, str]:
+    """``path`` as one of ``names`` and what follows it after a dot (ids may hold dots: the longest name that fits)."""
+    for name in sorted(names, key=len, reverse=True):
+        if path == name:
+            return name, ""
+        if path.startswith(name + "."):
+            return name, path[len(name) + 1 :]
+    name, _, rest = path.partition(".")
+    return name, rest
+
+
+def _about_matter(field: str, codes: Iterable[str]) -> bool:
+    """Whether a site's problem is about one of ``codes``, as an enabled matter or a window's weight."""
+    return any(field.endswith((f".matters.{code}", f".weights.{code}")) for code in codes)
+
+
+class _SiteKeys:
+    """Where a site file holds its values: the ``[[hours]]`` entry of each weekday, the ``[[windows]]`` of each id."""
+
+    def __init__(self) -> None:
+        self.days: dict[str, int] = {}
+        self.windows: dict[str, int] = {}
+        """The index of each window id (the later one where an id is repeated: it is the one reported)."""
+
+    def key(self, tail: str) -> str:
+        """The TOML key of a problem's field below ``sites.<id>.``."""
+        head, _, rest = tail.partition(".")
+        if head == "hours" and rest:
+            day, _, period = rest.partition(".")
+            if day in self.days:
+                return f"hours[{self.days[day]}]" + (f".periods[{period}]" if period else "")
+        elif head == "makeup_day_hours" and rest:
+            return f"makeup_day_hours[{rest}]"
+        elif head == "windows" and rest:
+            window_id, more = _split(rest, self.windows)
+            if window_id in self.windows:
+                return f"windows[{self.windows[window_id]}]" + (f".{more}" if more else "")
+        return tail
 
 
 class _Loader:
@@ -92,9 +128,49 @@ class _Loader:
         self.problems: list[str] = []
         self.known_codes: set[str] = set()
         """Every matter code the catalogue names, even in entries with other problems (no knock-on errors)."""
+        self.site_index: dict[str, int] = {}
+        """Where each site id is in district.toml's ``sites`` (the later place where an id is repeated)."""
+        self.matter_index: dict[str, int] = {}
+        """Where each matter code is in catalogue.toml's ``matters`` (the later place where a code is repeated)."""
+        self.site_keys: dict[str, _SiteKeys] = {}
+        self.workdays: dict[str, str] = {}
+        """The key of each make-up working day (``YYYY-MM-DD``) in calendar.toml."""
 
     def problem(self, file: str, key: str, message: str) -> None:
-        self.problems.append(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+        line = f"{file}: {key}: {message}" if key else f"{file}: {message}"
+        if line not in self.problems:  # a period shared by several weekdays is reported once
+            self.problems.append(line)
+
+    def report(self, found: Iterable[Problem]) -> None:
+        """The checker's problems, in English, under the file and key each value came from."""
+        for problem in found:
+            self.problem(*self.place(problem.field), problem.en)
+
+    def place(self, field: str) -> tuple[str, str]:
+        """The file and key of a problem's field (the dotted path of ids of engine/district_check.py)."""
+        head, _, rest = field.partition(".")
+        if head == "catalogue":
+            return "catalogue.toml", self.matter_key(rest)
+        if head == "calendar":
+            return "calendar.toml", self.workdays.get(rest.removeprefix("makeup_workdays."), "holidays")
+        if head == "sites" and rest:
+            site_id, tail = _split(rest, self.site_index.keys() | self.site_keys.keys())
+            if tail in ("", "id") and site_id in self.site_index:
+                return "district.toml", f"sites[{self.site_index[site_id]}]"
+            keys = self.site_keys.get(site_id)
+            return f"sites/{site_id}.toml", keys.key(tail) if keys else tail
+        return "district.toml", field
+
+    def matter_key(self, path: str) -> str:
+        code, tail = _split(path, self.matter_index)
+        if code not in self.matter_index:
+            return "matters"
+        key = f"matters[{self.matter_index[code]}]"
+        head, _, rest = tail.partition(".")
+        if head == "materials" and rest:
+            number, _, name = rest.partition(".")
+            return f"{key}.materials[{number}]" + (f".{name}" if name else "")
+        return _join(key, tail)
 
     # --- reading and converting --------------------------------------------------------------------------------
 
@@ -164,44 +240,20 @@ class _Loader:
                     ok = False
         return kind(**values) if ok else None
 
-    def text(self, file: str, key: str, value: Any) -> None:
-        if isinstance(value, str) and not value.strip():
-            self.problem(file, key, "must not be empty")
-
-    def count(self, file: str, key: str, value: int, low: int, high: int | None = None) -> None:
-        if value < low or (high is not None and value > high):
-            wanted = f"at least {low}" if high is None else f"between {low} and {high}"
-            self.problem(file, key, f"{value} is out of range (must be {wanted})")
-
-    def duplicates(self, file: str, key: str, what: str, values: Iterable[tuple[int, Any]], field: str = "") -> None:
-        """Report every repeated value of ``key[i]`` (or of ``key[i].field``), naming its first occurrence."""
-        seen: dict[str | int, int] = {}
-        for index, value in values:
-            if not isinstance(value, str | int):
-                continue  # a value of the wrong type is reported by its conversion
-            if value in seen:
-                suffix = f".{field}" if field else ""
-                where, first = f"{key}[{index}]{suffix}", f"{key}[{seen[value]}]{suffix}"
-                self.problem(file, where, f"duplicate {what} {_show(value)} (also {first})")
-            else:
-                seen[value] = index
-
     # --- district.toml ---------------------------------------------------------------------------------------
 
-    def header(self) -> _DistrictHeader | None:
+    def header(self) -> tuple[_DistrictHeader | None, list[str]]:
+        """The district's header and the site ids whose files can be read (each once, only well-formed ones)."""
         file = "district.toml"
         raw = self.read(file)
-        if raw is None:
-            return None
-        header = self.convert(file, "", raw, _DistrictHeader)
+        header = None if raw is None else self.convert(file, "", raw, _DistrictHeader)
         if header is None:
-            return None
-        for key in ("id", "name_zh", "name_en"):
-            self.text(file, key, getattr(header, key))
-        if not header.sites:
-            self.problem(file, "sites", "the district has no sites")
-        self.duplicates(file, "sites", "site id", enumerate(header.sites))
-        return header
+            return None, []
+        self.site_index = {site_id: index for index, site_id in enumerate(header.sites)}
+        found = header_problems(header.id, header.name_zh, header.name_en, header.sites)
+        self.report(found)
+        malformed = {problem.field for problem in found}
+        return header, [site_id for site_id in dict.fromkeys(header.sites) if f"sites.{site_id}.id" not in malformed]
 
     # --- catalogue.toml --------------------------------------------------------------------------------------
 
@@ -221,10 +273,9 @@ class _Loader:
             matter = self.matter(file, f"matters[{index}]", entry)
             if matter is not None:
                 matters.append(matter)
-        codes = [(i, e.get("code")) for i, e in enumerate(entries) if isinstance(e, dict) and "code" in e]
-        self.duplicates(file, "matters", "matter code", codes, "code")
-        if not entries:
-            self.problem(file, "matters", "the catalogue has no matters")
+                self.matter_index[matter.code] = index
+        if isinstance(raw.get("matters"), list) and (matters or not entries):
+            self.report(catalogue_problems(matters))
         return matters
 
     def matter(self, file: str, key: str, raw: Any) -> Matter | None:
@@ -234,33 +285,11 @@ class _Loader:
         materials: tuple[Material, ...] | None = ()
         if "materials" in raw:
             found = [
-                self.material(file, f"{key}.materials[{i}]", entry)
+                self.convert(file, f"{key}.materials[{i}]", entry, Material)
                 for i, entry in enumerate(self.array(file, f"{key}.materials", raw["materials"]))
             ]
             materials = None if None in found else tuple(m for m in found if m is not None)
-        matter = self.convert(file, key, raw, Matter, {"materials": materials})
-        if matter is None:
-            return None
-        if not _CODE.fullmatch(matter.code):
-            self.problem(file, f"{key}.code", f"{_show(matter.code)} is not a matter code (letters, digits, - _ .)")
-        if not _PREFIX.fullmatch(matter.prefix):
-            self.problem(file, f"{key}.prefix", f"{_show(matter.prefix)} must be one or two capital letters A-Z")
-        for name in ("name_zh", "name_en", "category"):
-            self.text(file, f"{key}.{name}", getattr(matter, name))
-        self.count(file, f"{key}.daily_limit", matter.daily_limit, 1, MAX_SERIAL)
-        return matter
-
-    def material(self, file: str, key: str, raw: Any) -> Material | None:
-        material = self.convert(file, key, raw, Material)
-        if material is None:
-            return None
-        self.text(file, f"{key}.name_zh", material.name_zh)
-        self.text(file, f"{key}.name_en", material.name_en)
-        self.count(file, f"{key}.originals", material.originals, 0)
-        self.count(file, f"{key}.copies", material.copies, 0)
-        if material.originals + material.copies < 1:
-            self.problem(file, key, "asks for neither an original nor a copy")
-        return material
+        return self.convert(file, key, raw, Matter, {"materials": materials})
 
     # --- calendar.toml ---------------------------------------------------------------------------------------
 
@@ -281,12 +310,10 @@ class _Loader:
                 ok = False
             else:
                 self.holiday(file, key, holiday, days_off, workdays)
-        for workday, where in workdays.items():
-            if workday in days_off:
-                self.problem(file, where, f"{workday} is also a day off in {days_off[workday]}")
-        if not ok:
-            return None
-        return HolidayCalendar(holidays=frozenset(days_off), makeup_workdays=frozenset(workdays))
+        self.workdays = {day.isoformat(): where for day, where in workdays.items()}
+        calendar = HolidayCalendar(holidays=frozenset(days_off), makeup_workdays=frozenset(workdays))
+        self.report(calendar_problems(calendar))
+        return calendar if ok else None
 
     def holiday(
         self, file: str, key: str, holiday: _Holiday, days_off: dict[date, str], workdays: dict[date, str]
@@ -305,55 +332,36 @@ class _Loader:
             self.problem(file, key, f"{clash} is already a day off in {days_off[clash]}")
         for index, workday in enumerate(holiday.makeup_workdays):
             where = f"{key}.makeup_workdays[{index}]"
-            if workday.isoweekday() < 6:
-                self.problem(file, where, f"{workday} is a weekday; a make-up working day is a Saturday or Sunday")
             if workday in workdays:
                 self.problem(file, where, f"{workday} is already a make-up working day in {workdays[workday]}")
             workdays.setdefault(workday, where)
 
     # --- sites/<id>.toml -------------------------------------------------------------------------------------
 
-    def site(self, site_id: str, catalogue: Mapping[str, Matter]) -> Site | None:
+    def site(self, site_id: str, catalogue: Sequence[Matter], broken: set[str]) -> Site | None:
+        """One site file, checked against the catalogue; ``broken``: codes whose catalogue entry failed (reported)."""
         file = f"sites/{site_id}.toml"
-        if not _ID.fullmatch(site_id):
-            self.problem("district.toml", "sites", f"{_show(site_id)} must be lower-case letters, digits, - or _")
-            return None
         raw = self.read(file)
         if raw is None:
             return None
+        keys = self.site_keys[site_id] = _SiteKeys()
+        built: dict[str, Any] = {
+            "hours": self.hours(file, raw.get("hours"), keys),
+            "makeup_day_hours": self.periods(file, "makeup_day_hours", raw.get("makeup_day_hours", [])),
+            "windows": self.windows(file, raw.get("windows"), keys),
+            "rules": self.convert(file, "rules", raw.get("rules", {}), QueueRules),
+        }
         if "id" in raw and raw["id"] != site_id:
             self.problem(file, "id", f"{_show(raw['id'])} does not match the file name {_show(site_id)}")
-        built: dict[str, Any] = {
-            "hours": self.hours(file, raw.get("hours")),
-            "makeup_day_hours": self.periods(file, "makeup_day_hours", raw.get("makeup_day_hours", [])),
-            "matters": self.enabled(file, raw.get("matters"), catalogue),
-            "rules": self.rules(file, raw.get("rules", {})),
-        }
-        built["windows"] = self.windows(file, raw.get("windows"), built["matters"])
+            built["id"] = site_id
         tier = raw.get("tier")
         if isinstance(tier, str) and tier not in {t.value for t in Tier}:
             self.problem(file, "tier", f"{_show(tier)} is not one of: {', '.join(t.value for t in Tier)}")
             built["tier"] = None
         site = self.convert(file, "", raw, Site, built)
-        self.check_scalars(file, raw)
         if site is not None:
-            self.check_serving(file, site)
-            self.check_stop_issuing(file, site)
+            self.report(p for p in site_problems(site, catalogue) if not _about_matter(p.field, broken))
         return site
-
-    def check_scalars(self, file: str, raw: Mapping[str, Any]) -> None:
-        for key in ("name_zh", "name_en", "address_zh", "address_en"):
-            self.text(file, key, raw.get(key))
-        for key, limit in (("latitude", 90.0), ("longitude", 180.0)):
-            value = raw.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool) and not -limit <= value <= limit:
-                self.problem(file, key, f"{value} is out of range (must be between {-limit} and {limit})")
-        zone = raw.get("timezone", "Asia/Shanghai")
-        if isinstance(zone, str):
-            try:
-                ZoneInfo(zone)
-            except (ValueError, KeyError, OSError):
-                self.problem(file, "timezone", f"{_show(zone)} is not a known time zone")
 
     def clock(self, file: str, key: str, value: Any) -> time | None:
         if isinstance(value, time):
@@ -364,9 +372,12 @@ class _Loader:
         return None
 
     def periods(self, file: str, key: str, raw: Any) -> tuple[Period, ...] | None:
+        entries = self.array(file, key, raw)
+        if not isinstance(raw, list):
+            return None
         periods: list[Period] = []
         ok = True
-        for index, pair in enumerate(self.array(file, key, raw)):
+        for index, pair in enumerate(entries):
             where = f"{key}[{index}]"
             if not (isinstance(pair, list) and len(pair) == 2):
                 self.problem(file, where, f'expected ["start", "end"] like ["09:00", "12:00"], got {_show(pair)}')
@@ -375,24 +386,18 @@ class _Loader:
             start, end = self.clock(file, where, pair[0]), self.clock(file, where, pair[1])
             if start is None or end is None:
                 ok = False
-                continue
-            if end <= start:
-                self.problem(file, where, f"ends at {_hhmm(end)}, not after it starts at {_hhmm(start)}")
-                ok = False
-            elif periods and start < periods[-1].end:
-                previous = periods[-1]
-                self.problem(
-                    file, where, f"starts at {_hhmm(start)}, before {key}[{index - 1}] ends at {_hhmm(previous.end)}"
-                )
-                ok = False
-            periods.append(Period(start, end))
+            else:
+                periods.append(Period(start, end))
         return tuple(periods) if ok else None
 
-    def hours(self, file: str, raw: Any) -> dict[int, tuple[Period, ...]] | None:
+    def hours(self, file: str, raw: Any, keys: _SiteKeys) -> dict[int, tuple[Period, ...]] | None:
+        """The ``[[hours]]`` entries by weekday, noting in ``keys`` which entry holds each weekday."""
+        entries = self.array(file, "hours", raw)
+        if not isinstance(raw, list):
+            return None
         hours: dict[int, tuple[Period, ...]] = {}
-        owner: dict[int, int] = {}
         ok = True
-        for index, entry in enumerate(self.array(file, "hours", raw)):
+        for index, entry in enumerate(entries):
             key = f"hours[{index}]"
             table = self.table(file, key, entry)
             if table is None:
@@ -401,164 +406,42 @@ class _Loader:
             for unknown in sorted(set(table) - {"days", "periods"}):
                 self.problem(file, _join(key, unknown), "unknown key (expected one of: days, periods)")
             periods = self.periods(file, f"{key}.periods", table.get("periods"))
-            if periods == ():
-                self.problem(file, f"{key}.periods", "has no opening periods (leave the weekday out instead)")
             days = self.array(file, f"{key}.days", table.get("days"))
             if table.get("days") == []:
                 self.problem(file, f"{key}.days", "names no weekday")
             for day in days:
-                if not _is_int(day) or not 1 <= day <= 7:
+                if not _is_int(day):
                     self.problem(
-                        file, f"{key}.days", f"{_show(day)} is not a weekday number (1 = Monday ... 7 = Sunday)"
+                        file, f"{key}.days", f"expected a weekday number, got {type(day).__name__} {_show(day)}"
                     )
                     ok = False
-                elif day in owner:
-                    self.problem(file, f"{key}.days", f"weekday {day} already has hours in hours[{owner[day]}]")
+                elif str(day) in keys.days:
+                    self.problem(
+                        file, f"{key}.days", f"weekday {day} already has hours in hours[{keys.days[str(day)]}]"
+                    )
                     ok = False
                 else:
-                    owner[day] = index
+                    keys.days[str(day)] = index
                     if periods is not None:
                         hours[day] = periods
-            ok = ok and bool(periods) and bool(days)
-        if ok and raw is not None and not hours:
-            self.problem(file, "hours", "the site never opens (no weekday has hours)")
+            ok = ok and periods is not None and bool(days)
         return hours if ok else None
 
-    def enabled(self, file: str, raw: Any, catalogue: Mapping[str, Matter]) -> dict[str, int] | None:
-        if raw is None:
-            self.problem(file, "matters", "is missing")
-            return None
-        table = self.table(file, "matters", raw)
-        if table is None:
-            return None
-        matters: dict[str, int] = {}
-        ok = True
-        for code, limit in table.items():
-            key = f"matters.{code}"
-            if code not in self.known_codes:
-                self.problem(file, key, f"matter {_show(code)} is not in the catalogue")
-                ok = False
-            elif not _is_int(limit) or not 0 <= limit <= MAX_SERIAL:
-                self.problem(file, key, f"{_show(limit)} is not a daily limit (0 = catalogue default, up to 999)")
-                ok = False
-            else:
-                matters[code] = limit
-        if not table:
-            self.problem(file, "matters", "the site enables no matters")
-        self.check_numbering(file, matters, catalogue)
-        return matters if ok else None
-
-    def check_numbering(self, file: str, matters: Mapping[str, int], catalogue: Mapping[str, Matter]) -> None:
-        """Matters sharing a prefix share its 999 numbers a day: their daily limits must fit in them."""
-        by_prefix: dict[str, list[tuple[str, int]]] = {}
-        for code, limit in matters.items():
-            matter = catalogue.get(code)
-            if matter is not None:
-                by_prefix.setdefault(matter.prefix, []).append((code, limit or matter.daily_limit))
-        for prefix, shared in sorted(by_prefix.items()):
-            total = sum(limit for _, limit in shared)
-            if total > MAX_SERIAL:
-                codes = ", ".join(code for code, _ in shared)
-                self.problem(
-                    file,
-                    "matters",
-                    f"prefix {_show(prefix)} numbers {codes}, whose daily limits add up to {total}: "
-                    f"more than the {MAX_SERIAL} numbers {prefix}001-{prefix}{MAX_SERIAL}",
-                )
-
-    def windows(self, file: str, raw: Any, matters: Mapping[str, int] | None) -> tuple[Window, ...] | None:
+    def windows(self, file: str, raw: Any, keys: _SiteKeys) -> tuple[Window, ...] | None:
+        """The ``[[windows]]`` entries, noting in ``keys`` where each window id is."""
         entries = self.array(file, "windows", raw)
-        if raw is not None and not entries:
-            self.problem(file, "windows", "the site has no windows")
+        if not isinstance(raw, list):
+            return None
         windows: list[Window] = []
-        ok = bool(entries)
+        ok = True
         for index, entry in enumerate(entries):
-            key = f"windows[{index}]"
-            table = self.table(file, key, entry)
-            if table is None:
-                ok = False
-                continue
-            weights = self.weights(file, f"{key}.weights", table.get("weights"), matters)
-            window = self.convert(file, key, table, Window, {"weights": weights})
+            window = self.convert(file, f"windows[{index}]", entry, Window)
             if window is None:
                 ok = False
-                continue
-            self.text(file, f"{key}.id", window.id)
-            self.text(file, f"{key}.name_zh", window.name_zh)
-            self.text(file, f"{key}.name_en", window.name_en)
-            self.count(file, f"{key}.number", window.number, 1)
-            windows.append(window)
-        tables = [(i, e) for i, e in enumerate(entries) if isinstance(e, dict)]
-        self.duplicates(file, "windows", "window id", [(i, e["id"]) for i, e in tables if "id" in e], "id")
-        self.duplicates(
-            file, "windows", "window number", [(i, e["number"]) for i, e in tables if "number" in e], "number"
-        )
-        return tuple(windows) if ok else None
-
-    def weights(self, file: str, key: str, raw: Any, matters: Mapping[str, int] | None) -> dict[str, int] | None:
-        if raw is None:
-            self.problem(file, key, "is missing")
-            return None
-        table = self.table(file, key, raw)
-        if table is None:
-            return None
-        if not table:
-            self.problem(file, key, "the window serves no matters")
-        ok = bool(table)
-        for code, weight in table.items():
-            if code not in self.known_codes:
-                self.problem(file, key, f"matter {_show(code)} is not in the catalogue")
-                ok = False
-            elif matters is not None and code not in matters:
-                self.problem(file, key, f"matter {_show(code)} is not enabled at this site (add it to [matters])")
-                ok = False
-            if not _is_int(weight) or weight < 1:
-                self.problem(file, key, f"weight {_show(weight)} of {_show(code)} is not a whole number of 1 or more")
-                ok = False
-        return table if ok else None
-
-    def rules(self, file: str, raw: Any) -> QueueRules | None:
-        rules = self.convert(file, "rules", raw, QueueRules)
-        if rules is None:
-            return None
-        self.count(file, "rules.max_calls", rules.max_calls, 1)
-        self.count(file, "rules.reactivate_after", rules.reactivate_after, 0)
-        self.count(file, "rules.max_overtakes", rules.max_overtakes, 1)
-        self.count(file, "rules.stop_issuing_minutes", rules.stop_issuing_minutes, 0)
-        self.count(file, "rules.target_wait_minutes", rules.target_wait_minutes, 1)
-        classes = {p.value for p in Priority}
-        for name, minutes in rules.priority_minutes.items():
-            if name not in classes:
-                self.problem(file, "rules.priority_minutes", f"{_show(name)} is not one of: {', '.join(classes)}")
             else:
-                self.count(file, f"rules.priority_minutes.{name}", minutes, 0)
-        return rules
-
-    # --- checks across one site ------------------------------------------------------------------------------
-
-    def check_serving(self, file: str, site: Site) -> None:
-        for code in site.matters:
-            if not any(window.serves(code) for window in site.windows):
-                self.problem(file, f"matters.{code}", f"no window of this site serves matter {_show(code)}")
-
-    def check_stop_issuing(self, file: str, site: Site) -> None:
-        """Self-service issuing stops ``stop_issuing_minutes`` before closing: every period must keep some time."""
-        margin = site.rules.stop_issuing_minutes
-        if margin <= 0:
-            return
-        labelled = [(f"hours (weekday {day})", periods) for day, periods in sorted(site.hours.items())]
-        labelled.append(("makeup_day_hours", site.makeup_day_hours))
-        for label, periods in labelled:
-            for period in periods:
-                start = datetime.combine(date.min, period.start)
-                if datetime.combine(date.min, period.end) - start <= timedelta(minutes=margin):
-                    self.problem(
-                        file,
-                        "rules.stop_issuing_minutes",
-                        f"{margin} minutes leave no self-service issuing in {label} "
-                        f"{_hhmm(period.start)}-{_hhmm(period.end)}",
-                    )
-                    return
+                keys.windows[window.id] = index
+                windows.append(window)
+        return tuple(windows) if ok else None
 
     # --- the whole folder ------------------------------------------------------------------------------------
 
@@ -566,16 +449,15 @@ class _Loader:
         if not self.folder.is_dir():
             self.problem(str(self.folder), "", "is not a folder")
             return None
-        header = self.header()
+        header, listed = self.header()
         matters = self.catalogue()
         calendar = self.calendar()
-        catalogue = {matter.code: matter for matter in matters}
         files = sorted(path.stem for path in (self.folder / "sites").glob("*.toml"))
         if header is not None:
             for stray in sorted(set(files) - set(header.sites)):
                 self.problem(f"sites/{stray}.toml", "", 'not listed in district.toml "sites"')
-        site_ids = list(dict.fromkeys(header.sites)) if header is not None else files
-        sites = [self.site(site_id, catalogue) for site_id in site_ids]
+        broken = self.known_codes - {matter.code for matter in matters}
+        sites = [self.site(site_id, matters, broken) for site_id in (listed if header is not None else files)]
         if self.problems or header is None or calendar is None:
             return None
         return District(
