@@ -42,7 +42,8 @@ def _open(args: argparse.Namespace) -> tuple[EventStore, District]:
     store = open_store(args.db)
     if args.command == "init":
         district = load_district(Path(args.district))
-        store.save_district(msgspec.json.encode(district))
+        document = msgspec.json.encode(district)
+        store.save_district(document, author="hall-hub init", reason=f"loaded from {args.district}")
         return store, district
     return store, open_district(store, Path(args.district))
 

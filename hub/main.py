@@ -53,7 +53,7 @@ def open_district(store: EventStore, folder: Path) -> District:
     if stored is not None:
         return msgspec.json.decode(stored, type=District)
     district = load_district(folder)
-    store.save_district(msgspec.json.encode(district))
+    store.save_district(msgspec.json.encode(district), author="hall-hub serve", reason=f"loaded from {folder}")
     return district
 
 
