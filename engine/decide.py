@@ -12,7 +12,7 @@ from typing import Any
 from engine import commands as cmd
 from engine import events as ev
 from engine.calendar import local_day, next_opening, open_period
-from engine.district import District, Matter, Site, Window
+from engine.district import MAX_SERIAL, District, Matter, Site, Window
 from engine.ordering import choose_next
 from engine.rejections import Reason, Rejection, reject
 from engine.state import OPEN_FOR_CITIZEN, TERMINAL, SiteState, Ticket, TicketStatus, WindowState, apply
@@ -183,7 +183,7 @@ def _issue(ctx: _Context, command: cmd.IssueTicket) -> Rejection | None:
         return rejection
     prefix = matters[0].prefix
     serial = ctx.state.numbers.get(prefix, 0) + 1
-    if serial > 999:
+    if serial > MAX_SERIAL:
         return reject(Reason.NUMBERS_EXHAUSTED, prefix=prefix)
     number = f"{prefix}{serial:03d}"
     day = ctx.state.day

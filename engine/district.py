@@ -11,6 +11,9 @@ from datetime import date, time
 
 import msgspec
 
+MAX_SERIAL = 999
+"""The numbers one prefix gives out at a site in a day (A001 ... A999)."""
+
 
 class Tier(enum.StrEnum):
     """The three tiers of the 15-minute service circle."""

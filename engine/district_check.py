@@ -58,7 +58,17 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from engine.commands import Priority
-from engine.district import District, HolidayCalendar, Material, Matter, Period, QueueRules, Site, Window
+from engine.district import (
+    MAX_SERIAL,
+    District,
+    HolidayCalendar,
+    Material,
+    Matter,
+    Period,
+    QueueRules,
+    Site,
+    Window,
+)
 
 __all__ = [
     "MAX_SERIAL",
@@ -73,8 +83,6 @@ __all__ = [
     "site_problems",
 ]
 
-MAX_SERIAL = 999
-"""Numbers one prefix can give out a day (A001 ... A999), as the engine numbers tickets."""
 NAME_MAX = 100
 """Longest name (of the district, a site, a window, a matter, a category), in characters."""
 TEXT_MAX = 200
