@@ -2,8 +2,9 @@
 
 ``DeviceRegistry.provision`` checks the request against the district, makes a password with ``secrets`` and returns
 it once in ``Credentials``; only two hashes of it are kept: a Mosquitto ``$7$`` hash for the broker's password file
-and an argon2 hash for the hub's own checks. ``broker_files`` turns the registry into Mosquitto's password and ACL
-files, so the broker enforces each device's topic rules (``contract.device_acl``).
+and an argon2 hash for the hub's own checks. ``rotate`` replaces both with those of a new password, returned once
+the same way (for a device whose password leaked or was lost). ``broker_files`` turns the registry into Mosquitto's
+password and ACL files, so the broker enforces each device's topic rules (``contract.device_acl``).
 
 The registry's rules live in one class; where the rows are kept is a small ``DeviceRows`` backend: SQL (SQLite or
 PostgreSQL, the ``devices`` table of the hub's database) or memory (for a ``memory://`` hub and tests).
@@ -99,6 +100,10 @@ class DeviceRows(Protocol):
 
     def set_revoked(self, device_id: str, at: datetime) -> None: ...
 
+    def set_hashes(self, device_id: str, broker_hash: str, password_hash: str) -> bool:
+        """Replace the password hashes of a device that is not revoked; False when there is none."""
+        ...
+
     def get(self, device_id: str) -> Device | None: ...
 
     def all(self) -> list[Device]:
@@ -117,6 +122,13 @@ class MemoryDeviceRows:
 
     def set_revoked(self, device_id: str, at: datetime) -> None:
         self._devices[device_id] = replace(self._devices[device_id], revoked_at=at)
+
+    def set_hashes(self, device_id: str, broker_hash: str, password_hash: str) -> bool:
+        device = self._devices.get(device_id)
+        if device is None or device.revoked:
+            return False
+        self._devices[device_id] = replace(device, broker_hash=broker_hash, password_hash=password_hash)
+        return True
 
     def get(self, device_id: str) -> Device | None:
         return self._devices.get(device_id)
@@ -173,6 +185,15 @@ class SqlDeviceRows:
         with self.engine.begin() as connection:
             connection.execute(statement)
 
+    def set_hashes(self, device_id: str, broker_hash: str, password_hash: str) -> bool:
+        statement = (
+            devices_table.update()
+            .where(devices_table.c.device_id == device_id, devices_table.c.revoked_at.is_(None))
+            .values(broker_hash=broker_hash, password_hash=password_hash)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount > 0
+
     def get(self, device_id: str) -> Device | None:
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -194,7 +215,7 @@ def _now() -> datetime:
 
 
 class DeviceRegistry:
-    """Provision, revoke, look up and verify devices of one district."""
+    """Provision, rotate the password of, revoke, look up and verify devices of one district."""
 
     def __init__(self, district: District, rows: DeviceRows, clock: Callable[[], datetime] = _now) -> None:
         self.district = district
@@ -225,6 +246,22 @@ class DeviceRegistry:
             )
         )
         return Credentials(device_id, password)
+
+    def rotate(self, device_id: str) -> tuple[Device, Credentials]:
+        """A new password for a device that is not revoked, returned once as provisioning returns it; the old one
+        is refused from now on: by ``verify`` at once, by the managed broker from its next reload (the device's
+        hashes changed, so the hub's registry watch sees a changed device and reloads it)."""
+        device = self.get(device_id)
+        if device is None:
+            raise DeviceError(f"no device {device_id!r}")
+        revoked = DeviceError(f"device {device_id} is revoked: provision a new one")
+        if device.revoked:
+            raise revoked
+        password = secrets.token_urlsafe(PASSWORD_BYTES)
+        rotated = replace(device, broker_hash=mosquitto_hash(password), password_hash=_hasher.hash(password))
+        if not self.rows.set_hashes(device_id, rotated.broker_hash, rotated.password_hash):
+            raise revoked  # revoked meanwhile
+        return rotated, Credentials(device_id, password)
 
     def _check(self, site_id: str, kind: DeviceKind | str, window_id: str | None) -> DeviceKind:
         try:
