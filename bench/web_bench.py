@@ -1,0 +1,449 @@
+"""The web pages against the real hub: a call reaching the open live-hall pages and web boards, the district wall's
+render time, and a configuration save reaching the devices.
+
+    python -m bench.web_bench [--pages 50] [--boards 10] [--calls 200] [--renders 100] [--quiet-wait 0]
+
+The hub runs as a child process as the tests run it (``tests/support/hub_process.py``: ``hall-hub serve`` on the
+sample district at 10:00 on a Wednesday, SQLite, a managed Mosquitto on a free port). Before it starts, the bench
+provisions a kiosk per site and a caller per window, a clerk per window and one web administrator. Then the district
+gets busy: every window of the six sites opens, ``--tickets`` tickets are issued at each site (more at the centre,
+which the calls below need) and every window calls one. Every request is a device's, over MQTT
+(``bench.sim_devices``).
+
+1. **call → page**: ``--pages`` streams of server-sent events are opened (one signed-in session of the
+   administrator; aiohttp, one TCP connection each): ``--boards`` of them follow the public web board
+   ``/board/centre/stream``, the rest the centre's live hall ``/admin/sites/centre/live/stream``. Then the caller of
+   window w01 presses call-next ``--calls`` times; each latency is from the request's publish to a stream reading
+   a view in which that number is a window's current ticket (only w01 calls meanwhile, and a number is the day's
+   only one, so it is w01's). The next call waits until every stream saw the last or ``--timeout`` passed (a
+   stream that never saw it counts as missed), then ``--gap`` more. p50, p99 and max of every stream's latency.
+2. **district wall**: ``GET /admin/wall`` (HTML) and ``/admin/wall.json`` ``--renders`` times each, one after the
+   other, with the streams closed: each builds the six sites' views on the hub's writer. Time from the request to
+   the whole answer read.
+3. **save → device**: a configuration save through the window-matter grid (``POST /admin/sites/{site}/matrix``) to
+   a caller model seeing the new window for the matter in its site's retained info.
+
+The bench process itself reads every stream and parses every view (JSON) it receives: its own event loop's delay is
+part of each latency, as a browser's would be. Targets (issue 12): call → page p99 ≤ 100 ms, wall render p95 ≤
+50 ms, save → device ≤ 1 s. Exit code 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+import contract as wire
+from bench.hub_bench import Cpu, Report, _others_share, percentile
+from bench.sim_devices import Device
+from engine import events as ev
+from engine.district import District, Site
+from hub.accounts import accounts_for
+from hub.devices import registry_for
+from hub.district_file import SAMPLE_DISTRICT
+from hub.main import open_district
+from hub.staff import staff_for
+from hub.store import open_store
+from tests.support.hub_process import HubProcess
+
+SITE = "centre"
+WINDOW = "w01"
+"""The window whose calls are measured."""
+ADMIN = "bench-admin"
+PASSWORD = "bench password 2468"
+PIN = "2468"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+CALL_TARGET_MS = 100.0
+WALL_TARGET_MS = 50.0
+SAVE_TARGET_S = 1.0
+DEVICE_RATE = "100000/second"
+"""The bench's kiosks issue tickets far faster than a person at a kiosk (hub/config.py's limit)."""
+Kind = wire.DeviceKind
+
+
+# --- the hall --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hall:
+    """The devices and the web account, provisioned before the hub starts."""
+
+    district: District
+    passwords: dict[str, str] = field(default_factory=dict)
+    """Device id → password."""
+    windows: list[tuple[str, str]] = field(default_factory=list)
+    """(site, window) of every window, each with its caller ``caller-<site>-<window>``."""
+
+
+def caller_id(site_id: str, window_id: str) -> str:
+    return f"caller-{site_id}-{window_id}"
+
+
+def staff_id(site_id: str, window_id: str) -> str:
+    return f"bench-{site_id}-{window_id}"
+
+
+def prepare(hub: HubProcess) -> Hall:
+    """A kiosk per site, a caller and a clerk per window, and the administrator, in the hub's database."""
+    store = open_store(hub.db_url)
+    try:
+        hall = Hall(open_district(store, SAMPLE_DISTRICT))
+        registry, staff = registry_for(store, hall.district), staff_for(store, hall.district)
+        for site in hall.district.sites:
+            kiosk = registry.provision(site.id, Kind.KIOSK, device_id=f"kiosk-{site.id}")
+            hall.passwords[kiosk.device_id] = kiosk.password
+            for window in site.windows:
+                caller = registry.provision(site.id, Kind.CALLER, caller_id(site.id, window.id), window.id)
+                hall.passwords[caller.device_id] = caller.password
+                staff.add(site.id, staff_id(site.id, window.id), f"职员{window.number}", PIN)
+                hall.windows.append((site.id, window.id))
+        accounts_for(store, hall.district).add(ADMIN, PASSWORD)
+    finally:
+        store.close()
+    return hall
+
+
+class Devices:
+    """The bench's connected devices, by id."""
+
+    def __init__(self, hub: HubProcess, hall: Hall) -> None:
+        self.hub, self.hall = hub, hall
+        self.connected: dict[str, Device] = {}
+
+    async def get(self, site_id: str, device_id: str, kind: Kind) -> Device:
+        device = self.connected.get(device_id)
+        if device is None:
+            device = Device(site_id, device_id, self.hall.passwords[device_id], kind)
+            device.start(self.hub.broker_host, self.hub.broker_port)
+            await asyncio.wait_for(device.ready.wait(), 20)
+            self.connected[device_id] = device
+        return device
+
+    async def caller(self, site_id: str, window_id: str) -> Device:
+        return await self.get(site_id, caller_id(site_id, window_id), Kind.CALLER)
+
+    async def stop(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(device.stop() for device in self.connected.values())), 10)
+
+
+async def ask(device: Device, action: wire.Action, **body: Any) -> wire.Reply:
+    reply = await device.request(action, body)
+    if not reply.ok:
+        raise RuntimeError(f"{device.device_id} {action}: {reply.error}")
+    return reply
+
+
+async def busy_district(devices: Devices, tickets: int, centre_tickets: int) -> int:
+    """Every window open, ``tickets`` issued at each site (``centre_tickets`` at the centre), each window calling
+    one; the tickets issued."""
+
+    async def site_tickets(site: Site) -> int:
+        kiosk = await devices.get(site.id, f"kiosk-{site.id}", Kind.KIOSK)
+        offered, count, issued = list(site.matters), centre_tickets if site.id == SITE else tickets, 0
+        while issued < count and offered:  # the matters in turn, less those whose tickets are all taken today
+            matter = offered[issued % len(offered)]
+            reply = await kiosk.request(wire.Action.ISSUE, {"matters": [matter]})
+            if reply.ok:
+                issued += 1
+            elif reply.error is not None and reply.error.code == "daily_limit":
+                offered.remove(matter)
+            else:
+                raise RuntimeError(f"{kiosk.device_id} issue {matter}: {reply.error}")
+        return issued
+
+    async def open_window(site_id: str, window_id: str) -> Device:
+        caller = await devices.caller(site_id, window_id)
+        await ask(caller, wire.Action.OPEN_WINDOW, window_id=window_id, staff_id=staff_id(site_id, window_id), pin=PIN)
+        return caller
+
+    callers = await asyncio.gather(*(open_window(site, window) for site, window in devices.hall.windows))
+    issued = await asyncio.gather(*(site_tickets(site) for site in devices.hall.district.sites))
+    for caller, (_, window_id) in zip(callers, devices.hall.windows, strict=True):
+        await ask(caller, wire.Action.CALL_NEXT, window_id=window_id)
+    return sum(issued)
+
+
+# --- the pages -------------------------------------------------------------------------------------------------------
+
+
+async def sign_in(session: aiohttp.ClientSession) -> None:
+    async with session.get("/admin/sign-in") as response:
+        found = CSRF.search(await response.text())
+    if found is None:
+        raise RuntimeError("no CSRF field on the sign-in page")
+    form = {"csrf": found.group(1), "username": ADMIN, "password": PASSWORD}
+    async with session.post("/admin/sign-in", data=form) as response:
+        if response.status != 200 or response.url.path != "/admin/":
+            raise RuntimeError(f"sign-in failed: {response.status} {response.url}")
+
+
+async def exists(session: aiohttp.ClientSession, path: str) -> bool:
+    """Whether the hub serves ``path`` (not a 404: a page being built may not be in this hub yet)."""
+    async with session.get(path) as response:
+        return response.status != 404
+
+
+def current_numbers(view: dict[str, Any]) -> set[str]:
+    """The tickets a live-hall or web-board view shows as its windows' current ones."""
+    return {window["current"] for window in view.get("windows", ()) if window.get("current")}
+
+
+class Stream:
+    """One open page's stream of server-sent events: when it first read each number as a window's current ticket."""
+
+    def __init__(self, path: str, progress: asyncio.Event) -> None:
+        self.path = path
+        self.seen: dict[str, float] = {}
+        """Ticket number → ``time.perf_counter()`` when a view first showed it."""
+        self.views = 0
+        self.first = asyncio.Event()
+        self._progress = progress
+
+    async def follow(self, session: aiohttp.ClientSession) -> None:
+        async with session.get(self.path, headers={"Accept": "text/event-stream"}) as response:
+            if response.status != 200:
+                raise RuntimeError(f"{self.path}: {response.status}")
+            async for line in response.content:
+                if not line.startswith(b"data: "):
+                    continue
+                at = time.perf_counter()
+                view = json.loads(line[6:])
+                self.views += 1
+                for number in current_numbers(view):
+                    self.seen.setdefault(number, at)
+                self.first.set()
+                self._progress.set()
+
+
+@dataclass
+class Calls:
+    """What the call → page phase measured."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    """Seconds, one per stream and call, by the streams' path."""
+    missed: int = 0
+    """(stream, call) pairs where the stream never showed the called ticket within the timeout."""
+    replies: list[float] = field(default_factory=list)
+    """Seconds from call-next's publish to its reply."""
+    views: int = 0
+
+
+async def calls_to_pages(
+    session: aiohttp.ClientSession,
+    caller: Device,
+    paths: list[str],
+    *,
+    calls: int,
+    gap: float,
+    timeout: float,
+) -> Calls:
+    progress = asyncio.Event()
+    streams = [Stream(path, progress) for path in paths]
+    followers = [asyncio.ensure_future(stream.follow(session)) for stream in streams]
+    measured = Calls()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(stream.first.wait() for stream in streams)), 30)
+        await asyncio.sleep(1.0)  # the first views, and any build they woke, are over
+        for _ in range(calls):
+            began = time.perf_counter()
+            reply = await ask(caller, wire.Action.CALL_NEXT, window_id=WINDOW)
+            measured.replies.append(time.perf_counter() - began)
+            number = next(e.number for e in reply.events if isinstance(e, ev.TicketCalled) and e.window_id == WINDOW)
+            deadline = began + timeout
+            while not all(number in stream.seen for stream in streams) and time.perf_counter() < deadline:
+                progress.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(progress.wait(), max(deadline - time.perf_counter(), 0.0))
+            for stream in streams:
+                if number in stream.seen:
+                    measured.latencies.setdefault(stream.path, []).append(stream.seen[number] - began)
+                else:
+                    measured.missed += 1
+            for follower in followers:
+                if follower.done():
+                    follower.result()  # a stream that ended says why
+            await asyncio.sleep(gap)
+        measured.views = sum(stream.views for stream in streams)
+    finally:
+        for follower in followers:
+            follower.cancel()
+        await asyncio.gather(*followers, return_exceptions=True)
+    return measured
+
+
+async def renders(session: aiohttp.ClientSession, path: str, count: int) -> tuple[list[float], int]:
+    """Seconds of each of ``count`` GETs of ``path``, one after the other, and the size of the last answer."""
+    times, size = [], 0
+    for _ in range(count):
+        began = time.perf_counter()
+        async with session.get(path) as response:
+            body = await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path}: {response.status}")
+        times.append(time.perf_counter() - began)
+        size = len(body)
+    return times, size
+
+
+# --- the run ---------------------------------------------------------------------------------------------------------
+
+
+def ms(seconds: list[float]) -> list[float]:
+    return [1000 * value for value in seconds]
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, directory: Path) -> None:
+        self.args = args
+        self.hub = HubProcess(directory)
+        self.hub.env["HALL_REQUESTS_DEVICE_RATE"] = DEVICE_RATE
+        self.report = Report()
+
+    def pids(self) -> dict[str, int]:
+        return {"hub": self.hub.pid, "broker": self.hub.broker_pid(), "bench": os.getpid()}
+
+    def cpu(self) -> Cpu:
+        return Cpu(self.pids())
+
+    async def quiet(self) -> None:
+        """As ``hub_bench --quiet-wait``: on a shared machine, wait (up to ``--quiet-wait`` seconds) until other
+        processes use under 10 % of a core for a second."""
+        deadline = time.monotonic() + self.args.quiet_wait
+        while time.monotonic() < deadline:
+            others = await _others_share(set(self.pids().values()), 1.0)
+            if others < 0.1:
+                return
+            print(f"  (other processes use {100 * others:.0f}% of a core: waiting)", flush=True)
+
+    async def run(self) -> None:
+        args = self.args
+        hall = prepare(self.hub)
+        started = self.hub.start(30.0)
+        self.report.add("hub start", f"{started:.1f} s")
+        devices = Devices(self.hub, hall)
+        base = f"http://127.0.0.1:{self.hub.http_port}"
+        jar = aiohttp.CookieJar(unsafe=True)  # the session cookie of 127.0.0.1
+        no_limit = aiohttp.ClientTimeout(total=None, sock_read=None)
+        connector = aiohttp.TCPConnector(limit=0)  # one connection per open page, as browsers would have
+        try:
+            began = time.perf_counter()
+            issued = await busy_district(devices, args.tickets, args.tickets + args.calls + 20)
+            self.report.add(
+                "busy district",
+                f"{issued} tickets",
+                note=f"{len(hall.windows)} windows open and each called once, 6 sites, "
+                f"{time.perf_counter() - began:.1f} s",
+            )
+            async with aiohttp.ClientSession(
+                base, cookie_jar=jar, timeout=no_limit, connector=connector, read_bufsize=2**20
+            ) as session:
+                await sign_in(session)
+                await self.call_to_page(session, await devices.caller(SITE, WINDOW))
+                await self.wall(session)
+                await self.save_to_device(session)
+        finally:
+            await devices.stop()
+            self.hub.stop()
+        defects = self.hub.log_defects()
+        self.report.add("hub log: defects", str(len(defects)), "0", not defects, defects[0][:120] if defects else "")
+
+    async def call_to_page(self, session: aiohttp.ClientSession, caller: Device) -> None:
+        args = self.args
+        boards = args.boards if await exists(session, f"/board/{SITE}") else 0
+        kinds = {f"/admin/sites/{SITE}/live/stream": "live hall", f"/board/{SITE}/stream": "web board"}
+        live, board = kinds
+        paths = [board] * boards + [live] * (args.pages - boards)
+        print(f"call → page: {args.pages} streams ({boards} web boards), {args.calls} calls ...", flush=True)
+        await self.quiet()
+        with self.cpu() as cpu:
+            measured = await calls_to_pages(
+                session, caller, paths, calls=args.calls, gap=args.gap, timeout=args.timeout
+            )
+        every = ms([latency for latencies in measured.latencies.values() for latency in latencies])
+        p99 = percentile(every, 0.99)
+        self.report.add(
+            f"call → page p99, {args.pages} streams",
+            f"{p99:.1f} ms",
+            f"<= {CALL_TARGET_MS:.0f} ms",
+            p99 <= CALL_TARGET_MS and measured.missed == 0,
+            f"p50 {statistics.median(every):.1f} ms, max {max(every):.1f} ms; {len(every)} (stream, call) pairs, "
+            f"{measured.missed} missed; call-next reply median {statistics.median(ms(measured.replies)):.1f} ms; "
+            f"{measured.views} views read; CPU {cpu.text()}",
+        )
+        for path, kind in kinds.items():
+            if path in measured.latencies:
+                times = ms(measured.latencies[path])
+                self.report.add(
+                    f"  of them {kind}, {paths.count(path)} streams",
+                    f"{percentile(times, 0.99):.1f} ms",
+                    note=f"p50 {statistics.median(times):.1f} ms, max {max(times):.1f} ms",
+                )
+        if not boards:
+            self.report.add("call → web board", "TODO", note=f"/board/{SITE} is not served by this hub yet")
+
+    async def wall(self, session: aiohttp.ClientSession) -> None:
+        print(f"district wall: {self.args.renders} renders each of HTML and JSON ...", flush=True)
+        for path in ("/admin/wall", "/admin/wall.json"):
+            await self.quiet()
+            with self.cpu() as cpu:
+                times, size = await renders(session, path, self.args.renders)
+            p95 = percentile(ms(times), 0.95)
+            self.report.add(
+                f"wall render p95 ({path})",
+                f"{p95:.1f} ms",
+                f"<= {WALL_TARGET_MS:.0f} ms",
+                p95 <= WALL_TARGET_MS,
+                f"p50 {statistics.median(ms(times)):.1f} ms, max {max(ms(times)):.1f} ms; {size / 1024:.0f} KiB; "
+                f"CPU {cpu.text()}",
+            )
+
+    async def save_to_device(self, session: aiohttp.ClientSession) -> None:
+        if not await exists(session, f"/admin/sites/{SITE}/matrix"):
+            self.report.add("save → device", "TODO", note=f"/admin/sites/{SITE}/matrix is not served by this hub yet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=50, help="open streams (pages) during the calls")
+    parser.add_argument("--boards", type=int, default=10, help="of them, web boards (when the hub serves them)")
+    parser.add_argument("--calls", type=int, default=200, help="calls measured")
+    parser.add_argument("--gap", type=float, default=0.05, help="seconds between a call seen everywhere and the next")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds a call has to reach every stream")
+    parser.add_argument("--tickets", type=int, default=40, help="tickets issued at each site before the measures")
+    parser.add_argument("--renders", type=int, default=100, help="GETs of the wall (HTML, then JSON)")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each measure, wait up to this long for other processes to leave the cores alone",
+    )
+    args = parser.parse_args()
+    if not 0 <= args.boards <= args.pages:
+        parser.error("--boards: between 0 and --pages")
+    with tempfile.TemporaryDirectory(prefix="web-bench-") as name:
+        bench = Bench(args, Path(name))
+        try:
+            asyncio.run(bench.run())
+        finally:
+            bench.hub.stop()
+    bench.report.print(" ".join(["python -m bench.web_bench", *sys.argv[1:]]))
+    raise SystemExit(0 if all(row.met is not False for row in bench.report.rows) else 1)
+
+
+if __name__ == "__main__":
+    main()
