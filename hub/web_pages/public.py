@@ -5,7 +5,8 @@
   ``/t/<token>/stream`` follows it. An unknown or malformed token gets one friendly 404, the same for every
   token, saying nothing of why. The token is found through ``TicketIndex`` (kept on the writer thread as tickets
   are issued: ``follow_tickets``), the ticket's view is built on the writer (``ticket_view``): each open ticket
-  page builds its own small view, no snapshot.
+  page builds its own small view, no snapshot, when its site changes, a moment later, and every minute
+  (``Public.ticket_feed``).
 - ``/board/<site>`` (and ``?zone=``, ``.json``): the hall board's content; ``/board/<site>/stream`` follows it.
   Every board of a site shares one snapshot and one built view per change of the site (``ViewCache``).
 
@@ -25,6 +26,7 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from engine.district import Site
 from engine.estimate import EstimatorConfig
@@ -190,7 +192,8 @@ def _missing(request: web.Request, message: str) -> web.Response:
 
 
 def _stream_path(request: web.Request, path: str, **query: str) -> str:
-    return str(request.url.with_path(path).with_query({**query, "lang": "en" if _lang(request) == "en" else "zh"}))
+    """A path of this hub (never an absolute URL: behind a proxy the browser's scheme and host are not the hub's)."""
+    return str(URL.build(path=path, query={**query, "lang": "en" if _lang(request) == texts.ENGLISH else "zh"}))
 
 
 @ticket_routes.get("/ticket.worker.js")

@@ -29,7 +29,9 @@ from hub.gateway import Gateway
 from hub.service import HallService
 from hub.store import open_store
 from hub.web_pages import Pages, add_pages
+from hub.web_pages.public import PUBLIC, Public
 from hub.web_pages.state import HallReader
+from hub.web_pages.ticket_index import PAST_DAYS
 from tests.support.hub_process import HubProcess
 from tests.web.conftest import DISTRICT, SECRET, Client, Clock, make_pages
 
@@ -218,6 +220,55 @@ async def test_a_finished_cancelled_or_earlier_days_ticket_shows_how_it_ended(
     assert "等候叫号" in visible(await page_of(client, new.status_path))
 
 
+async def test_the_links_of_earlier_days_are_kept_for_three_days(hall: Hall, client: Client, clock: Clock) -> None:
+    first = await hall.issue("A02")
+    kept = []
+    for day in range(1, PAST_DAYS + 2):
+        clock.advance(days=1)
+        while clock().weekday() >= 5:  # the hall opens on working days
+            clock.advance(days=1)
+        opened = OpenDay(command_id=f"open-centre-{day}", site_id="centre", at=clock())
+        await hall.pages.hall.on_writer(hall.gateway.execute, opened)
+        hall.pages.hall.feed.changed("centre")
+        kept.append(await hall.issue("A02"))
+        if day == PAST_DAYS:
+            assert "已过期（当日未办理）" in visible(await page_of(client, first.status_path))
+
+    assert MISSING in await page_of(client, first.status_path, status=404)
+    assert "已过期（当日未办理）" in visible(await page_of(client, kept[0].status_path))
+
+
+def public_of(client: Client) -> Public:
+    return next(
+        resource.get_info()["app"][PUBLIC]
+        for resource in client.app.router.resources()
+        if isinstance(resource, web.PrefixedSubAppResource) and resource.canonical == "/t"
+    )
+
+
+async def test_wrong_tokens_do_not_reach_the_writer_while_nothing_changed(
+    hall: Hall, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket = await hall.issue("A02")
+    await page_of(client, ticket.status_path)
+    index = public_of(client).index
+    runs: list[None] = []
+    extend = index.extend
+
+    def counted() -> None:
+        runs.append(None)
+        extend()
+
+    monkeypatch.setattr(index, "extend", counted)  # the real extension, counted
+
+    for n in range(50):
+        await page_of(client, f"/t/{n:020d}", status=404)
+    assert runs == []
+    await hall.issue("A02")
+    await asyncio.gather(*(client.get(f"/t/{n:020d}") for n in range(50)))
+    assert len(runs) <= 2  # the follower's, and at most one for all the wrong tokens together
+
+
 def other_secrets_token(ticket_id: str) -> str:
     digest = hmac.new(b"another hub's secret, 32 bytes..", ticket_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:15]).decode()
@@ -294,6 +345,7 @@ async def test_the_ticket_page_answers_with_no_cache_and_a_strict_policy(hall: H
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "Set-Cookie" not in response.headers
+    assert json.loads(await page_of(client, f"{ticket.status_path}.json"))["stream"].startswith("/t/")
     worker = await client.get("/t/ticket.worker.js")
     assert worker.status == 200 and "javascript" in worker.headers["Content-Type"]
     assert (await client.get("/admin/static/ticket.js")).status == 200

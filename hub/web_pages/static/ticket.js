@@ -94,15 +94,20 @@ function showPermission() {
   if (Notification.permission === "denied") text(note, reminders.dataset.deniedText);
 }
 
-button.addEventListener("click", async () => {
+async function registerWorker() {
   if ("serviceWorker" in navigator) {
     await navigator.serviceWorker.register("/t/ticket.worker.js", { scope: "/t/" }).catch(() => {});
   }
+}
+
+button.addEventListener("click", async () => {
+  await registerWorker();
   await Notification.requestPermission();
   showPermission();
 });
 
 showPermission();
+if (canNotify && Notification.permission === "granted") registerWorker(); // allowed on an earlier visit
 if (root.dataset.final !== "yes") {
   source = follow(root.dataset.stream, render, root.querySelector("[data-live-state]"));
 }
