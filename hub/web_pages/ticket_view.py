@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devicekit.wait_words import wait_words
 from engine.district import District, Site
 from engine.state import TERMINAL, Ticket, TicketStatus
-from hub.web_pages.public_texts import PublicTexts, material_lines, wait_words
+from hub.web_pages.public_texts import PublicTexts, material_lines
 from hub.web_pages.ticket_index import Entry, TicketIndex
 
 NEAR = 2
