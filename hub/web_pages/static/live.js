@@ -80,7 +80,9 @@ function figures(box, view) {
     issued: view.issued,
     served: view.served,
     issued_served: `${view.issued} / ${view.served}`,
-    devices: `${view.devices.online} / ${view.devices.online + view.devices.offline}`,
+    devices: view.devices.online + view.devices.offline
+      ? `${view.devices.online} / ${view.devices.online + view.devices.offline}`
+      : "—", // no device registered: not a fault
     day: word(view.open_now ? "open" : "closed"),
   };
   for (const field of box.querySelectorAll("[data-field]")) text(field, values[field.dataset.field]);
