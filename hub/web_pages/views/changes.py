@@ -35,7 +35,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _(message: str) -> str:
-    """Marks a message id for the catalog (``tests/web/test_texts.py`` finds ``_("...")``); the page translates it."""
+    """Marks a message id for the catalog (``tests/web/test_texts.py`` finds each call of this); the page translates
+    it."""
     return message
 
 
