@@ -292,14 +292,13 @@ async def calls_to_pages(
                 progress.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(progress.wait(), max(deadline - time.perf_counter(), 0.0))
-            seen = [stream.seen[number] - began for stream in streams if number in stream.seen]
-            for stream in streams:
-                if number in stream.seen:
-                    measured.latencies.setdefault(stream.path, []).append(stream.seen[number] - began)
+            seen = {stream: stream.seen[number] - began for stream in streams if number in stream.seen}
+            for stream, latency in seen.items():
+                measured.latencies.setdefault(stream.path, []).append(latency)
             measured.missed += len(streams) - len(seen)
             if seen:
-                measured.first.append(min(seen))
-                measured.last.append(max(seen))
+                measured.first.append(min(seen.values()))
+                measured.last.append(max(seen.values()))
             for follower in followers:
                 if follower.done():
                     follower.result()  # a stream that ended says why
