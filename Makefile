@@ -26,6 +26,7 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.kiosk_bench
 	$(BIN)/python -m bench.board_bench
 	$(BIN)/python -m bench.idle_bench
+	$(BIN)/python -m bench.web_bench
 	$(BIN)/python -m simulator
 
 simulate: deps
