@@ -23,6 +23,5 @@ def test_the_web_bench_measures_every_call_on_every_stream() -> None:
     assert "20 (stream, call) pairs, 0 missed" in table, run.stdout
     assert "of them live hall, 2 streams" in table and "of them web board, 2 streams" in table, run.stdout
     assert "wall render p95 (/admin/wall)" in table and "wall render p95 (/admin/wall.json)" in table, run.stdout
-    saved = r"save → caller model \(max\) .* yes .* 2 saves"
-    assert re.search(saved, table) or re.search(r"save → device +TODO", table), run.stdout  # TODO: no grid yet
+    assert re.search(r"save → caller model \(max\) .* yes .* 2 saves", table), run.stdout
     assert re.search(r"hub log: defects +0 +0 +yes", table), run.stdout
