@@ -132,6 +132,11 @@ def check_once(request: web.Request, fields: Fields) -> None:
         fields.wrong(ONCE_FIELD, _("This form was sent already: see the list for what it did"))
 
 
+def names(thing: Any) -> dict[str, str]:
+    """A site's, window's or matter's names, for ``name()`` in the templates."""
+    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
+
+
 def site_of(request: web.Request) -> Site:
     """The route's site (the guard checked it is the account's own); unknown: 404."""
     site = request.app[PAGES].hall.district.site(request.match_info["site"])

@@ -9,6 +9,7 @@ the hub's as this browser reached it and the device apps' default port, for the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import qrcode  # type: ignore[import-untyped]  # python-escpos's dependency; no type hints
@@ -39,6 +40,7 @@ from hub.web_pages.views.changes import (
     confirm,
     done,
     invalid,
+    names,
     notice,
     read_fields,
     record_change,
@@ -52,7 +54,7 @@ BROKER_PORT = HubAddress().port
 """The port the device apps reach the hub's broker at unless told otherwise (the managed Mosquitto's default)."""
 
 
-def _when(site: Site, at: Any) -> str | None:
+def _when(site: Site, at: datetime | None) -> str | None:
     return None if at is None else local_time(site, at).isoformat(timespec="seconds")
 
 
@@ -62,7 +64,7 @@ def _row(site: Site, device: Device, status: wire.DeviceStatus | None) -> dict[s
     seen = device_view(device, None if device.revoked else status)
     window = site.window(device.window_id) if device.window_id else None
     return {
-        **seen, "window": None if window is None else {"name_zh": window.name_zh, "name_en": window.name_en},
+        **seen, "window": None if window is None else names(window),
         "provisioned_at": _when(site, device.created_at), "revoked": device.revoked,
         "revoked_at": _when(site, device.revoked_at),
     }  # fmt: skip
@@ -74,17 +76,17 @@ def _summary(device: Device) -> dict[str, Any]:
             "revoked": device.revoked}  # fmt: skip
 
 
-async def _list(request: web.Request, site: Site, form: dict[str, Any]) -> dict[str, Any]:
+async def _list(request: web.Request, site: Site) -> dict[str, Any]:
     pages = request.app[PAGES]
     statuses = dict(pages.hall.statuses)  # copied here: the loop changes it
     mine = [device for device in await pages.off_loop(pages.devices.all) if device.site_id == site.id]
     mine.sort(key=lambda device: (device.revoked, device.kind.value, device.device_id))
     return {
-        "ok": True, "site": {"site_id": site.id, "name_zh": site.name_zh, "name_en": site.name_en},
+        "ok": True, "site": {"site_id": site.id, **names(site)},
         "devices": [_row(site, device, statuses.get(device.device_id)) for device in mine],
         "kinds": [{"kind": kind.value, "window": kind in WINDOW_KINDS} for kind in DeviceKind],
-        "windows": [{"window_id": w.id, "name_zh": w.name_zh, "name_en": w.name_en} for w in site.windows],
-        "form": form, "once": SentOnce.token(), "notice": notice(request),
+        "windows": [{"window_id": w.id, **names(w)} for w in site.windows],
+        "form": EMPTY_FORM, "once": SentOnce.token(), "notice": notice(request),
     }  # fmt: skip
 
 
@@ -105,7 +107,7 @@ def _back(site: Site) -> str:
 @allow(Role.ADMIN, Role.MANAGER)
 async def devices_page(request: web.Request) -> web.Response:
     site = site_of(request)
-    return page(request, "devices.html", await _list(request, site, EMPTY_FORM))
+    return page(request, "devices.html", await _list(request, site))
 
 
 def _provision_fields(fields: Fields, site: Site) -> tuple[DeviceKind | None, str | None]:
@@ -132,12 +134,12 @@ async def provision(request: web.Request) -> web.Response:
     check_once(request, fields)
     kind, window_id = _provision_fields(fields, site)
     if kind is None or not fields.ok:
-        return invalid(request, "devices.html", await _list(request, site, EMPTY_FORM), fields)
+        return invalid(request, "devices.html", await _list(request, site), fields)
     try:
         credentials = await pages.off_loop(pages.devices.provision, site.id, kind, None, window_id)
     except DeviceError:  # only an id taken meanwhile by another provisioning: the checks above passed
         fields.wrong("kind", _("The device could not be added just now: try again"))
-        return invalid(request, "devices.html", await _list(request, site, EMPTY_FORM), fields)
+        return invalid(request, "devices.html", await _list(request, site), fields)
     device = await pages.off_loop(pages.devices.get, credentials.device_id)
     assert device is not None
     subject = f"device:{device.device_id}"
@@ -168,12 +170,12 @@ async def rotate(request: web.Request) -> web.Response:
     if device.revoked:
         fields.wrong("device", REVOKED, subject=device.device_id)
     if not fields.ok:
-        return invalid(request, "devices.html", await _list(request, site, EMPTY_FORM), fields)
+        return invalid(request, "devices.html", await _list(request, site), fields)
     try:
         rotated, credentials = await pages.off_loop(pages.devices.rotate, device.device_id)
     except DeviceError:  # revoked meanwhile
         fields.wrong("device", REVOKED, subject=device.device_id)
-        return invalid(request, "devices.html", await _list(request, site, EMPTY_FORM), fields)
+        return invalid(request, "devices.html", await _list(request, site), fields)
     await record_change(request, Action.DEVICE_ROTATED, site_id=site.id, subject=f"device:{device.device_id}",
                         before=_summary(device), after=_summary(rotated))  # fmt: skip
     return _credentials_page(request, site, rotated, credentials, Action.DEVICE_ROTATED)
@@ -249,8 +251,7 @@ def _credentials_page(
     host = request.url.host or "127.0.0.1"
     settings = device_settings(device, credentials.password, host, f"{request.scheme}://{request.host}")
     data: dict[str, Any] = {
-        "ok": True, "done": action.value, "site": {"site_id": site.id, "name_zh": site.name_zh,
-                                                  "name_en": site.name_en},
+        "ok": True, "done": action.value, "site": {"site_id": site.id, **names(site)},
         "device": _row(site, device, None), "password": credentials.password, "settings": settings,
         "start": APPS[device.kind][0], "env_prefix": APPS[device.kind][1],
     }  # fmt: skip

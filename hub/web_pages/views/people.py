@@ -32,6 +32,7 @@ from hub.web_pages.views.changes import (
     confirm,
     done,
     invalid,
+    names,
     notice,
     read_fields,
     record_change,
@@ -47,10 +48,6 @@ SECRET_LIMIT = 256
 _staff_changes = threading.Lock()
 """A staff id is checked free (or still the site's) and written in one step: ``StaffDirectory.add`` would replace
 another site's clerk of the same id."""
-
-
-def _names(thing: Any) -> dict[str, str]:
-    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
 
 
 def _typed_twice(fields: Fields, name: str, again: str, rule: Callable[[str], str | None], differ: str) -> str:
@@ -85,10 +82,10 @@ def _staff_back(site: Site) -> str:
     return f"/admin/sites/{site.id}/staff"
 
 
-async def _staff_list(request: web.Request, site: Site, form: dict[str, Any]) -> dict[str, Any]:
+async def _staff_list(request: web.Request, site: Site) -> dict[str, Any]:
     staff = _directory(request)
     members = [_clerk(m) for m in await request.app[PAGES].off_loop(staff.all) if m.site_id == site.id]
-    return {"ok": True, "site": {"site_id": site.id, **_names(site)}, "staff": members, "form": form,
+    return {"ok": True, "site": {"site_id": site.id, **names(site)}, "staff": members, "form": EMPTY_FORM,
             "notice": notice(request)}  # fmt: skip
 
 
@@ -129,7 +126,7 @@ def _set_pin(staff: StaffDirectory, member: StaffMember, pin: str) -> StaffMembe
 @allow(Role.ADMIN, Role.MANAGER)
 async def staff_page(request: web.Request) -> web.Response:
     site = site_of(request)
-    return page(request, "staff.html", await _staff_list(request, site, EMPTY_FORM))
+    return page(request, "staff.html", await _staff_list(request, site))
 
 
 @routes.post("/sites/{site}/staff")
@@ -149,21 +146,21 @@ async def add_staff(request: web.Request) -> web.Response:
         if member is None:
             fields.wrong("staff_id", _("This staff id is taken: choose another"))
     if member is None:
-        return invalid(request, "staff.html", await _staff_list(request, site, EMPTY_FORM), fields)
+        return invalid(request, "staff.html", await _staff_list(request, site), fields)
     await record_change(request, Action.STAFF_ADDED, site_id=site.id, subject=f"staff:{member.staff_id}",
                         before=None, after=_clerk(member))  # fmt: skip
     return done(request, _staff_back(site), Action.STAFF_ADDED, member.staff_id)
 
 
-def _pin_page(request: web.Request, site: Site, member: StaffMember, form: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": True, "site": {"site_id": site.id, **_names(site)}, "member": _clerk(member), "form": form}
+def _pin_page(site: Site, member: StaffMember) -> dict[str, Any]:
+    return {"ok": True, "site": {"site_id": site.id, **names(site)}, "member": _clerk(member), "form": EMPTY_FORM}
 
 
 @add_page(routes, "/sites/{site}/staff/{staff}/pin")
 @allow(Role.ADMIN, Role.MANAGER)
 async def pin_form(request: web.Request) -> web.Response:
     site = site_of(request)
-    return page(request, "staff_pin.html", _pin_page(request, site, await _member_of(request, site), EMPTY_FORM))
+    return page(request, "staff_pin.html", _pin_page(site, await _member_of(request, site)))
 
 
 @routes.post("/sites/{site}/staff/{staff}/pin")
@@ -174,7 +171,7 @@ async def reset_pin(request: web.Request) -> web.Response:
     fields = await read_fields(request)
     pin = _pin(fields)
     if not fields.ok:
-        return invalid(request, "staff_pin.html", _pin_page(request, site, member, EMPTY_FORM), fields)
+        return invalid(request, "staff_pin.html", _pin_page(site, member), fields)
     changed = await pages.off_loop(_set_pin, _directory(request), member, pin)
     if changed is None:
         raise refusal(request, 404, "no_staff_member", "No such staff member")
@@ -231,11 +228,11 @@ def _summary(account: Account) -> dict[str, Any]:
 def _row(accounts: Accounts, account: Account) -> dict[str, Any]:
     site = accounts.district.site(account.site_id) if account.site_id else None
     window = site.window(account.window_id) if site and account.window_id else None
-    return {**_summary(account), "site": _names(site) if site else None, "window": _names(window) if window else None,
+    return {**_summary(account), "site": names(site) if site else None, "window": names(window) if window else None,
             "created_at": account.created_at.isoformat(timespec="seconds")}  # fmt: skip
 
 
-async def _accounts_list(request: web.Request, form: dict[str, Any]) -> dict[str, Any]:
+async def _accounts_list(request: web.Request) -> dict[str, Any]:
     pages, actor = request.app[PAGES], me(request)
     accounts = [a for a in await pages.off_loop(pages.accounts.all) if may_change(actor, a)]
     district = pages.accounts.district
@@ -243,9 +240,9 @@ async def _accounts_list(request: web.Request, form: dict[str, Any]) -> dict[str
     return {
         "ok": True, "accounts": [_row(pages.accounts, a) for a in accounts],
         "roles": [role.value for role in Role] if actor.role == Role.ADMIN else [Role.STAFF.value],
-        "sites": [{"site_id": site.id, **_names(site),
-                   "windows": [{"window_id": w.id, **_names(w)} for w in site.windows]} for site in sites],
-        "form": form, "notice": notice(request),
+        "sites": [{"site_id": site.id, **names(site),
+                   "windows": [{"window_id": w.id, **names(w)} for w in site.windows]} for site in sites],
+        "form": EMPTY_FORM, "notice": notice(request),
     }  # fmt: skip
 
 
@@ -306,7 +303,7 @@ def _scope(request: web.Request, fields: Fields) -> tuple[Role, str | None, str 
 @add_page(routes, "/accounts")
 @allow(Role.ADMIN, Role.MANAGER)
 async def accounts_page(request: web.Request) -> web.Response:
-    return page(request, "accounts.html", await _accounts_list(request, EMPTY_FORM))
+    return page(request, "accounts.html", await _accounts_list(request))
 
 
 @routes.post("/accounts")
@@ -327,14 +324,14 @@ async def add_account(request: web.Request) -> web.Response:
         except AccountError:  # the checks above passed: only the name, taken
             fields.wrong("username", _("This username is taken: choose another"))
     if account is None:
-        return invalid(request, "accounts.html", await _accounts_list(request, EMPTY_FORM), fields)
+        return invalid(request, "accounts.html", await _accounts_list(request), fields)
     await record_change(request, Action.ACCOUNT_ADDED, site_id=account.site_id, subject=f"account:{username}",
                         before=None, after=_summary(account))  # fmt: skip
     return done(request, ACCOUNTS, Action.ACCOUNT_ADDED, username)
 
 
-def _password_page(request: web.Request, account: Account, form: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": True, "account": _row(request.app[PAGES].accounts, account), "form": form,
+def _password_page(request: web.Request, account: Account) -> dict[str, Any]:
+    return {"ok": True, "account": _row(request.app[PAGES].accounts, account), "form": EMPTY_FORM,
             "own": account.username == me(request).username}  # fmt: skip
 
 
@@ -342,7 +339,7 @@ def _password_page(request: web.Request, account: Account, form: dict[str, Any])
 @allow(Role.ADMIN, Role.MANAGER)
 async def password_form(request: web.Request) -> web.Response:
     account = await _account_of(request)
-    return page(request, "accounts_password.html", _password_page(request, account, EMPTY_FORM))
+    return page(request, "accounts_password.html", _password_page(request, account))
 
 
 @routes.post("/accounts/{username}/password")
@@ -353,7 +350,7 @@ async def set_password(request: web.Request) -> web.Response:
     fields = await read_fields(request)
     password = _password(fields)
     if not fields.ok:
-        return invalid(request, "accounts_password.html", _password_page(request, account, EMPTY_FORM), fields)
+        return invalid(request, "accounts_password.html", _password_page(request, account), fields)
     try:
         changed = await pages.off_loop(pages.accounts.set_password, account.username, password)
     except AccountError:  # removed meanwhile
