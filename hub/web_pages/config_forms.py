@@ -57,12 +57,14 @@ _NAMES = (("name_zh", ("中文名称", "Chinese name")), ("name_en", ("英文名
 WEEKDAYS = {1: ("周一", "Monday"), 2: ("周二", "Tuesday"), 3: ("周三", "Wednesday"), 4: ("周四", "Thursday"),
             5: ("周五", "Friday"), 6: ("周六", "Saturday"), 7: ("周日", "Sunday")}  # fmt: skip
 
-_INTEGER = re.compile(r"-?\d{1,7}")
-_DECIMAL = re.compile(r"-?\d{1,3}(?:\.\d{1,10})?")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+_WEIGHT = re.compile(f"[{min(WEIGHTS)}-{max(WEIGHTS)}]")
+_NUMBER = re.compile(r"[0-9]{1,7}")
+_INTEGER = re.compile(r"-?[0-9]{1,7}")
+_DECIMAL = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,10})?")
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _PERIOD_SPLIT = re.compile(r"\s*[,;、]\s*")
 _PERIOD = re.compile(r"(\S+?)\s*(?:-|~|–|—|至|到)\s*(\S+)")
-_DATE = r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+_DATE = r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})"
 _DAY_LINE = re.compile(rf"{_DATE}(?:\s*(?:~|–|—|至|到|\sto\s|\s-\s)\s*{_DATE})?", re.IGNORECASE)
 _NUMBERS_SPLIT = re.compile(r"[\s,;、]+")
 
@@ -262,11 +264,15 @@ def grid_values(site: Site) -> dict[str, str]:
 def _weights(
     form: _Form, site: Site, row: str, where: str, label: tuple[str, str], *, kept: Mapping[str, int]
 ) -> dict[str, int]:
-    """A row of the grid: each cell 1-9 or blank; a cell that cannot be read keeps its weight of ``kept``."""
+    """A row of the grid: each cell 1-9 or blank; a cell that cannot be read keeps its weight of ``kept``. The
+    matters keep their order in ``kept``, new ones follow in the site's order."""
     weights = {}
-    for code in site.matters:
+    for code in [
+        *(code for code in kept if code in site.matters),
+        *(code for code in site.matters if code not in kept),
+    ]:
         raw = form.number_text(f"w.{row}.{code}")
-        if raw.isdigit() and int(raw) in WEIGHTS:
+        if _WEIGHT.fullmatch(raw):
             weights[code] = int(raw)
         elif raw:
             form.problem(
@@ -433,7 +439,7 @@ def _window_numbers(form: _Form, name: str, where: str, numbers: Mapping[int, st
     for part in _NUMBERS_SPLIT.split(form.number_text(name, required=False)):
         if not part:
             continue
-        if part.isdigit() and int(part) in numbers:
+        if _NUMBER.fullmatch(part) and int(part) in numbers:
             found.append(numbers[int(part)])
         else:
             form.problem(where, f"本站点没有 {_shown(part)} 号窗口（请填窗口号，如 1, 2）",
@@ -656,7 +662,7 @@ def parse_matter(fields: Mapping[str, str], district: District, code: str | None
         if key != "materials":
             return key if key in ("code", "prefix", "daily_limit", *(k for k, _ in _MATTER_TEXTS)) else None
         index, _, part = more.partition(".")
-        if not index.isdigit() or int(index) >= len(rows):
+        if not _NUMBER.fullmatch(index) or int(index) >= len(rows):
             return None
         return f"material.{rows[int(index)]}" + (f".{part}" if part in _MATERIAL_KEYS else "")
 
