@@ -70,6 +70,18 @@ function showLatest(latest, first) {
   shownSeq = latest.seq;
 }
 
+// Show only the items that fit their panel whole: a TV never shows half a row of calls or a cut-off matter.
+function fit(list) {
+  const bottom = list.parentElement.getBoundingClientRect().bottom;
+  for (const item of list.children) item.hidden = false;
+  for (const item of list.children) item.hidden = item.getBoundingClientRect().bottom > bottom;
+}
+
+function fitAll() {
+  fit(part("recent"));
+  fit(part("waiting"));
+}
+
 function render(view) {
   offset = Date.parse(view.now) - Date.now();
   text(field("site"), view.site);
@@ -82,6 +94,7 @@ function render(view) {
   text(field("waiting_total"), view.waiting_total);
   text(field("notice"), view.notice);
   tick();
+  fitAll();
 }
 
 const state = root.querySelector("[data-live-state]");
@@ -89,5 +102,7 @@ if (shownSeq !== null) {
   highlight({ at: words.at }, true);
 }
 tick();
+fitAll();
+window.addEventListener("resize", fitAll);
 setInterval(tick, 1000);
 follow(root.dataset.stream, render, state);

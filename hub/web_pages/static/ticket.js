@@ -52,6 +52,7 @@ function remind(view) {
 
 function showMatters(matters) {
   const list = root.querySelector('[data-part="matters"]');
+  list.classList.toggle("single", matters.length === 1); // one matter: no "1." before it
   list.replaceChildren(
     ...matters.map((matter) => {
       const item = document.createElement("li");
@@ -77,6 +78,7 @@ function render(view) {
   root.querySelector('[data-part="waiting"]').hidden = view.state !== "waiting";
   showMatters(view.matters);
   remind(view);
+  reminders.hidden = view.state !== "waiting"; // once called, the reminder has done its work
   if (view.final) {
     source?.close(); // done, cancelled, expired: nothing more will change
     root.querySelector("[data-live-state]").hidden = true;
