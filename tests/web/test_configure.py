@@ -201,6 +201,30 @@ async def test_staff_and_another_site_s_manager_are_refused_every_page_and_save(
             assert (await answer.json())["error"]["code"] == code
 
 
+async def test_an_unknown_site_or_matter_is_404_after_the_scope_check(client: Client) -> None:
+    assert await sign_in(client, "root") == 303
+
+    site = await client.get("/admin/sites/nowhere/matrix")
+    matter = await client.get("/admin/catalogue/Z99.json")
+
+    assert site.status == 404 and "没有这个站点" in await site.text()
+    assert matter.status == 404 and (await matter.json())["error"]["code"] == "no_matter"
+
+
+async def test_the_grid_answers_json_too(client: Client, pages: Pages) -> None:
+    assert await sign_in(client, "li") == 303
+
+    answer = await (await client.get(f"{GRID}.json")).json()
+    refused = await post(client, GRID, form_of(await (await client.get(GRID)).text()) | {"w.w01.A01": "0"}, JSON)
+
+    assert answer["base"] == pages.configuration.digest("site:centre") and answer["version"] == 1
+    assert [w["window_id"] for w in answer["windows"]][:2] == ["w01", "w02"] and answer["values"]["w.w01.A01"] == "3"
+    assert [g["prefix"] for g in answer["groups"]] == ["A", "B", "C", "D", "E", "F", "G"]
+    body = await refused.json()
+    assert refused.status == 422 and body["ok"] is False and body["error"]["code"] == "invalid"
+    assert [p["field"] for p in body["problems"]["at"]["w.w01.A01"]] == ["sites.centre.windows.w01.weights.A01"]
+
+
 async def test_a_manager_reads_the_catalogue_and_calendar_but_may_not_save_them(client: Client, pages: Pages) -> None:
     assert await sign_in(client, "li") == 303
     token = await csrf_of(client, "/admin/catalogue")
@@ -286,7 +310,8 @@ async def test_the_engine_s_and_the_hall_s_problems_stand_beside_columns_rows_an
     every_window = await post(client, GRID, form | {f"remove.{w.id}": "on" for w in in_force(pages).windows})
 
     html = await nothing_for_g.text()
-    assert nothing_for_g.status == 422 and "本站点没有窗口办理" in problem_at(html, "col.G01")
+    assert nothing_for_g.status == 422 and problem_at(html, "col.G01") == "!"  # a mark on the column's head
+    assert '<a href="#problem-col.G01">本站点没有窗口办理' in html
     assert problem_at(html, "row.w12") == "12 号窗口还没有办理任何事项"
     removed = await w05_removed.text()
     assert w05_removed.status == 422 and "5 号窗口正在开放" in problem_at(removed, "row.w05")
