@@ -42,7 +42,6 @@ NOTICE_MAX = 80
 """Longest board notice: one line along the bottom of every board of the site."""
 TARGET_WAIT_MAX = 480
 PERIODS_MAX = 4
-MATERIALS_MAX = 40
 EMPTY_MATERIALS = 3
 """Empty rows a matter's form offers for new materials (more: save, and the form offers three again)."""
 LINES_MAX = 400
@@ -187,11 +186,11 @@ class _Form:
         return unicodedata.normalize("NFKC", self.raw(name, required=required)).strip()
 
     def integer(
-        self, name: str, where: str, what: tuple[str, str], *, blank: int | None = None, least: int | None = None,
-        most: int | None = None, required: bool = True,
+        self, name: str, where: str, what: tuple[str, str], *, blank: int | None = None,
+        within: tuple[int, int] | None = None, required: bool = True,
     ) -> int | None:  # fmt: skip
         """A whole number (``blank`` when left empty, if that is allowed); None, with a problem, when unreadable or
-        outside ``least``..``most`` (ranges the engine checks are left to its words)."""
+        outside ``within`` (ranges the engine checks are left to its words)."""
         raw = self.number_text(name, required=required)
         if not raw:
             if blank is None:
@@ -202,7 +201,8 @@ class _Form:
                          f'The {what[1]} must be a whole number; it is "{_shown(raw)}"')  # fmt: skip
             return None
         value = int(raw)
-        if (least is not None and value < least) or (most is not None and value > most):
+        if within is not None and not within[0] <= value <= within[1]:
+            least, most = within
             self.problem(where, f"{what[0]}须在 {least} 至 {most} 之间，现为 {value}",
                          f"The {what[1]} must be between {least} and {most}; it is {value}")  # fmt: skip
             return None
@@ -524,7 +524,7 @@ def parse_settings(fields: Mapping[str, str], district: District, site_id: str, 
     windows = _site_windows(form, site)
     offered_now, served = _offered(form, site, district, {number: key for key, (number, *_) in windows.items()})
     target = form.integer("target_wait", f"{base}.rules.target_wait_minutes", ("目标等候时间（分钟）", "target wait"),
-                          least=1, most=TARGET_WAIT_MAX)  # fmt: skip
+                          within=(1, TARGET_WAIT_MAX))  # fmt: skip
     notice = form.text("notice", f"{base}.notice", ("大厅屏通知", "board notice"), NOTICE_MAX)
     reason = form.reason()
     form.finish()
@@ -601,7 +601,7 @@ def matter_values(matter: Matter | None) -> dict[str, str]:
 def material_rows(values: Mapping[str, str]) -> int:
     """How many material rows a form's fields have (``material.0...`` up to the first one missing)."""
     n = 0
-    while f"material.{n}.name_zh" in values and n < MATERIALS_MAX:
+    while f"material.{n}.name_zh" in values:
         n += 1
     return n
 
@@ -613,9 +613,10 @@ def parse_matter(fields: Mapping[str, str], district: District, code: str | None
     adding = code is None
     if code is None:
         code = form.text("code", "catalogue.code", ("事项代码", "code"), 40)
-        if district.matter(code) is not None:
-            form.problem(f"catalogue.{code}.code", f"事项代码 {code} 已被“{district.matter(code).name_zh}”使用",  # type: ignore[union-attr]
-                         f"The code {code} is taken")  # fmt: skip
+        taken = district.matter(code)
+        if taken is not None:
+            form.problem(f"catalogue.{code}.code", f"事项代码 {code} 已被“{taken.name_zh}”使用",
+                         f'The code {code} is already "{taken.name_en}"\'s')  # fmt: skip
     old = district.matter(code)
     if old is None and not adding:
         raise Malformed(f"no matter {code!r}")

@@ -30,7 +30,7 @@ from hub.web_pages.state import LANG, PAGES
 
 routes = web.RouteTableDef()
 
-_SAVED = re.compile(r"\d{1,9}")
+_SAVED = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
