@@ -137,6 +137,8 @@ class StaffDirectory:
             raise StaffError("give the member's name")
         member = StaffMember(staff_id, site_id, name.strip(), _hasher.hash(pin))
         self.rows.put(member)
+        with self._lock:
+            self._failures.pop(staff_id, None)  # a new PIN: a clerk locked out by wrong ones may sign in at once
         return member
 
     def remove(self, staff_id: str) -> None:

@@ -89,10 +89,11 @@ async def _csrf_given(request: web.Request) -> str | None:
 
 
 async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
-    """The request's form; one that cannot be read (broken multipart, not UTF-8) is a 400 ``malformed``."""
+    """The request's form; one that cannot be read (broken multipart, not UTF-8, a charset nobody knows) is a 400
+    ``malformed``."""
     try:
         return await request.post()
-    except ValueError:
+    except (ValueError, LookupError):
         raise refusal(request, 400, "malformed", "The form could not be read") from None
 
 

@@ -139,6 +139,20 @@ def test_five_wrong_pins_lock_the_staff_id_for_a_while() -> None:
     assert sign_in(11, PIN).ok
 
 
+def test_a_new_pin_ends_a_lock_out_at_once() -> None:
+    gateway, _ = hall(clock=Clock())
+    sign_in = lambda n, pin: gateway.handle_batch(  # noqa: E731
+        [request("caller-centre-w01", "open-window", f"s{n}", window_id="w01", staff_id="li", pin=pin)]
+    )[0][0]
+    for n in range(MAX_FAILURES):
+        sign_in(n, "0000")
+    assert sign_in(10, PIN).error.code == "staff_locked"  # type: ignore[union-attr]
+
+    gateway.staff.add("centre", "li", "李敏", "24680")  # type: ignore[union-attr]  # the manager resets the PIN
+
+    assert sign_in(11, "24680").ok
+
+
 def test_the_caller_gets_its_queue_in_calling_order_with_parked_and_missed_tickets() -> None:
     clock = Clock()
     gateway, _ = hall(clock=clock)

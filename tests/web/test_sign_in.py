@@ -220,6 +220,7 @@ async def test_a_cookie_from_another_key_is_no_session(web_store: EventStore, cl
         (b"%ff%fe=%00&&&===", "application/x-www-form-urlencoded"),
         (b"\xff\xfe\x00garbage", "application/octet-stream"),
         (b"a=" + b"x" * 70_000, "application/x-www-form-urlencoded"),
+        (b"username=root&password=x", "application/x-www-form-urlencoded; charset=no-such-charset"),
     ],
 )
 @pytest.mark.parametrize("token_in_header", [False, True])
