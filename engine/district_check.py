@@ -39,8 +39,10 @@ Each site
   - It enables at least one matter; every enabled matter is in the catalogue, its daily limit here is 0 (= the
     catalogue's) to ``MAX_SERIAL``, and at least one window serves it.
   - Matters sharing a prefix share its ``MAX_SERIAL`` numbers a day: their daily limits here add up to no more.
-  - It has at least one window; window ids are not empty and unique, window numbers are 1 or more and unique;
-    window names are not empty and at most ``NAME_MAX`` characters.
+  - It has at least one window; window ids are not empty, unique and made of a-z, 0-9, ``-`` and ``_`` (at most
+    ``WINDOW_ID_MAX``), window numbers are 1 or more and unique; window names are not empty and at most ``NAME_MAX``
+    characters; a window's zone is one line of at most ``ZONE_MAX``.
+  - The board notice is one line of at most ``NOTICE_MAX`` characters (empty: the boards' own words).
   - A window serves at least one matter; each matter it weights is in the catalogue and enabled at the site, with
     a weight of ``MIN_WEIGHT`` or more. The engine serves every matter a window lists (``Window.serves``; a weight
     only orders the calls), so a window stops serving a matter by leaving it out, not by a weight of 0.
@@ -74,7 +76,10 @@ __all__ = [
     "MAX_SERIAL",
     "MIN_WEIGHT",
     "NAME_MAX",
+    "NOTICE_MAX",
     "TEXT_MAX",
+    "WINDOW_ID_MAX",
+    "ZONE_MAX",
     "Problem",
     "calendar_problems",
     "catalogue_problems",
@@ -84,6 +89,10 @@ __all__ = [
 ]
 
 NAME_MAX = 100
+WINDOW_ID_MAX = 32
+ZONE_MAX = 40
+NOTICE_MAX = 80
+"""A board shows its notice on one line along the bottom."""
 """Longest name (of the district, a site, a window, a matter, a category), in characters."""
 TEXT_MAX = 200
 """Longest address or material name, in characters."""
@@ -255,6 +264,7 @@ def site_problems(site: Site, catalogue: Sequence[Matter]) -> list[Problem]:
         *_windows(base, site, matters),
         *_rules(f"{base}.rules", site.rules),
         *_stop_issuing(base, site),
+        *_one_line(f"{base}.notice", site.notice, "大厅屏通知", "board notice", NOTICE_MAX),
     ]
 
 
@@ -427,7 +437,22 @@ def _windows(base: str, site: Site, matters: dict[str, Matter]) -> Iterator[Prob
         by_id.setdefault(window.id, window)
         by_number.setdefault(window.number, window)
         yield from _names(where, window.name_zh, window.name_en)
+        yield from _one_line(
+            f"{where}.zone", window.zone, f"{window.number} 号窗口的分区", f"zone of window {window.number}", ZONE_MAX
+        )
         yield from _weights(where, window, site, matters)
+
+
+def _one_line(field: str, value: str, what_zh: str, what_en: str, longest: int) -> Iterator[Problem]:
+    """An optional line of text (a window's zone, a board's notice): empty is fine."""
+    if "\n" in value or "\r" in value:
+        yield Problem(field, f"{what_zh}只能有一行", f"The {what_en} must be one line")
+    elif len(value) > longest:
+        yield Problem(
+            field,
+            f"{what_zh}过长：{len(value)} 个字符，最多 {longest} 个",
+            f"The {what_en} is too long: {len(value)} characters, at most {longest}",
+        )
 
 
 def _window_identity(
@@ -437,6 +462,14 @@ def _window_identity(
     number, window_id = window.number, window.id
     if not window_id.strip():
         yield Problem(f"{where}.id", f"请填写 {number} 号窗口的代码", f"Window {number} has no id")
+    elif not (window_id[:1] in _SITE_ID_START and set(window_id) <= _SITE_ID_CHARS and len(window_id) <= WINDOW_ID_MAX):
+        yield Problem(
+            f"{where}.id",
+            f"{number} 号窗口的代码“{window_id}”只能由小写字母、数字、- 和 _ 组成"
+            f"（以字母或数字开头，最多 {WINDOW_ID_MAX} 个）",
+            f'The id "{window_id}" of window {number} may use only lower-case letters, digits, - and _, starting '
+            f"with a letter or digit, at most {WINDOW_ID_MAX}",
+        )
     elif window_id in by_id:
         other = by_id[window_id].number
         yield Problem(

@@ -333,3 +333,33 @@ def test_random_edits_give_problems_never_an_error(edits: list[tuple[Any, ...]])
 def test_the_sample_survives_a_json_round_trip() -> None:
     decoded = msgspec.json.decode(msgspec.json.encode(SAMPLE), type=District)
     assert decoded == SAMPLE and problems(decoded) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda site: msgspec.structs.replace(site, notice="请注意\n午休"), "sites.centre.notice"),
+        (lambda site: msgspec.structs.replace(site, notice="通" * 81), "sites.centre.notice"),
+        (
+            lambda site: msgspec.structs.replace(
+                site, windows=(msgspec.structs.replace(site.windows[0], zone="区" * 41), *site.windows[1:])
+            ),
+            "sites.centre.windows.w01.zone",
+        ),
+        (
+            lambda site: msgspec.structs.replace(
+                site, windows=(msgspec.structs.replace(site.windows[0], id="W 01"), *site.windows[1:])
+            ),
+            "sites.centre.windows.W 01.id",
+        ),
+    ],
+    ids=["notice-two-lines", "notice-too-long", "zone-too-long", "window-id-format"],
+)
+def test_lines_the_boards_show_and_window_ids_are_checked(change: Any, field: str) -> None:
+    centre = SAMPLE.sites[0]
+    broken = msgspec.structs.replace(SAMPLE, sites=(change(centre), *SAMPLE.sites[1:]))
+
+    found = problems(broken)
+
+    assert [problem.field for problem in found] == [field], found
+    assert found[0].zh != found[0].en
