@@ -100,7 +100,7 @@ class SqlAuditLog:
 
     def record(self, entry: AuditEntry) -> None:
         row = {
-            "at": entry.at,
+            "at": entry.at.astimezone(UTC),  # SQLite keeps no offset: every time in the table is UTC
             "action": entry.action,
             "result": entry.result,
             "actor": entry.actor,

@@ -492,3 +492,14 @@ async def test_the_audit_is_filtered_by_kind_and_site(
     assert {e["site_id"] for e in own["entries"]} == {"xiaozhai"}, "a manager sees their own site's only"
     assert "staff:li01" in page and "<ins>李敏</ins>" in page and 'value="staff_added" selected' in page
     assert PIN not in page and NEW_PASSWORD not in repr(audit_rows(own_store))
+
+
+def test_a_grid_change_reads_as_the_cell_that_changed() -> None:
+    before = {"id": "centre", "windows": [{"id": "w11", "weights": {"F01": 3}}, {"id": "w12", "weights": {"G01": 3}}]}
+    after = {"id": "centre", "windows": [{"id": "w11", "weights": {"F01": 3, "B01": 1}}, {"id": "w12", "weights": {}}]}
+
+    assert changes(before, after) == [
+        {"key": "windows.w12.weights.G01", "before": "3", "after": None},
+        {"key": "windows.w11.weights.B01", "before": None, "after": "1"},
+        {"key": "windows.w12.weights", "before": None, "after": "{}"},
+    ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from hub.accounts import Role, accounts_for
-from hub.audit import AuditEntry, audit_for
+from hub.audit import Action, AuditEntry, audit_for
 from hub.store import EventStore, open_store, sql
 from tests.support import postgres
 from tests.web.conftest import DISTRICT, PASSWORD
@@ -75,3 +76,17 @@ def test_audit_entries_newest_first_and_by_site(store: EventStore) -> None:
     assert [entry.action for entry in centre] == ["config_change", "sign_in"]
     assert audit.entries("xiaozhai") == []
     assert len(audit.entries(limit=1)) == 1
+
+
+def test_an_audit_time_with_an_offset_is_kept_as_the_same_moment(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}")
+    try:
+        audit = audit_for(store)
+        at = datetime(2026, 11, 25, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+        audit.record(AuditEntry(action=Action.SIGN_IN, result="ok", actor="li", at=at))
+
+        (entry,) = audit.entries()
+
+        assert entry.at == at and entry.at.utcoffset() == timedelta(0)
+    finally:
+        store.close()

@@ -35,18 +35,33 @@ def _shown(value: Any) -> str:
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
 
 
+def flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A JSON value as its leaves by dotted path; a list of objects with an ``id`` (a site's windows, a matter's
+    materials keyed by name) is keyed by it, so a grid change reads ``windows.w11.weights.B01``."""
+    if isinstance(value, dict):
+        items: list[tuple[str, Any]] = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list) and value and all(isinstance(item, dict) and "id" in item for item in value):
+        items = [(str(item["id"]), item) for item in value]
+    else:
+        return {prefix: value}
+    leaves: dict[str, Any] = {}
+    for key, item in items:
+        leaves.update(flat(item, f"{prefix}.{key}" if prefix else key))
+    return leaves or {prefix: value}
+
+
 def changes(before: Any, after: Any) -> list[dict[str, str | None]]:
-    """The keys that differ, each with its value before and after (None: not there); a value that is not a mapping
-    is one change of its own (key "")."""
+    """The leaves that differ (``flat``), each with its value before and after (None: not there); a value that is
+    not a mapping is one change of its own (key "")."""
     if not isinstance(before, dict | None) or not isinstance(after, dict | None):
         return [] if before == after else [{"key": "", "before": _shown(before), "after": _shown(after)}]
-    old, new = before or {}, after or {}
+    old, new = (flat(before) if before else {}), (flat(after) if after else {})
     keys = [*old, *(key for key in new if key not in old)]
     return [
         {"key": key, "before": _shown(old[key]) if key in old else None,
          "after": _shown(new[key]) if key in new else None}
         for key in keys
-        if before is None or after is None or old.get(key) != new.get(key)
+        if before is None or after is None or key not in old or key not in new or old[key] != new[key]
     ]  # fmt: skip
 
 
