@@ -72,7 +72,7 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self.title = f"Caller {self.settings.window}"
         self.view = CallerView(self.model, send=self.send, now=self.now, resized=self._resize)
         self.view.bind_keys()
-        self.hub.on_info = lambda info: self._later(self.model.on_info, info)
+        self.hub.on_info = lambda info: self._later(self._info, info)
         self.hub.on_event = lambda event: self._later(self._event, event)
         self.hub.link.on_change = lambda: Clock.schedule_once(lambda _dt: self._link_changed())
         Clock.schedule_interval(lambda _dt: self._tick(), 1.0)
@@ -87,6 +87,10 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self.hub.stop()
 
     # -- the hub (network thread -> Kivy thread) ------------------------------------------------------------------
+
+    def _info(self, info: wire.SiteInfo) -> None:
+        if self.model.on_info(info):
+            self.send(self.model.queue_request())
 
     def _later(self, change: Callable[..., None], *args: Any) -> None:
         Clock.schedule_once(lambda _dt: self._apply(change, *args))

@@ -179,9 +179,15 @@ class CallerModel:
             return self.configured_target
         return float(self.info.target_wait_minutes) if self.info is not None else DEFAULT_TARGET_WAIT_MINUTES
 
-    def on_info(self, info: wire.SiteInfo) -> None:
-        if info.site_id == self.site_id:
-            self.info = info
+    def on_info(self, info: wire.SiteInfo) -> bool:
+        """The site's info; True when it changes which windows serve which matters (a manager's new grid): the
+        queue is then asked for again, as it may hold other matters now."""
+        if info.site_id != self.site_id:
+            return False
+        served = {(matter.code, matter.windows) for matter in info.matters}
+        changed = self.info is not None and served != {(matter.code, matter.windows) for matter in self.info.matters}
+        self.info = info
+        return changed
 
     def on_snapshot(self, snapshot: wire.Snapshot) -> None:
         if snapshot.site_id == self.site_id:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 
 import contract as wire
@@ -17,7 +18,8 @@ from caller.texts import Texts
 from devicekit.materials import material_line
 from devicekit.texts import LOCALE_DIR, catalog
 from engine import events as ev
-from tests.caller.hall import CLERK, CLERK_NAME, PIN, SITE, WEDNESDAY_10AM, Hall
+from hub.site_info import site_info
+from tests.caller.hall import CLERK, CLERK_NAME, DISTRICT, PIN, SITE, WEDNESDAY_10AM, Hall
 
 
 def screen(hall: Hall) -> CallerScreen:
@@ -547,3 +549,21 @@ def test_a_material_asking_no_copies_is_said_without_a_count_of_zero() -> None:
     assert material_line(texts, material) == "申请书：原件 1 份"
     texts.language = "en"
     assert material_line(texts, material) == "Application form: 1 original(s)"
+
+
+def test_a_new_grid_asks_for_the_queue_again_and_a_resent_info_does_not() -> None:
+    hall = Hall()
+    site = DISTRICT.site(SITE)
+    assert site is not None and hall.model.info is not None
+    w01 = next(window for window in site.windows if window.id == "w01")
+    regridded = msgspec.structs.replace(
+        site,
+        windows=tuple(
+            msgspec.structs.replace(w, weights={**w01.weights, "G01": 1}) if w.id == "w01" else w for w in site.windows
+        ),
+    )
+
+    assert hall.model.on_info(site_info(DISTRICT, site)) is False  # the same grid, published again each tick
+    assert hall.model.on_info(site_info(DISTRICT, regridded)) is True
+    assert hall.model.info is not None
+    assert 1 in next(m.windows for m in hall.model.info.matters if m.code == "G01")
