@@ -189,7 +189,18 @@ class Configuration:
             version = await loop.run_in_executor(
                 None, lambda: self.store.save_district(document, author=actor, reason=reason or None)
             )
-            await self._on_writer(self._apply, after, sites)
+            try:
+                await self._on_writer(self._apply, after, sites)
+            except Exception:
+                log.exception(
+                    "configuration version %d could not be put in force; saving the one before again", version
+                )
+                undo = msgspec.json.encode(before)
+                await loop.run_in_executor(
+                    None, lambda: self.store.save_district(undo, author=actor, reason="rolled back")
+                )
+                await self._on_writer(self._apply, before, sites)
+                raise
             self.district, self.version = after, version
             for follower in self._followers:
                 follower.district = after
@@ -201,7 +212,10 @@ class Configuration:
             await loop.run_in_executor(None, self._audit.record, entry)
         log.info("configuration version %d by %s: %s (sites %s)", version, actor, subject, ", ".join(sorted(sites)))
         if self._published is not None:
-            await self._published()
+            try:
+                await self._published()
+            except Exception:  # the change is in force; the tick publishes the sites' info again within seconds
+                log.exception("configuration version %d is in force but could not be published now", version)
         return Saved(version, sites)
 
     def _live_problems(self, before: District, after: District, sites: frozenset[str]) -> list[Problem]:

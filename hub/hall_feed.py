@@ -62,13 +62,16 @@ class HallFeed:
         self._loop = loop
         self._subscriptions: set[Subscription] = set()
         self._versions: dict[str, int] = {}
+        self._closed = False
 
     def changed(self, site_id: str) -> None:
         """From any thread."""
         self._loop.call_soon_threadsafe(self._push, site_id)
 
     def close(self) -> None:
-        """End every stream (before the web server stops, which would otherwise wait for them)."""
+        """End every stream (before the web server stops, which would otherwise wait for them), and any that
+        opens from now on."""
+        self._closed = True
         for subscription in self._subscriptions:
             subscription.close()
 
@@ -84,6 +87,8 @@ class HallFeed:
     @asynccontextmanager
     async def subscribe(self, sites: Iterable[str] | None) -> AsyncIterator[Subscription]:
         subscription = Subscription(None if sites is None else frozenset(sites))
+        if self._closed:
+            subscription.close()
         self._subscriptions.add(subscription)
         try:
             yield subscription
@@ -106,9 +111,13 @@ class ViewCache:
     async def get(self, site_id: str, key: Any, build: Callable[[], Awaitable[Any]]) -> Any:
         version = self.feed.version(site_id)
         cached = self._built.get((site_id, key))
-        if cached is None or cached[0] != version or (cached[1].done() and cached[1].exception() is not None):
+        if cached is None or cached[0] != version or _failed(cached[1]):
             cached = self._built[(site_id, key)] = (version, asyncio.ensure_future(build()))
         return await asyncio.shield(cached[1])
+
+
+def _failed(build: asyncio.Future[Any]) -> bool:
+    return build.done() and (build.cancelled() or build.exception() is not None)
 
 
 def event(name: str, data: Any, event_id: int | None = None) -> bytes:

@@ -211,8 +211,8 @@ class Hub:
             self.changed(site_id)
 
     def changed(self, site_id: str) -> None:
-        """Tell the live pages (from any thread)."""
-        if self.feed is not None:
+        """Tell the live pages (from any thread); a site the district does not have (a device's topic) is no one's."""
+        if self.feed is not None and self.gateway.district.site(site_id) is not None:
             self.feed.changed(site_id)
 
     def _publish_events(self, site_id: str, outcome: Outcome) -> None:

@@ -18,6 +18,7 @@ cached and that no other site may frame them or learn the link (``SECURITY``). T
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from pathlib import Path
@@ -37,6 +38,8 @@ from hub.web_pages.render import Handler, add_page, page
 from hub.web_pages.state import LANG, Pages
 from hub.web_pages.ticket_index import TOKEN, Entry, TicketIndex
 from hub.web_pages.ticket_view import materials, ticket_view
+
+log = logging.getLogger(__name__)
 
 WORKER = Path(__file__).with_name("static") / "ticket.worker.js"
 """The ticket page's service worker (it shows the reminders on phones): served under ``/t/`` for its scope."""
@@ -69,6 +72,7 @@ class Public:
         self._extending: asyncio.Task[None] | None = None
         self._snapshots: dict[tuple[str, int], asyncio.Task[Any]] = {}
         self._ticket_feed: HallFeed | None = None
+        self._tickets: ViewCache | None = None
         self._wakeups: dict[str, asyncio.TimerHandle] = {}
 
     # -- tickets ---------------------------------------------------------------------------------------------------
@@ -102,6 +106,16 @@ class Public:
     async def ticket(self, entry: Entry, lang: str) -> dict[str, Any] | None:
         return await self.hall.on_writer(ticket_view, self.index, entry, lang, self.pages.clock())
 
+    async def followed_ticket(self, entry: Entry, lang: str) -> dict[str, Any] | None:
+        """A ticket's view for its streams: built once per wake-up of its site, however many pages follow it (a
+        link shared, or opened in a thousand tabs, costs the writer one build)."""
+        if self._tickets is None:
+            self._tickets = ViewCache(self.ticket_feed)
+        view: dict[str, Any] | None = await self._tickets.get(
+            entry.site_id, (entry.ticket_id, lang), lambda: self.ticket(entry, lang)
+        )
+        return view
+
     @property
     def ticket_feed(self) -> HallFeed:
         """The ticket pages' own feed (``_follow`` feeds it)."""
@@ -122,13 +136,15 @@ class Public:
         """After every change of a site (a burst of changes, once): the index catches up, so it has each day's
         tickets, also of a day nobody opened a ticket's page; then the site's ticket pages are told (``_wake``)."""
         async with self.hall.feed.subscribe(None) as subscription:
-            await self.catch_up()
-            for site in self.hall.district.sites:
-                self._wake(site.id)
-            while (changed := await subscription.next()) is not None:
-                await self.catch_up()
-                for site_id in changed:
-                    self._wake(site_id)
+            changed: set[str] | None = {site.id for site in self.hall.district.sites}
+            while changed is not None:
+                try:
+                    await self.catch_up()
+                    for site_id in changed:
+                        self._wake(site_id)
+                except Exception:  # the store failed for a moment: the next change tries again
+                    log.exception("the ticket pages could not catch up; they will at the next change")
+                changed = await subscription.next()
         self._stop_waking()  # the hub is stopping: so are the ticket pages' streams
 
     def _stop_waking(self) -> None:
@@ -224,7 +240,7 @@ async def ticket_stream(request: web.Request) -> web.StreamResponse:
     if entry is None:
         return _missing(request, "No such ticket")
     lang = _lang(request)
-    return await stream(request, public.ticket_feed, [entry.site_id], lambda: public.ticket(entry, lang))
+    return await stream(request, public.ticket_feed, [entry.site_id], lambda: public.followed_ticket(entry, lang))
 
 
 def _board_site(request: web.Request) -> tuple[Site, str] | None:

@@ -226,3 +226,30 @@ def test_a_catalogue_change_concerns_the_sites_that_offer_the_matter() -> None:
     assert changed_sites(DISTRICT, DISTRICT) == frozenset()
     assert digest(DISTRICT, "matter:G01") != digest(after, "matter:G01")
     assert digest(DISTRICT, SUBJECT) == digest(after, SUBJECT)
+
+
+async def test_a_change_that_cannot_be_put_in_force_is_rolled_back(
+    store: EventStore, gateway: Gateway, writer: ThreadPoolExecutor
+) -> None:
+    applied: list[District] = []
+
+    def apply(district: District, _sites: frozenset[str]) -> None:
+        if district is not DISTRICT and not applied:
+            applied.append(district)
+            raise RuntimeError("the writer failed")
+        gateway.apply_district(district)
+
+    configuration = Configuration(
+        store, DISTRICT, executor=writer, apply=apply, states=gateway.service.state, audit=audit_for(store),
+        clock=lambda: OPENING,
+    )  # fmt: skip
+
+    with pytest.raises(RuntimeError):
+        await configuration.change(
+            with_weights("w11", WITH_B01), subject=SUBJECT, base=configuration.digest(SUBJECT), actor="li", reason=""
+        )
+
+    assert configuration.district is DISTRICT and gateway.district is DISTRICT
+    assert msgspec.json.decode(store.district() or b"", type=District) == DISTRICT  # in force again at a restart
+    assert store.district_versions()[0].reason == "rolled back"
+    assert not [e for e in audit_for(store).entries() if e.action == Action.CONFIG_CHANGED]

@@ -82,3 +82,11 @@ async def test_a_failed_build_is_not_kept() -> None:
     with pytest.raises(RuntimeError):
         await cache.get("centre", "view", build)
     assert await cache.get("centre", "view", build) == "view"
+
+
+async def test_a_subscription_opened_after_the_feed_closed_ends_at_once() -> None:
+    feed = HallFeed(asyncio.get_running_loop())
+    feed.close()
+
+    async with feed.subscribe(None) as late:
+        assert await asyncio.wait_for(late.next(10.0), 1.0) is None
