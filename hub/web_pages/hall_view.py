@@ -26,6 +26,7 @@ from engine.state import SiteState, Ticket, TicketStatus
 from hub.devices import Device
 from hub.gateway import Gateway
 from hub.site_info import SummaryWaits
+from hub.web_pages.render import names
 
 PAUSE_ALERT_MINUTES = 10
 """A window paused longer than this is an alert. A module constant, not a ``[web]`` setting: hub/config.py is not
@@ -54,10 +55,6 @@ class Known:
     """Device id → its retained status, as the hub last heard it."""
     clerks: Mapping[str, str] = field(default_factory=dict)
     """Staff id → name, of the counter staff (``hall-hub staff``)."""
-
-
-def _names(thing: Any) -> dict[str, str]:
-    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
 
 
 def _local(site: Site, at: datetime) -> str:
@@ -101,7 +98,7 @@ def matters_view(
         longest = _minutes(oldest[code], now) if code in oldest else None
         over = code in oldest and now - oldest[code] > target
         rows.append({
-            "code": code, **_names(matter), "waiting": waiting.get(code, 0), "issued": state.issued.get(code, 0),
+            "code": code, **names(matter), "waiting": waiting.get(code, 0), "issued": state.issued.get(code, 0),
             "served": served.get(code, 0), "longest_wait_minutes": longest,
             "estimated_wait_minutes": estimates.get(code), "over_target": over,
             "waiting_since": _local(site, oldest[code]) if code in oldest else None,
@@ -133,7 +130,7 @@ def windows_view(
         since = paused_at.get(window.id) if live.paused else None
         too_long = since is not None and now - since > timedelta(minutes=PAUSE_ALERT_MINUTES)
         rows.append({
-            "window_id": window.id, "number": window.number, **_names(window), "state": _window_state(state, window.id),
+            "window_id": window.id, "number": window.number, **names(window), "state": _window_state(state, window.id),
             "clerk": clerks.get(live.staff_id) if live.is_open else None,
             "current": current.number if current is not None else None,
             "pause_reason": live.pause_reason if live.paused else "",
@@ -269,7 +266,7 @@ class SiteViews:
                       default=None)  # fmt: skip
         due = alerts_due_at(site, state, paused_at, now)
         return {
-            "site_id": site.id, **_names(site), "tier": site.tier.value,
+            "site_id": site.id, **names(site), "tier": site.tier.value,
             "at": _local(site, now),
             "day": state.day.isoformat() if state.day else None, "day_open": state.day_open, "open_now": is_open,
             "target_wait_minutes": site.rules.target_wait_minutes, "pause_alert_minutes": PAUSE_ALERT_MINUTES,

@@ -9,8 +9,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from engine.district import Site
 from hub.web_pages import texts
-from hub.web_pages.state import ACCOUNT, CSRF, LANG
+from hub.web_pages.state import ACCOUNT, CSRF, LANG, PAGES
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,3 +68,16 @@ def add_page(routes: web.RouteTableDef, path: str) -> Callable[[Handler], Handle
         return handler
 
     return register
+
+
+def names(thing: Any) -> dict[str, str]:
+    """A district's, site's, window's or matter's names, for ``name()`` in the templates."""
+    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
+
+
+def site_of(request: web.Request) -> Site:
+    """The route's site (the guard checked it is the account's own); unknown: 404."""
+    site = request.app[PAGES].hall.district.site(request.match_info["site"])
+    if site is None:
+        raise refusal(request, 404, "no_site", "No such site")
+    return site

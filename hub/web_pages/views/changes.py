@@ -21,10 +21,9 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
-from engine.district import Site
 from hub.audit import Action, AuditEntry
 from hub.web_pages.access import me, read_form
-from hub.web_pages.render import page, refusal, wants_json
+from hub.web_pages.render import page, wants_json
 from hub.web_pages.state import PAGES
 
 ONCE_FIELD = "once"
@@ -130,19 +129,6 @@ def check_once(request: web.Request, fields: Fields) -> None:
     """Mark the form's ``once`` token used; a form sent again gets the message."""
     if not sent_once(request).first(fields.text(ONCE_FIELD, 64)):
         fields.wrong(ONCE_FIELD, _("This form was sent already: see the list for what it did"))
-
-
-def names(thing: Any) -> dict[str, str]:
-    """A site's, window's or matter's names, for ``name()`` in the templates."""
-    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
-
-
-def site_of(request: web.Request) -> Site:
-    """The route's site (the guard checked it is the account's own); unknown: 404."""
-    site = request.app[PAGES].hall.district.site(request.match_info["site"])
-    if site is None:
-        raise refusal(request, 404, "no_site", "No such site")
-    return site
 
 
 async def record_change(

@@ -25,7 +25,7 @@ from hub.configuration import ConfigRejected, Configuration
 from hub.web_pages import config_forms as forms
 from hub.web_pages import texts
 from hub.web_pages.access import allow, me, read_form
-from hub.web_pages.render import add_page, page, refusal
+from hub.web_pages.render import add_page, names, page, refusal, site_of
 from hub.web_pages.state import LANG, PAGES
 
 routes = web.RouteTableDef()
@@ -51,23 +51,12 @@ def _configuration(request: web.Request) -> Configuration:
     return request.app[PAGES].configuration
 
 
-def _names(thing: Any) -> dict[str, str]:
-    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
-
-
 def _english(request: web.Request) -> bool:
     return request.get(LANG) == texts.ENGLISH
 
 
 def _is_admin(request: web.Request) -> bool:
     return me(request).role == Role.ADMIN
-
-
-def _site_of(request: web.Request) -> Site:
-    site = _configuration(request).district.site(request.match_info["site"])
-    if site is None:
-        raise refusal(request, 404, "no_site", "No such site")
-    return site
 
 
 def _matter_of(request: web.Request) -> Matter:
@@ -141,7 +130,7 @@ async def _save(
 
 
 def _site_head(site: Site) -> dict[str, Any]:
-    return {"site_id": site.id, **_names(site), "tier": site.tier.value}
+    return {"site_id": site.id, **names(site), "tier": site.tier.value}
 
 
 # --- the window-matter grid ---------------------------------------------------------------------------------
@@ -156,8 +145,8 @@ def _grid(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
             continue
         if not groups or groups[-1]["prefix"] != matter.prefix:
             groups.append({"prefix": matter.prefix, "category": matter.category, "matters": []})
-        groups[-1]["matters"].append({"code": code, **_names(matter)})
-    windows = [{"window_id": w.id, "number": w.number, **_names(w), "zone": w.zone, "weights": w.weights}
+        groups[-1]["matters"].append({"code": code, **names(matter)})
+    windows = [{"window_id": w.id, "number": w.number, **names(w), "zone": w.zone, "weights": w.weights}
                for w in site.windows]  # fmt: skip
     data = {"site": _site_head(site), "groups": groups, "windows": windows, "new": forms.NEW,
             "weights": [min(forms.WEIGHTS), max(forms.WEIGHTS)]}  # fmt: skip
@@ -167,14 +156,14 @@ def _grid(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
 @add_page(routes, "/sites/{site}/matrix")
 @allow(Role.ADMIN, Role.MANAGER)
 async def grid_page(request: web.Request) -> web.Response:
-    site = _site_of(request)
+    site = site_of(request)
     return _grid(request, site, Drawn(forms.grid_values(site)))
 
 
 @routes.post("/sites/{site}/matrix")
 @allow(Role.ADMIN, Role.MANAGER)
 async def grid_save(request: web.Request) -> web.Response:
-    site = _site_of(request)
+    site = site_of(request)
     fields = await _fields(request)
     path = f"/admin/sites/{site.id}/matrix"
     return await _save(
@@ -190,7 +179,7 @@ async def grid_save(request: web.Request) -> web.Response:
 def _settings(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
     district = _configuration(request).district
     matters = [
-        {"code": m.code, **_names(m), "category": m.category, "prefix": m.prefix, "daily_limit": m.daily_limit,
+        {"code": m.code, **names(m), "category": m.category, "prefix": m.prefix, "daily_limit": m.daily_limit,
          "offered": m.code in site.matters, "windows": [w.number for w in site.windows if w.serves(m.code)]}
         for m in district.catalogue
     ]  # fmt: skip
@@ -198,7 +187,7 @@ def _settings(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
         "site": _site_head(site), "matters": matters, "may_set_tier": _is_admin(request),
         "tiers": [tier.value for tier in Tier],
         "weekdays": [{"day": day, "zh": zh, "en": en} for day, (zh, en) in forms.WEEKDAYS.items()],
-        "windows": [{"window_id": w.id, "number": w.number, **_names(w)} for w in site.windows],
+        "windows": [{"window_id": w.id, "number": w.number, **names(w)} for w in site.windows],
         "notice_max": forms.NOTICE_MAX, "target_wait_max": forms.TARGET_WAIT_MAX,
     }  # fmt: skip
     was = forms.settings_values(site, district)
@@ -208,14 +197,14 @@ def _settings(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
 @add_page(routes, "/sites/{site}/settings")
 @allow(Role.ADMIN, Role.MANAGER)
 async def settings_page(request: web.Request) -> web.Response:
-    site = _site_of(request)
+    site = site_of(request)
     return _settings(request, site, Drawn(forms.settings_values(site, _configuration(request).district)))
 
 
 @routes.post("/sites/{site}/settings")
 @allow(Role.ADMIN, Role.MANAGER)
 async def settings_save(request: web.Request) -> web.Response:
-    site = _site_of(request)
+    site = site_of(request)
     fields = await _fields(request)
     admin = _is_admin(request)
     if "tier" in fields and not admin:
@@ -232,12 +221,12 @@ async def settings_save(request: web.Request) -> web.Response:
 
 
 def _offered_at(district: District, code: str) -> list[dict[str, str]]:
-    return [{"site_id": site.id, **_names(site)} for site in district.sites if code in site.matters]
+    return [{"site_id": site.id, **names(site)} for site in district.sites if code in site.matters]
 
 
 def _matter_head(district: District, matter: Matter) -> dict[str, Any]:
     return {
-        "code": matter.code, **_names(matter), "category": matter.category, "prefix": matter.prefix,
+        "code": matter.code, **names(matter), "category": matter.category, "prefix": matter.prefix,
         "daily_limit": matter.daily_limit, "appointment_allowed": matter.appointment_allowed,
         "green_channel": matter.green_channel, "materials": len(matter.materials),
         "offered_at": _offered_at(district, matter.code),

@@ -28,7 +28,7 @@ from hub.audit import Action
 from hub.devices import WINDOW_KINDS, Credentials, Device, DeviceError
 from hub.web_pages.access import allow
 from hub.web_pages.hall_view import device_view
-from hub.web_pages.render import add_page, page, refusal, wants_json
+from hub.web_pages.render import add_page, names, page, refusal, site_of, wants_json
 from hub.web_pages.state import PAGES
 from hub.web_pages.views.changes import (
     EMPTY_FORM,
@@ -40,11 +40,9 @@ from hub.web_pages.views.changes import (
     confirm,
     done,
     invalid,
-    names,
     notice,
     read_fields,
     record_change,
-    site_of,
 )
 
 routes = web.RouteTableDef()

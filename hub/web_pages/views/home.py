@@ -12,19 +12,15 @@ import contract as wire
 from engine.district import Site
 from hub.accounts import Role
 from hub.web_pages.access import allow, me
-from hub.web_pages.render import add_page, page, refusal
+from hub.web_pages.render import add_page, names, page, refusal, site_of
 from hub.web_pages.state import PAGES, HallReader
 
 routes = web.RouteTableDef()
 
 
-def _names(thing: Any) -> dict[str, str]:
-    return {"name_zh": thing.name_zh, "name_en": thing.name_en}
-
-
 def _window(view: wire.WindowView) -> dict[str, Any]:
     return {
-        "window_id": view.window_id, "number": view.number, **_names(view), "is_open": view.is_open,
+        "window_id": view.window_id, "number": view.number, **names(view), "is_open": view.is_open,
         "paused": view.paused, "current": view.current, "serving": view.serving,
     }  # fmt: skip
 
@@ -32,7 +28,7 @@ def _window(view: wire.WindowView) -> dict[str, Any]:
 def _waiting(hall: HallReader, snapshot: wire.Snapshot, codes: list[str]) -> list[dict[str, Any]]:
     matters = {matter.code: matter for matter in hall.district.catalogue}
     return [
-        {"code": code, **_names(matters[code]), "waiting": snapshot.waiting.get(code, 0)}
+        {"code": code, **names(matters[code]), "waiting": snapshot.waiting.get(code, 0)}
         for code in codes
         if code in matters
     ]
@@ -40,18 +36,11 @@ def _waiting(hall: HallReader, snapshot: wire.Snapshot, codes: list[str]) -> lis
 
 def _site(site: Site, snapshot: wire.Snapshot) -> dict[str, Any]:
     return {
-        "site_id": site.id, **_names(site), "tier": site.tier.value, "day_open": snapshot.day_open,
+        "site_id": site.id, **names(site), "tier": site.tier.value, "day_open": snapshot.day_open,
         "day": snapshot.day.isoformat() if snapshot.day else None,
         "windows_open": sum(view.is_open for view in snapshot.windows), "windows": len(site.windows),
         "waiting": sum(snapshot.waiting.values()),
     }  # fmt: skip
-
-
-def _site_of(hall: HallReader, request: web.Request) -> Site:
-    site = hall.district.site(request.match_info["site"])
-    if site is None:
-        raise refusal(request, 404, "no_site", "No such site")
-    return site
 
 
 @add_page(routes, "/")
@@ -64,7 +53,7 @@ async def home(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/admin/sites/{account.site_id}/windows/{account.window_id}")
     district = hall.district
     sites = [_site(site, await hall.snapshot(site.id)) for site in district.sites]
-    return page(request, "district.html", {"ok": True, "district": {"id": district.id, **_names(district)},
+    return page(request, "district.html", {"ok": True, "district": {"id": district.id, **names(district)},
                                            "sites": sites})  # fmt: skip
 
 
@@ -72,7 +61,7 @@ async def home(request: web.Request) -> web.Response:
 @allow(Role.ADMIN, Role.MANAGER)
 async def site_page(request: web.Request) -> web.Response:
     hall = request.app[PAGES].hall
-    site = _site_of(hall, request)
+    site = site_of(request)
     snapshot = await hall.snapshot(site.id)
     data = {
         "ok": True, "site": _site(site, snapshot), "windows": [_window(view) for view in snapshot.windows],
@@ -85,7 +74,7 @@ async def site_page(request: web.Request) -> web.Response:
 @allow(*Role)
 async def window_page(request: web.Request) -> web.Response:
     hall = request.app[PAGES].hall
-    site = _site_of(hall, request)
+    site = site_of(request)
     window = next((window for window in site.windows if window.id == request.match_info["window"]), None)
     if window is None:
         raise refusal(request, 404, "no_window", "No such window")

@@ -22,7 +22,7 @@ from hub.accounts import Role
 from hub.hall_feed import HallFeed, ViewCache, stream
 from hub.web_pages.access import allow
 from hub.web_pages.hall_view import Known, SiteViews
-from hub.web_pages.render import add_page, page, refusal
+from hub.web_pages.render import add_page, page, site_of
 from hub.web_pages.state import PAGES, Pages
 
 routes = web.RouteTableDef()
@@ -113,13 +113,6 @@ def live_hall(request: web.Request) -> LiveHall:
     return hall
 
 
-def _site_id(request: web.Request) -> str:
-    site_id = request.match_info["site"]
-    if request.app[PAGES].hall.district.site(site_id) is None:
-        raise refusal(request, 404, "no_site", "No such site")
-    return site_id
-
-
 def _page(request: web.Request, template: str, view: dict[str, Any], stream_path: str) -> web.Response:
     return page(request, template, {"ok": True, "view": view, "stream": stream_path})
 
@@ -127,7 +120,7 @@ def _page(request: web.Request, template: str, view: dict[str, Any], stream_path
 @add_page(routes, "/sites/{site}/live")
 @allow(Role.ADMIN, Role.MANAGER)
 async def live_page(request: web.Request) -> web.Response:
-    site_id = _site_id(request)
+    site_id = site_of(request).id
     view = await live_hall(request).fresh(site_id)
     return _page(request, "live.html", view, f"/admin/sites/{site_id}/live/stream")
 
@@ -135,7 +128,7 @@ async def live_page(request: web.Request) -> web.Response:
 @routes.get("/sites/{site}/live/stream")
 @allow(Role.ADMIN, Role.MANAGER)
 async def live_stream(request: web.Request) -> web.StreamResponse:
-    site_id = _site_id(request)
+    site_id = site_of(request).id
     hall = live_hall(request)
     return await stream(request, hall.feed, [site_id], lambda: hall.site(site_id))
 

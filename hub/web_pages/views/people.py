@@ -23,7 +23,7 @@ from hub.accounts import MAX_NAME, USERNAME, Account, AccountError, Accounts, Ro
 from hub.audit import Action
 from hub.staff import PIN, STAFF_ID, StaffDirectory, StaffError, StaffMember
 from hub.web_pages.access import allow, me
-from hub.web_pages.render import add_page, page, refusal
+from hub.web_pages.render import add_page, names, page, refusal, site_of
 from hub.web_pages.state import PAGES
 from hub.web_pages.views.changes import (
     EMPTY_FORM,
@@ -32,11 +32,9 @@ from hub.web_pages.views.changes import (
     confirm,
     done,
     invalid,
-    names,
     notice,
     read_fields,
     record_change,
-    site_of,
 )
 
 routes = web.RouteTableDef()
