@@ -144,7 +144,8 @@ def _pages(
         store, district, executor=hub.writer, apply=hub.reconfigure, states=hub.gateway.service.state, audit=audit,
         clock=clock, followers=(registry, accounts), published=lambda: publish_site_views(hub, waits, clock()),
     )  # fmt: skip
-    return Pages(accounts, audit, hall, registry, configuration, config.web, hub.gateway.secret, clock)
+    broker_port = hub.bridge.port if hub.bridge is not None else config.mqtt.port
+    return Pages(accounts, audit, hall, registry, configuration, config.web, hub.gateway.secret, clock, broker_port)
 
 
 async def _serve_web(

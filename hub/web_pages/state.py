@@ -72,6 +72,9 @@ class Pages:
     secret: bytes
     """The hub's secret (``hub-secret``); the session key is derived from it (``sessions.session_key``)."""
     clock: Callable[[], datetime]
+    broker_port: int = 1884
+    """The port the devices reach the broker at (the managed Mosquitto's, or the external broker's): the devices
+    page writes it into a new device's settings."""
     throttle: SignInThrottle = field(init=False)
 
     def __post_init__(self) -> None:

@@ -20,7 +20,6 @@ from aiohttp import web
 
 import contract as wire
 from contract import DeviceKind
-from devicekit.settings import HubAddress
 from engine.calendar import local_time
 from engine.district import Site
 from hub.accounts import Role
@@ -48,7 +47,6 @@ from hub.web_pages.views.changes import (
 routes = web.RouteTableDef()
 
 REVOKED = _("{subject} is revoked: add a new device instead")
-BROKER_PORT = HubAddress().port
 """The port the device apps reach the hub's broker at unless told otherwise (the managed Mosquitto's default)."""
 
 
@@ -217,11 +215,11 @@ APPS = {
 (an evaluator is an entry of its keypads line's file: no variables)."""
 
 
-def device_settings(device: Device, password: str, host: str, public_url: str) -> str:
+def device_settings(device: Device, password: str, host: str, public_url: str, port: int) -> str:
     """The device's settings as its app's TOML file reads them: where the broker is, the site, the device's id and
     password, and what its kind needs besides (a caller's window, a kiosk's public address). An evaluator's are its
     ``[[evaluators]]`` entry of the keypads line's file, whose address on the line the installer adds."""
-    where: dict[str, Any] = {"host": host, "port": BROKER_PORT, "site": device.site_id}
+    where: dict[str, Any] = {"host": host, "port": port, "site": device.site_id}
     own: dict[str, Any] = {"device_id": device.device_id, "password": password}
     if device.kind == DeviceKind.EVALUATOR:
         entry = tomli_w.dumps({"window": device.window_id, **own})
@@ -247,7 +245,8 @@ def _credentials_page(
     request: web.Request, site: Site, device: Device, credentials: Credentials, action: Action
 ) -> web.Response:
     host = request.url.host or "127.0.0.1"
-    settings = device_settings(device, credentials.password, host, f"{request.scheme}://{request.host}")
+    port = request.app[PAGES].broker_port
+    settings = device_settings(device, credentials.password, host, f"{request.scheme}://{request.host}", port)
     data: dict[str, Any] = {
         "ok": True, "done": action.value, "site": {"site_id": site.id, **names(site)},
         "device": _row(site, device, None), "password": credentials.password, "settings": settings,
