@@ -147,8 +147,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         what="every site's waiting counts and estimated waits (a kiosk's nearby sites), every few seconds",
     ),
     TopicSpec(
-        pattern=f"{ROOT}/hub/status", sender="hub", qos=1, retained=True, payload="HubStatus",
-        what="the hub's own online/offline (its last will says offline)",
+        pattern=f"{ROOT}/hub/+/status", sender="hub", qos=1, retained=True, payload="HubStatus",
+        what="one per hub process, ``+`` its id (its MQTT client id): online/offline (its last will says offline) "
+        "and the sites it decides for",
+    ),
+    TopicSpec(
+        pattern=f"{ROOT}/{{site}}/hub", sender="hub", qos=1, retained=True, payload="SiteHub",
+        what="which hub decides for the site now (the site's hub is up when this and that hub's status say online)",
     ),
 )  # fmt: skip
 
@@ -181,7 +186,16 @@ def info_topic(site_id: str) -> str:
     return f"{ROOT}/{site_id}/info"
 
 
-HUB_STATUS_TOPIC = f"{ROOT}/hub/status"
+def hub_status_topic(hub_id: str) -> str:
+    return f"{ROOT}/hub/{hub_id}/status"
+
+
+def site_hub_topic(site_id: str) -> str:
+    return f"{ROOT}/{site_id}/hub"
+
+
+ALL_HUB_STATUSES = f"{ROOT}/hub/+/status"
+"""A device's subscription for every hub's status (which hub decides for its site may change)."""
 DISTRICT_SUMMARY_TOPIC = f"{ROOT}/district/summary"
 ALL_REQUESTS = f"{ROOT}/+/req/+/+"
 """The hub's subscription for every site's requests."""
@@ -215,9 +229,17 @@ def parse_status_topic(topic: str) -> tuple[str, str] | None:
     return parts[0], parts[2]
 
 
+def parse_hub_status_topic(topic: str) -> str | None:
+    """The hub id of a hub status topic, or None."""
+    prefix, suffix = f"{ROOT}/hub/", "/status"
+    hub_id = topic[len(prefix) : -len(suffix)] if topic.startswith(prefix) and topic.endswith(suffix) else ""
+    return hub_id if hub_id and "/" not in hub_id else None
+
+
 def device_acl(site_id: str, device_id: str, kind: DeviceKind) -> list[tuple[str, str]]:
     """The (access, topic) rules a broker grants a device: its own requests, replies, config and status, and its
-    site's events and snapshot. Nothing of another site, nothing of another device's requests."""
+    site's events, snapshot and hub, and every hub's status. Nothing of another site, nothing of another device's
+    requests."""
     rules = [("write", request_topic(site_id, device_id, action)) for action in sorted(ALLOWED_ACTIONS[kind])]
     rules += [
         ("read", reply_topic(site_id, device_id)),
@@ -226,7 +248,8 @@ def device_acl(site_id: str, device_id: str, kind: DeviceKind) -> list[tuple[str
         ("read", snapshot_topic(site_id)),
         ("read", info_topic(site_id)),
         ("readwrite", status_topic(site_id, device_id)),
-        ("read", HUB_STATUS_TOPIC),
+        ("read", site_hub_topic(site_id)),
+        ("read", ALL_HUB_STATUSES),
         ("read", DISTRICT_SUMMARY_TOPIC),
     ]
     return rules
@@ -674,12 +697,26 @@ class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HubStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Retained: whether the hub is up (its last will says ``online: false``)."""
+    """Retained per hub process: whether it is up (its last will says ``online: false``)."""
 
     v: int = PROTOCOL_VERSION
+    hub: str
+    """The hub's id (its MQTT client id; ``hall-hub`` when there is one hub)."""
     online: bool
     sites: tuple[str, ...] = ()
-    """The sites it serves."""
+    """The sites it decides for."""
+
+
+class SiteHub(msgspec.Struct, frozen=True, kw_only=True):
+    """Retained per site: the hub that decides for it, published by that hub when it takes the site (``online:
+    false`` when it gives the site up cleanly). The site's hub is up when this says online and that hub's own
+    ``HubStatus`` (if seen) does too."""
+
+    v: int = PROTOCOL_VERSION
+    hub: str
+    """The deciding hub's id (its status is on ``hall/v1/hub/{hub}/status``)."""
+    online: bool
+    """False once that hub gave the site up (another hub's ``SiteHub`` follows when it takes the site)."""
 
 
 class DeviceConfig(msgspec.Struct, frozen=True, kw_only=True):

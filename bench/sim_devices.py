@@ -75,8 +75,8 @@ class Device:
         await self.client.stop()
 
     def _on_connect(self, client: MqttClient) -> None:
-        topics = [(self._reply_topic, 1), (wire.HUB_STATUS_TOPIC, 1)]
-        topics.append((wire.config_topic(self.site_id, self.device_id), 1))
+        topics = [(self._reply_topic, 1), (wire.config_topic(self.site_id, self.device_id), 1)]
+        topics += [(wire.site_hub_topic(self.site_id), 1), (wire.ALL_HUB_STATUSES, 1)]
         if self.view is not None:  # DeviceLink subscribes with QoS 1
             topics += [(self._snapshot_topic, self.follow_qos), (self._events_topic, self.follow_qos)]
         client.subscribe(topics)

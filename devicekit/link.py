@@ -94,6 +94,10 @@ class DeviceLink:
         self.view = SiteView(site_id) if follow_site else None
         self.config: wire.DeviceConfig | None = None
         self.hub_online = False
+        """The site's hub is up: its ``SiteHub`` says online and that hub's own status (if seen) too."""
+        self._site_hub: wire.SiteHub | None = None
+        self._hubs_online: dict[str, bool] = {}
+        """Each hub's last status (``HubStatus.online``) by hub id."""
         self.detail: dict[str, str] = {}
         self.on_change: Callable[[], None] = lambda: None
         """Called from the network thread after the view, config or hub status changed."""
@@ -225,8 +229,9 @@ class DeviceLink:
         self.connected.set()
 
     def _subscribe(self) -> None:
-        topics = [(wire.reply_topic(self.site_id, self.device_id), 1), (wire.HUB_STATUS_TOPIC, 1)]
-        topics.append((wire.config_topic(self.site_id, self.device_id), 1))
+        site, device = self.site_id, self.device_id
+        topics = [(wire.reply_topic(site, device), 1), (wire.config_topic(site, device), 1)]
+        topics += [(wire.site_hub_topic(site), 1), (wire.ALL_HUB_STATUSES, 1)]
         topics += [(topic, 1) for topic in self._retained]
         if self.view is not None:
             topics += [(wire.snapshot_topic(self.site_id), FOLLOW_QOS), (wire.events_topic(self.site_id), FOLLOW_QOS)]
@@ -275,6 +280,16 @@ class DeviceLink:
         elif topic == wire.config_topic(site, self.device_id) and payload:
             self.config = wire.decode_as(wire.DeviceConfig, payload)
             self.on_change()
-        elif topic == wire.HUB_STATUS_TOPIC and payload:
-            self.hub_online = wire.decode_as(wire.HubStatus, payload).online
+        elif topic == wire.site_hub_topic(site):
+            self._site_hub = wire.decode_as(wire.SiteHub, payload) if payload else None
+            self._hub_changed()
+        elif (hub_id := wire.parse_hub_status_topic(topic)) is not None and payload:
+            self._hubs_online[hub_id] = wire.decode_as(wire.HubStatus, payload).online
+            self._hub_changed()
+
+    def _hub_changed(self) -> None:
+        deciding = self._site_hub
+        online = deciding is not None and deciding.online and self._hubs_online.get(deciding.hub, True)
+        if online != self.hub_online:
+            self.hub_online = online
             self.on_change()

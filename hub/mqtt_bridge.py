@@ -38,6 +38,8 @@ class MqttBridge:
         client_id: str = "hall-hub",
     ) -> None:
         self.host, self.port = host, port
+        self.hub_id = client_id
+        """This hub's id among several (its status topic is ``contract.hub_status_topic(hub_id)``)."""
         self.loop = loop
         self.on_connected: Callable[[], None] = lambda: None
         """Called on the asyncio loop after every (re)connect."""
@@ -51,7 +53,7 @@ class MqttBridge:
         client.max_inflight_messages_set(200)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=2)
-        client.will_set(wire.HUB_STATUS_TOPIC, wire.encode(wire.HubStatus(online=False)), qos=1, retain=True)
+        client.will_set(self._status_topic, self._offline(), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -63,9 +65,16 @@ class MqttBridge:
         self.client.loop_start()
 
     def stop(self) -> None:
-        self.publish(wire.HUB_STATUS_TOPIC, wire.encode(wire.HubStatus(online=False)), retain=True)
+        self.publish(self._status_topic, self._offline(), retain=True)
         self.client.disconnect()
         self.client.loop_stop()
+
+    @property
+    def _status_topic(self) -> str:
+        return wire.hub_status_topic(self.hub_id)
+
+    def _offline(self) -> bytes:
+        return wire.encode(wire.HubStatus(hub=self.hub_id, online=False))
 
     def publish(self, topic: str, payload: bytes, retain: bool = False, qos: int = 1) -> None:
         """Thread-safe; while disconnected paho queues the message and sends it after the reconnect."""

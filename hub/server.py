@@ -238,7 +238,12 @@ class Hub:
     def _publish_hub_status(self) -> None:
         assert self.bridge is not None
         sites = tuple(site.id for site in self.gateway.district.sites)
-        self.bridge.publish(wire.HUB_STATUS_TOPIC, wire.encode(wire.HubStatus(online=True, sites=sites)), retain=True)
+        hub = self.bridge.hub_id
+        status = wire.HubStatus(hub=hub, online=True, sites=sites)
+        self.bridge.publish(wire.hub_status_topic(hub), wire.encode(status), retain=True)
+        deciding = wire.encode(wire.SiteHub(hub=hub, online=True))
+        for site_id in sites:
+            self.bridge.publish(wire.site_hub_topic(site_id), deciding, retain=True)
 
     def _publish_configs(self) -> None:
         assert self.bridge is not None

@@ -24,12 +24,13 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from contract import (
-    HUB_STATUS_TOPIC,
     Action,
     DeviceKind,
     events_topic,
+    hub_status_topic,
     reply_topic,
     request_topic,
+    site_hub_topic,
     snapshot_topic,
     status_topic,
 )
@@ -226,7 +227,7 @@ def test_the_hub_reads_and_writes_every_topic_under_hall(peer: PeerFactory, kios
         request_topic(CENTRE, kiosk.device_id, Action.CALL_NEXT),
         reply_topic(XIAOZHAI, "board-xiaozhai-9"),
         events_topic(CENTRE),
-        HUB_STATUS_TOPIC,
+        hub_status_topic("hall-hub"),
     ]
     assert [code.value for code in hub.subscribe("hall/#")] == [1]  # granted QoS 1
 
@@ -308,7 +309,8 @@ def test_a_kiosk_publishes_only_its_own_allowed_requests(
         events_topic(CENTRE),
         snapshot_topic(CENTRE),
         reply_topic(CENTRE, kiosk.device_id),
-        HUB_STATUS_TOPIC,
+        hub_status_topic("hall-hub"),
+        site_hub_topic(CENTRE),
     ]
 
     for topic in [*denied, issue]:
@@ -325,7 +327,8 @@ def test_a_kiosk_reads_its_replies_and_its_sites_events_and_snapshot_only(
 ) -> None:
     hub = connected(peer("hub"))
     device = connected(peer(kiosk))
-    readable = [reply_topic(CENTRE, kiosk.device_id), events_topic(CENTRE), snapshot_topic(CENTRE), HUB_STATUS_TOPIC]
+    readable = [reply_topic(CENTRE, kiosk.device_id), events_topic(CENTRE), snapshot_topic(CENTRE)]
+    readable += [site_hub_topic(CENTRE), hub_status_topic("hall-hub")]
     device.subscribe(*readable, "hall/v1/centre/reply/+", "hall/v1/centre/req/#")
     hub.subscribe(request_topic(CENTRE, "kiosk-centre-2", Action.ISSUE))
 

@@ -43,7 +43,8 @@ HUB_MESSAGES: list[msgspec.Struct] = [
         site_id="centre", seq=3, day=date(2026, 11, 25), day_open=True, windows=(), recent_calls=(), waiting={}
     ),
     wire.DeviceConfig(device_id="kiosk-centre-1", kind=wire.DeviceKind.KIOSK, site_id="centre"),
-    wire.HubStatus(online=True, sites=("centre",)),
+    wire.HubStatus(hub="hall-hub", online=True, sites=("centre",)),
+    wire.SiteHub(hub="hall-hub", online=True),
     wire.DistrictSummary(at=AT, sites=()),
 ]
 

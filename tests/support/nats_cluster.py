@@ -53,8 +53,9 @@ class NatsUser:
 
 
 def subject(topic: str) -> str:
-    """The NATS subject of a literal MQTT topic (contract topics have no dots, so none needs escaping)."""
-    return topic.replace("/", ".")
+    """The NATS subject of an MQTT topic or filter (contract topics have no dots, so none needs escaping): ``/`` is
+    ``.``, ``+`` is ``*``, ``#`` is ``>``."""
+    return topic.replace("/", ".").replace("+", "*").replace("#", ">")
 
 
 def hub_user(name: str, password: str) -> NatsUser:
