@@ -46,6 +46,7 @@ from devicekit.look import CJK_FONT
 from devicekit.settings import ConfigError, DeviceSettings, Positive
 from devicekit.voice import DEFAULT_TEMPLATES, VoiceConfig
 from display.board_model import Zone
+from engine.district import parse_quiet_hours
 
 __all__ = ["BoardConfig", "ConfigError", "load_config"]
 
@@ -117,21 +118,12 @@ class BoardConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
         )
 
 
-_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
 def parse_hours(text: str) -> tuple[time, time] | None:
-    """``"22:00-07:00"`` -> (22:00, 07:00); empty -> None."""
-    if not text.strip():
-        return None
-    found = _HOURS.match(text)
-    if found is None:
-        raise ValueError(f"voice_quiet_hours {text!r} is not HH:MM-HH:MM")
-    h1, m1, h2, m2 = (int(part) for part in found.groups())
+    """``"22:00-07:00"`` -> (22:00, 07:00); empty -> None; ValueError names the key."""
     try:
-        return time(h1, m1), time(h2, m2)
-    except ValueError:
-        raise ValueError(f"voice_quiet_hours {text!r} is not HH:MM-HH:MM") from None
+        return parse_quiet_hours(text)
+    except ValueError as error:
+        raise ValueError(f"voice_quiet_hours {error}") from None
 
 
 _LISTS = {"zone_windows", "zone_matters", "voice_languages"}

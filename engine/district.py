@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, time
+from typing import Literal
 
 import msgspec
 
@@ -86,6 +87,63 @@ class QueueRules(msgspec.Struct, frozen=True, kw_only=True):
     target_wait_minutes: int = 15
 
 
+VOICE_LANGUAGES = ("zh", "en")
+"""The languages a board can announce a call in (Mandarin, English)."""
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """``"22:00-07:00"`` -> (22:00, 07:00), [start, end) local time, may wrap midnight; empty -> None.
+
+    ValueError when ``text`` is not two times of day ``H:MM-H:MM`` (spaces around the parts are allowed)."""
+    if not text.strip():
+        return None
+    wrong = ValueError(f"{text!r} is not HH:MM-HH:MM")
+    halves = text.split("-")
+    if len(halves) != 2:
+        raise wrong
+    times = []
+    for half in halves:
+        hour, colon, minute = half.strip().partition(":")
+        digits = hour + minute
+        if not (colon and digits.isascii() and digits.isdigit() and 1 <= len(hour) <= 2 and len(minute) == 2):
+            raise wrong
+        if int(hour) > 23 or int(minute) > 59:
+            raise wrong
+        times.append(time(int(hour), int(minute)))
+    return times[0], times[1]
+
+
+class VoicePolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """How a site's boards announce calls; set by the hall manager (None on the site: the boards' own files)."""
+
+    enabled: bool = True
+    languages: tuple[str, ...] = VOICE_LANGUAGES
+    """The languages spoken, in order; some of ``VOICE_LANGUAGES``, at least one."""
+    repeat: int = 2
+    """Each call is spoken this many times (1..5)."""
+    volume: float = 0.9
+    """0..1"""
+    chime: bool = True
+    """A chime before each call."""
+    quiet_hours: str = ""
+    """``"HH:MM-HH:MM"`` (may wrap midnight), or empty for none."""
+    quiet_mode: Literal["chime", "silent"] = "chime"
+    """In quiet hours: only the chime, or nothing at all."""
+    quiet_volume: float = 0.3
+    """0..1: the volume of what is still heard in quiet hours."""
+
+
+class AppointmentPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """A site's own booking rules over the hub's [appointments] defaults (None on the site: the defaults)."""
+
+    slot_minutes: int = 30
+    """5..240"""
+    walk_in_share: float = 0.3
+    """0..1: share of each matter's daily limit kept for walk-ins."""
+    days_ahead: int = 7
+    """0..30"""
+
+
 class Site(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name_zh: str
@@ -106,6 +164,10 @@ class Site(msgspec.Struct, frozen=True, kw_only=True):
     rules: QueueRules = msgspec.field(default_factory=QueueRules)
     notice: str = ""
     """A line the site's boards show along the bottom (set by the hall manager; empty: the boards' own words)."""
+    voice: VoicePolicy | None = None
+    """How the site's boards announce calls (None: each board's own settings file)."""
+    appointments: AppointmentPolicy | None = None
+    """The site's booking rules (None: the hub's [appointments] defaults)."""
 
     def window(self, window_id: str) -> Window | None:
         for window in self.windows:

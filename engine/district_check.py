@@ -11,7 +11,8 @@ A problem's ``field`` is the dotted path of the value at fault, by ids and codes
 ``sites.<site>.hours.<weekday>``, ``sites.<site>.hours.<weekday>.<n>`` (n-th period, from 0),
 ``sites.<site>.makeup_day_hours.<n>``, ``sites.<site>.matters``, ``sites.<site>.matters.<code>``,
 ``sites.<site>.windows``, ``sites.<site>.windows.<window>.<key>``, ``sites.<site>.windows.<window>.weights.<code>``,
-``sites.<site>.rules.<key>``, ``sites.<site>.rules.priority_minutes.<class>``, ``catalogue``,
+``sites.<site>.rules.<key>``, ``sites.<site>.rules.priority_minutes.<class>``, ``sites.<site>.voice.<key>``,
+``sites.<site>.appointments.<key>``, ``catalogue``,
 ``catalogue.<code>.<key>``, ``catalogue.<code>.materials.<n>[.<key>]``, ``calendar.makeup_workdays.<YYYY-MM-DD>``.
 Where an id is repeated, the problem is reported on the later one.
 
@@ -49,6 +50,11 @@ Each site
   - Queue rules: ``max_calls`` >= 1, ``reactivate_after`` >= 0, ``max_overtakes`` >= 1, ``stop_issuing_minutes``
     >= 0, ``target_wait_minutes`` >= 1; ``priority_minutes`` names only priority classes, each with 0 or more minutes.
   - ``stop_issuing_minutes`` leaves some self-service issuing in every period (weekdays and make-up days).
+  - Voice (when the site sets it): the languages are some of zh and en, at least one, each once; ``repeat`` is 1 to
+    ``VOICE_REPEAT_MAX``; both volumes are within 0..1; quiet hours are empty or ``HH:MM-HH:MM`` with two
+    different times (they may wrap midnight).
+  - Appointments (when the site sets them): ``slot_minutes`` is ``SLOT_MINUTES`` (5..240), ``walk_in_share`` within
+    0..1, ``days_ahead`` within 0..``DAYS_AHEAD_MAX``.
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ import msgspec
 from engine.commands import Priority
 from engine.district import (
     MAX_SERIAL,
+    VOICE_LANGUAGES,
+    AppointmentPolicy,
     District,
     HolidayCalendar,
     Material,
@@ -69,23 +77,30 @@ from engine.district import (
     Period,
     QueueRules,
     Site,
+    VoicePolicy,
     Window,
+    parse_quiet_hours,
 )
 
 __all__ = [
+    "DAYS_AHEAD_MAX",
     "MAX_SERIAL",
     "MIN_WEIGHT",
     "NAME_MAX",
     "NOTICE_MAX",
+    "SLOT_MINUTES",
     "TEXT_MAX",
+    "VOICE_REPEAT_MAX",
     "WINDOW_ID_MAX",
     "ZONE_MAX",
     "Problem",
+    "appointment_problems",
     "calendar_problems",
     "catalogue_problems",
     "header_problems",
     "problems",
     "site_problems",
+    "voice_problems",
 ]
 
 NAME_MAX = 100
@@ -98,6 +113,12 @@ TEXT_MAX = 200
 """Longest address or material name, in characters."""
 MIN_WEIGHT = 1
 """The least weight a window gives a matter it serves."""
+VOICE_REPEAT_MAX = 5
+"""The most times a board speaks one call."""
+SLOT_MINUTES = (5, 240)
+"""The shortest and longest appointment slot, in minutes."""
+DAYS_AHEAD_MAX = 30
+"""How many days ahead a citizen can book at most."""
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _CAPITALS = frozenset(_LOWER.upper())
@@ -127,6 +148,7 @@ _RULE_MINIMA = (
 )
 _CLASSES = tuple(priority.value for priority in Priority)
 _CLASSES_ZH = {"normal": "普通", "appointment": "预约", "elderly": "老年人和残疾人", "green": "绿色通道"}
+_LANGUAGES = {"zh": ("普通话", "Mandarin"), "en": ("英语", "English")}
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -265,7 +287,84 @@ def site_problems(site: Site, catalogue: Sequence[Matter]) -> list[Problem]:
         *_rules(f"{base}.rules", site.rules),
         *_stop_issuing(base, site),
         *_one_line(f"{base}.notice", site.notice, "大厅屏通知", "board notice", NOTICE_MAX),
+        *(voice_problems(f"{base}.voice", site.voice) if site.voice is not None else ()),
+        *(appointment_problems(f"{base}.appointments", site.appointments) if site.appointments is not None else ()),
     ]
+
+
+def voice_problems(base: str, voice: VoicePolicy) -> list[Problem]:
+    """A site's voice policy: languages, repeat, volumes and quiet hours; fields ``<base>.<key>``."""
+    found = []
+    languages = f"{base}.languages"
+    if not voice.languages:
+        found.append(Problem(languages, "请至少选择一种播报语言", "Choose at least one language to announce in"))
+    for language in voice.languages:
+        if language not in VOICE_LANGUAGES:
+            found.append(
+                Problem(
+                    languages,
+                    f"“{language}”不是可播报的语言（可选 zh 普通话、en 英语）",
+                    f'"{language}" is not a language the boards speak (zh Mandarin, en English)',
+                )
+            )
+    for language in sorted(set(voice.languages) & set(_LANGUAGES)):
+        if voice.languages.count(language) > 1:
+            zh, en = _LANGUAGES[language]
+            found.append(Problem(languages, f"{zh}列出了不止一次", f"{en} is listed more than once"))
+    if not 1 <= voice.repeat <= VOICE_REPEAT_MAX:
+        found.append(
+            Problem(
+                f"{base}.repeat",
+                f"每个号码播报的遍数须在 1 至 {VOICE_REPEAT_MAX} 之间，现为 {voice.repeat}",
+                f"A call is spoken 1 to {VOICE_REPEAT_MAX} times; it is {voice.repeat}",
+            )
+        )
+    found += _share(f"{base}.volume", voice.volume, "音量", "volume")
+    found += _share(f"{base}.quiet_volume", voice.quiet_volume, "静音时段的音量", "volume in quiet hours")
+    try:
+        span = parse_quiet_hours(voice.quiet_hours)
+    except ValueError:
+        found.append(
+            Problem(
+                f"{base}.quiet_hours",
+                f"静音时段“{voice.quiet_hours}”应写成 起-止 的两个时间，例如 22:00-07:00",
+                f'The quiet hours "{voice.quiet_hours}" should be two times of day, from-to, such as 22:00-07:00',
+            )
+        )
+    else:
+        if span is not None and span[0] == span[1]:
+            found.append(
+                Problem(
+                    f"{base}.quiet_hours",
+                    f"静音时段的开始和结束都是 {_hhmm(span[0])}；不需要静音时段请留空",
+                    f"The quiet hours start and end at {_hhmm(span[0])}; leave them empty for none",
+                )
+            )
+    return found
+
+
+def appointment_problems(base: str, appointments: AppointmentPolicy) -> list[Problem]:
+    """A site's booking rules: slot length, the walk-in share and how far ahead; fields ``<base>.<key>``."""
+    found = []
+    shortest, longest = SLOT_MINUTES
+    if not shortest <= appointments.slot_minutes <= longest:
+        found.append(
+            Problem(
+                f"{base}.slot_minutes",
+                f"预约时段长度须在 {shortest} 至 {longest} 分钟之间，现为 {appointments.slot_minutes}",
+                f"An appointment slot is {shortest} to {longest} minutes long; it is {appointments.slot_minutes}",
+            )
+        )
+    found += _share(f"{base}.walk_in_share", appointments.walk_in_share, "留给现场取号的比例", "walk-in share")
+    if not 0 <= appointments.days_ahead <= DAYS_AHEAD_MAX:
+        found.append(
+            Problem(
+                f"{base}.days_ahead",
+                f"可提前预约的天数须在 0 至 {DAYS_AHEAD_MAX} 之间，现为 {appointments.days_ahead}",
+                f"Bookings open 0 to {DAYS_AHEAD_MAX} days ahead; it is {appointments.days_ahead}",
+            )
+        )
+    return found
 
 
 # --- parts ---------------------------------------------------------------------------------------------------
@@ -283,6 +382,19 @@ def _text(field: str, value: str, what_zh: str, what_en: str, longest: int) -> l
             )
         ]
     return []
+
+
+def _share(field: str, value: float, what_zh: str, what_en: str) -> list[Problem]:
+    """A fraction within 0..1 (a volume, a share), shown to a manager as a percentage."""
+    if 0 <= value <= 1:
+        return []
+    return [
+        Problem(
+            field,
+            f"{what_zh}须在 0 至 1（0% 至 100%）之间，现为 {value:g}",
+            f"The {what_en} must be between 0 and 1 (0% to 100%); it is {value:g}",
+        )
+    ]
 
 
 def _names(base: str, name_zh: str, name_en: str, longest: int = NAME_MAX) -> list[Problem]:

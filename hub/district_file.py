@@ -5,7 +5,8 @@ A district folder holds::
     district.toml         id, names and the ordered list of site ids
     catalogue.toml        [[matters]]: the standard matter catalogue with materials
     calendar.toml         [[holidays]]: official days off and the weekend days worked instead
-    sites/<site-id>.toml  one site: address, [[hours]], [matters] with daily limits, [rules], [[windows]]
+    sites/<site-id>.toml  one site: address, [[hours]], [matters] with daily limits, [rules], [[windows]],
+                          optionally [voice] (how its boards announce) and [appointments] (its booking rules)
 
 Times are written ``"09:00"``, dates ``"2026-10-01"``. Nothing is half-loaded: every problem found in the whole
 folder is collected and raised together as one :class:`DistrictFileError`, each naming its file and key, e.g.
@@ -30,7 +31,19 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from engine.district import District, HolidayCalendar, Material, Matter, Period, QueueRules, Site, Tier, Window
+from engine.district import (
+    AppointmentPolicy,
+    District,
+    HolidayCalendar,
+    Material,
+    Matter,
+    Period,
+    QueueRules,
+    Site,
+    Tier,
+    VoicePolicy,
+    Window,
+)
 from engine.district_check import Problem, calendar_problems, catalogue_problems, header_problems, site_problems
 
 __all__ = ["SAMPLE_DISTRICT", "DistrictFileError", "load_district"]
@@ -351,6 +364,9 @@ class _Loader:
             "windows": self.windows(file, raw.get("windows"), keys),
             "rules": self.convert(file, "rules", raw.get("rules", {}), QueueRules),
         }
+        for key, policy in (("voice", VoicePolicy), ("appointments", AppointmentPolicy)):
+            if key in raw:  # optional tables: absent, the boards' own settings / the hub's defaults
+                built[key] = self.convert(file, key, raw[key], policy)
         if "id" in raw and raw["id"] != site_id:
             self.problem(file, "id", f"{_show(raw['id'])} does not match the file name {_show(site_id)}")
             built["id"] = site_id
