@@ -152,3 +152,19 @@ audit = sa.Table(
 )
 """The web side's audit trail (``hub.audit``): sign-ins and sign-outs, later configuration changes with their
 before and after; only ever added to."""
+
+wall_screens = sa.Table(
+    "wall_screens",
+    metadata,
+    sa.Column("screen_id", sa.String(32), primary_key=True),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_wall_screens_token_hash"),
+)
+"""Wall screens (``hub.wall_screens``): a TV's read-only link to the district wall (no ``site_id``) or one site's
+live hall; only the sha256 of its random token, who made it, when it was last seen and when revoked."""
