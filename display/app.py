@@ -42,7 +42,7 @@ def build_feed(config: BoardConfig, player: Player | None = None) -> BoardFeed:
         if player is None:  # the hall can see a board that cannot be heard: {"audio": "no_device"} in its status
             player = KivyPlayer(on_status=lambda status: link.report(audio=status))
         announcer = Announcer(config.voice_config(), speech, player)
-    return BoardFeed(link, model, announcer, catch_up=config.voice_missed_calls)
+    return BoardFeed(link, model, announcer, catch_up=config.voice_missed_calls, settings=config)
 
 
 def parse(argv: list[str] | None = None) -> BoardConfig:

@@ -26,6 +26,10 @@ kiosk/config.py reads a kiosk's. Every key, with its default, is in docs/board.m
     zh = "请{number}号到{window}号窗口办理"
     "zh:recall" = "再次呼叫，请{number}号到{window}号窗口办理"
 
+The hub may set the voice keys for every board of a site (the site's voice policy, docs/voice.md): they arrive in
+the board's retained ``DeviceConfig.settings``, spelt as in the environment, and ``with_hub_settings`` lays them
+over the file's; the file's values stay the default for a site without a policy.
+
 In the environment a list is written with commas (``BOARD_VOICE_LANGUAGES=zh,en``; ``zh+en`` works too) and a table
 as JSON (``BOARD_VOICE_TEMPLATES='{"zh": "..."}'``), e.g. ``BOARD_DEVICE_ID=board-centre-2 BOARD_FULLSCREEN=false``.
 """
@@ -48,10 +52,21 @@ from devicekit.voice import DEFAULT_TEMPLATES, VoiceConfig
 from display.board_model import Zone
 from engine.district import parse_quiet_hours
 
-__all__ = ["BoardConfig", "ConfigError", "load_config"]
+__all__ = ["HUB_VOICE_KEYS", "BoardConfig", "ConfigError", "load_config"]
 
 PREFIX = "BOARD"
 Volume = Annotated[float, msgspec.Meta(ge=0, le=1)]
+HUB_VOICE_KEYS = (
+    "voice",
+    "voice_languages",
+    "voice_repeat",
+    "voice_volume",
+    "voice_chime",
+    "voice_quiet_hours",
+    "voice_quiet_mode",
+    "voice_quiet_volume",
+)
+"""The settings a site's voice policy sets over a board's file (hub/device_settings.py sends them)."""
 
 
 def default_cache() -> str:
@@ -101,10 +116,30 @@ class BoardConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     def zone(self) -> Zone:
         return Zone(name=self.zone_name, windows=frozenset(self.zone_windows), matters=frozenset(self.zone_matters))
 
+    def with_hub_settings(self, settings: Mapping[str, str]) -> tuple[BoardConfig, list[str]]:
+        """These settings with the hub's voice keys over them, and what of the hub's was left out: each value that
+        cannot be read, or that the voice cannot use (e.g. a language without a template), as ``key=value: why``.
+        Other keys are not the hub's to set and are ignored."""
+        types = {field.name: field.type for field in msgspec.structs.fields(BoardConfig)}
+        config, ignored = self, []
+        for key in HUB_VOICE_KEYS:
+            if key not in settings:
+                continue
+            try:
+                value = msgspec.convert(_from_environment(key, settings[key]), types[key], strict=False)
+                changed = msgspec.structs.replace(config, **{key: value})
+                changed.voice_config()
+            except (msgspec.ValidationError, ValueError, ConfigError) as error:
+                ignored.append(f"{key}={settings[key]!r}: {error}")
+            else:
+                config = changed
+        return config, ignored
+
     def voice_config(self) -> VoiceConfig:
         """The announcer's settings; ValueError names what is wrong."""
         rates = dict.fromkeys(("zh", "en"), self.voice_rate)
         return VoiceConfig(
+            enabled=self.voice,
             templates={**DEFAULT_TEMPLATES, **self.voice_templates},
             languages=self.voice_languages,
             rates=rates,

@@ -9,6 +9,11 @@ overtake its event). When one change brings several new calls at once (the board
 dropped message, then a resync), only the newest ``catch_up`` of them that the hub made less than
 ``LATE_CALL_SECONDS`` ago are announced; the others are only shown. A recall is a new call and is announced again.
 The calls on the board when it starts are not announced; their recall sentences are synthesised ahead instead.
+
+How calls are announced: the board's own settings (``settings``, its file), with the voice keys the hub sends in the
+board's retained ``DeviceConfig.settings`` (its site's voice policy) over them, from the next call played after they
+arrive; values the board cannot use are logged and left out. A board built without an announcer (its file says
+``voice = false``: no speakers) stays silent whatever the hub says.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from devicekit.link import DeviceLink
 from devicekit.site_view import SiteView
 from devicekit.voice import Announcer
 from display.board_model import Board, BoardModel
+from display.config import BoardConfig
 from engine.events import CallKind
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ class BoardFeed:
         *,
         catch_up: int = 3,
         clock: Callable[[], datetime] = _now,
+        settings: BoardConfig | None = None,
     ) -> None:
         if link.view is None:
             raise ValueError("a board's link must follow its site (follow_site=True)")
@@ -62,6 +69,10 @@ class BoardFeed:
         """Calls up to this seq are announced (or were on the board when it started)."""
         self.late_skipped = 0
         """Missed calls shown but not announced (too many at once, or too old)."""
+        self.settings = settings
+        """The board's own settings (its file): the voice without the hub's settings. None: the hub's are ignored."""
+        self.hub_settings: dict[str, str] = {}
+        """The hub's settings for this board now in force (those the board could not use logged and left out)."""
         self._lock = threading.Lock()
         if not model.zone.whole_site:
             link.view.recent = max(link.view.recent, ZONE_HISTORY)
@@ -95,10 +106,28 @@ class BoardFeed:
     def _changed(self) -> None:
         with self._lock:
             try:
+                self._follow_settings()
+            except Exception:  # the voice keeps its settings
+                log.exception("applying the hub's settings failed")
+            try:
                 self._announce_new()
             except Exception:  # never let the voice break the board
                 log.exception("choosing the calls to announce failed")
         self.on_change()
+
+    def _follow_settings(self) -> None:
+        """The hub's settings, when they changed: the file's voice with them over it, from the next call played."""
+        config = self.link.config
+        wanted = dict(config.settings) if config is not None else {}
+        if wanted == self.hub_settings or self.settings is None or self.announcer is None:
+            return
+        self.hub_settings = wanted
+        voice, ignored = self.settings.with_hub_settings(wanted)
+        for problem in ignored:
+            log.warning("ignoring the hub's setting %s (the board's own file's value stays)", problem)
+        self.announcer.reconfigure(voice.voice_config())
+        given = ", ".join(f"{key}={value}" for key, value in sorted(wanted.items()))
+        log.info("voice: %s", f"the hub's settings ({given})" if wanted else "the board's own settings")
 
     def _announce_new(self) -> None:
         view = self.view

@@ -241,8 +241,21 @@ class Announcer:
                 log.warning("could not prewarm %s at window %s", number, window_number, exc_info=True)
         return done
 
+    def reconfigure(self, config: VoiceConfig) -> None:
+        """New settings (the site's voice policy changed), used from the next call played. The chime is made if the
+        old settings had none; a voice not spoken before is warmed up in the background."""
+        if config.chime and not self.chime.exists():
+            write_chime(self.chime)
+        spoken = {self.config.voices[lang] for lang in self.config.languages}
+        new = tuple(dict.fromkeys(v for v in (config.voices[lang] for lang in config.languages) if v not in spoken))
+        self.config = config
+        if new and self._thread is not None:
+            self._prewarm.submit(self.speech.warm_up, new)
+
     def _play(self, call: CallView) -> None:
         config = self.config
+        if not config.enabled:
+            return
         if config.in_quiet_hours(self.clock()):
             if config.quiet_mode == "chime" and config.chime:
                 self.player.play(self.chime, config.quiet_volume)

@@ -156,6 +156,8 @@ def to_pinyin(text: str, extra: Mapping[str, str] | None = None) -> str:
 class VoiceConfig:
     """A site's voice settings (defaults suit a typical hall)."""
 
+    enabled: bool = True
+    """False: calls are not announced at all (the site's policy turned the voice off)."""
     templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     languages: tuple[str, ...] = ("zh", "en")
     """Spoken in this order; ("zh",) for Mandarin only."""
