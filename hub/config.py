@@ -37,7 +37,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from pythonjsonlogger.json import JsonFormatter
@@ -72,6 +72,28 @@ class BrokerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class HttpConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    accounts: Literal["", "nats", "rabbitmq"] = ""
+    """Who makes the device accounts on an external broker when a device is added, rotated or revoked
+    (``hub.broker_accounts``, docs/broker.md): "" nobody (the managed Mosquitto reads the registry itself), "nats"
+    or "rabbitmq"."""
+    nats_files: str = ""
+    """NATS: the include file(s) of MQTT users the hub writes, comma-separated: one shared by every node, or one
+    per node (each gets the same text). The nodes' configuration has ``include <file>`` in place of
+    ``authorization {}``."""
+    nats_pid_files: str = ""
+    """NATS: every node's pid file (or pid), comma-separated: each is sent ``nats-server --signal reload=<it>``."""
+    nats_reload_command: str = ""
+    """NATS: a command that reloads every node instead (e.g. a script that runs the signal on each host)."""
+    nats_monitor_urls: str = ""
+    """NATS: every node's monitoring address (``http://127.0.0.1:8222``), comma-separated: given, a change waits
+    until each node has loaded the new file, and a node that does not is an error. Empty: not checked."""
+    rabbitmq_url: str = "http://127.0.0.1:15672"
+    """RabbitMQ: the management HTTP API (plugin ``rabbitmq_management``)."""
+    rabbitmq_user: str = ""
+    """RabbitMQ: a user of the management API with the ``administrator`` tag."""
+    rabbitmq_password: str = ""
+    rabbitmq_vhost: str = "/"
+    """RabbitMQ: the virtual host of the MQTT plugin (its ``mqtt.vhost``)."""
     host: str = "127.0.0.1"
     port: int = 8080
 

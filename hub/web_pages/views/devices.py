@@ -5,10 +5,16 @@ A password is shown once, on the answer to the POST that made it (``Cache-Contro
 the device needs as TOML (``--config`` of the device apps, devicekit/settings.py) and as a QR code of the same text
 for the installer; it is never stored in clear, logged, audited or put in a URL. The broker's address in them is
 the hub's as this browser reached it and the device apps' default port, for the installer to check.
+
+With an external broker whose accounts the hub keeps (``[broker] accounts``), the registry is a ``BrokeredRegistry``:
+a broker that refuses or does not answer is answered 503 with what was kept (``hub.broker_accounts``): no device
+added, the old password still in force, or a revocation that stands in the hub but may not on the broker.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +30,7 @@ from engine.calendar import local_time
 from engine.district import Site
 from hub.accounts import Role
 from hub.audit import Action
+from hub.broker_accounts import BrokerAccountsError
 from hub.devices import WINDOW_KINDS, Credentials, Device, DeviceError
 from hub.web_pages.access import allow
 from hub.web_pages.hall_view import device_view
@@ -46,8 +53,12 @@ from hub.web_pages.views.changes import (
 
 routes = web.RouteTableDef()
 
+log = logging.getLogger(__name__)
+
 REVOKED = _("{subject} is revoked: add a new device instead")
-"""The port the device apps reach the hub's broker at unless told otherwise (the managed Mosquitto's default)."""
+NOT_ADDED = _("The broker did not take the device's account: the device was not added. Try again when it answers")
+NOT_ROTATED = _("The broker did not take the new password: nothing changed, the old one still works. Try again later")
+REVOKED_HERE_ONLY = _("{subject} is revoked in the hub, but the broker may still admit it: run hall-hub device sync")
 
 
 def _when(site: Site, at: datetime | None) -> str | None:
@@ -95,6 +106,17 @@ async def _device_of(request: web.Request, site: Site) -> Device:
     return device
 
 
+async def _broker_failed(
+    request: web.Request, site: Site, fields: Fields, error: BrokerAccountsError, message: str, **values: str
+) -> web.Response:
+    """The list again, 503, with what the broker's failure left done (the operator's detail goes to the log)."""
+    log.warning("the broker's device account was not changed: %s", error)
+    fields.wrong("device", message, **values)
+    data = {**await _list(request, site), "ok": False, "form": fields.shown(),
+            "error": {"code": "broker_unavailable", "message": message}}  # fmt: skip
+    return page(request, "devices.html", data, 503)
+
+
 def _back(site: Site) -> str:
     return f"/admin/sites/{site.id}/devices"
 
@@ -136,6 +158,8 @@ async def provision(request: web.Request) -> web.Response:
     except DeviceError:  # only an id taken meanwhile by another provisioning: the checks above passed
         fields.wrong("kind", _("The device could not be added just now: try again"))
         return invalid(request, "devices.html", await _list(request, site), fields)
+    except BrokerAccountsError as error:
+        return await _broker_failed(request, site, fields, error, NOT_ADDED)
     device = await pages.off_loop(pages.devices.get, credentials.device_id)
     assert device is not None
     subject = f"device:{device.device_id}"
@@ -172,6 +196,8 @@ async def rotate(request: web.Request) -> web.Response:
     except DeviceError:  # revoked meanwhile
         fields.wrong("device", REVOKED, subject=device.device_id)
         return invalid(request, "devices.html", await _list(request, site), fields)
+    except BrokerAccountsError as error:
+        return await _broker_failed(request, site, fields, error, NOT_ROTATED)
     await record_change(request, Action.DEVICE_ROTATED, site_id=site.id, subject=f"device:{device.device_id}",
                         before=_summary(device), after=_summary(rotated))  # fmt: skip
     return _credentials_page(request, site, rotated, credentials, Action.DEVICE_ROTATED)
@@ -194,11 +220,18 @@ async def revoke_confirm(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     pages, site = request.app[PAGES], site_of(request)
     device = await _device_of(request, site)
-    await read_fields(request)  # a body that cannot be read is refused (400), as by every change
-    if not device.revoked:
+    fields = await read_fields(request)  # a body that cannot be read is refused (400), as by every change
+    if device.revoked:
+        return done(request, _back(site), Action.DEVICE_REVOKED, device.device_id)
+    failed: BrokerAccountsError | None = None
+    try:
         revoked = await pages.off_loop(pages.devices.revoke, device.device_id)
-        await record_change(request, Action.DEVICE_REVOKED, site_id=site.id, subject=f"device:{device.device_id}",
-                            before=_summary(device), after=_summary(revoked))  # fmt: skip
+    except BrokerAccountsError as error:  # revoked in the hub all the same
+        failed, revoked = error, replace(device, revoked_at=pages.clock())
+    await record_change(request, Action.DEVICE_REVOKED, site_id=site.id, subject=f"device:{device.device_id}",
+                        before=_summary(device), after=_summary(revoked))  # fmt: skip
+    if failed is not None:
+        return await _broker_failed(request, site, fields, failed, REVOKED_HERE_ONLY, subject=device.device_id)
     return done(request, _back(site), Action.DEVICE_REVOKED, device.device_id)
 
 
