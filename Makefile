@@ -3,7 +3,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri espeak-ng chromium
+APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server rabbitmq-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri espeak-ng chromium
 
 .PHONY: help run test lint bench simulate screenshots apt deps clean
 
