@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import time
 import uuid
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import msgspec
 
 import contract as wire
 from bench.mqtt_lite import MqttClient
+from devicekit.backoff import DEVICE_BASE, DEVICE_CAP
 from devicekit.site_view import Applied, SiteView
 from engine import events as ev
 
@@ -33,6 +35,14 @@ def now_ns() -> int:
 
 class NoReply(Exception):
     pass
+
+
+def _first_wait() -> float:
+    """A random first reconnect wait, so that a fleet that lost its broker at once does not come back at once
+    (``devicekit.backoff``). ``bench.mqtt_lite`` doubles the wait after each failed attempt up to its
+    ``max_delay``, so each device's later waits keep its random offset (a jitter on every attempt, as devices do,
+    would need a hook in mqtt_lite); never 0, or the doubling would start as a tight loop."""
+    return random.uniform(DEVICE_BASE / 10, DEVICE_BASE)
 
 
 class Device:
@@ -50,7 +60,9 @@ class Device:
     ) -> None:
         self.site_id, self.device_id, self.kind = site_id, device_id, kind
         will = (wire.status_topic(site_id, device_id), self._status(online=False), True)
-        self.client = MqttClient(device_id, device_id, password, keepalive=10, will=will)
+        self.client = MqttClient(
+            device_id, device_id, password, keepalive=10, will=will, min_delay=_first_wait(), max_delay=DEVICE_CAP
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
@@ -85,6 +97,7 @@ class Device:
 
     def _on_disconnect(self, client: MqttClient) -> None:
         self.ready.clear()
+        client.min_delay = _first_wait()
 
     def _on_message(self, topic: str, payload: bytes, at: int) -> None:
         if topic == self._reply_topic:

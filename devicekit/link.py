@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import socket
 import threading
 import time
@@ -26,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
+from devicekit.backoff import DEVICE_BASE, DEVICE_CAP, Reconnect, drop_connection
 from devicekit.settings import DeviceSettings
 from devicekit.site_view import Applied, SiteView
 from engine import events as ev
@@ -111,9 +111,12 @@ class DeviceLink:
         self._retained: list[str] = []
         """Further retained topics the device follows (``follow_retained``)."""
         self.connected = threading.Event()
+        """Connected and every subscription granted: a request sent now can be answered."""
+        self._subscribing: int | None = None
+        """The message id of the subscription made on connect, until the broker grants it."""
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, clean_session=True)
         client.username_pw_set(device_id, password)
-        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.reconnect = Reconnect(client, DEVICE_BASE, DEVICE_CAP)
         client.will_set(self._status_topic, self._status(online=False), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -224,29 +227,42 @@ class DeviceLink:
             log.error("broker refused device %s: %s", self.device_id, reason)
             return
         no_nagle(client)
-        self._subscribe()
-        client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
-        self.connected.set()
+        self._subscribing = self._subscribe()
 
-    def _subscribe(self) -> None:
+    def _subscribe(self) -> int | None:
+        """Subscribe to everything the device reads, in one SUBSCRIBE; its message id."""
         site, device = self.site_id, self.device_id
         topics = [(wire.reply_topic(site, device), 1), (wire.config_topic(site, device), 1)]
         topics += [(wire.site_hub_topic(site), 1), (wire.ALL_HUB_STATUSES, 1)]
         topics += [(topic, 1) for topic in self._retained]
         if self.view is not None:
             topics += [(wire.snapshot_topic(self.site_id), FOLLOW_QOS), (wire.events_topic(self.site_id), FOLLOW_QOS)]
-        self.client.subscribe(topics)
+        return self.client.subscribe(topics)[1]
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object) -> None:
+    def _on_subscribe(self, client: mqtt.Client, _u: object, mid: int, reasons: list[ReasonCode], _p: object) -> None:
         """A refused subscription (a NATS cluster electing a stream leader) would silently cut the device off its
-        replies or events: ask again a moment later."""
+        replies or events: it counts as a failed connection (drop it, reconnect after the back-off). The device is
+        connected once the broker granted every subscription made on connect."""
         if any(reason.is_failure for reason in reasons):
-            log.warning("the broker refused a subscription of %s; asking again", self.device_id)
-            threading.Timer(random.uniform(0.5, 1.5), self._subscribe).start()
+            refused = ", ".join(map(str, reasons))
+            log.warning("the broker refused a subscription of %s (%s); reconnecting", self.device_id, refused)
+            drop_connection(client)
+        elif mid == self._subscribing:
+            self._subscribing = None
+            client.publish(self._status_topic, self._status(online=True), qos=1, retain=True)
+            self.reconnect.succeeded()
+            self.connected.set()
 
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self.connected.clear()
-        log.warning("device %s lost the broker: %s", self.device_id, reason)
+        self._subscribing = None
+        self.reconnect.failed()
+        log.warning(
+            "device %s lost the broker (%s); reconnecting in %.1f s",
+            self.device_id,
+            reason,
+            self.reconnect.last_wait or 0,
+        )
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         try:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import threading
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -19,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 import contract as wire
+from devicekit.backoff import HUB_BASE, HUB_CAP, Reconnect, drop_connection
 from devicekit.link import no_nagle
 
 log = logging.getLogger(__name__)
@@ -48,11 +47,14 @@ class MqttBridge:
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         """Device statuses (and anything else that is not a request), in arrival order."""
         self.connected = asyncio.Event()
+        """Connected and subscribed (the broker granted every subscription made on connect)."""
+        self._subscribing: int | None = None
+        """The message id of the subscription made on connect, until the broker grants it."""
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         client.username_pw_set(username, password)
         client.max_inflight_messages_set(200)
         client.max_queued_messages_set(0)
-        client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.reconnect = Reconnect(client, HUB_BASE, HUB_CAP)
         client.will_set(self._status_topic, self._offline(), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -88,18 +90,23 @@ class MqttBridge:
             return
         log.info("connected to the broker at %s:%d", self.host, self.port)
         no_nagle(client)  # a reply, its events and the snapshot go out at once, not after the broker's delayed ACK
-        self._subscribe()
-        self.loop.call_soon_threadsafe(self._connected)
+        self._subscribing = self._subscribe()
 
-    def _subscribe(self) -> None:
-        self.client.subscribe([(wire.ALL_REQUESTS, 1), (wire.ALL_STATUSES, 1)])
+    def _subscribe(self) -> int | None:
+        """Subscribe to everything the hub takes, in one SUBSCRIBE; its message id."""
+        return self.client.subscribe([(wire.ALL_REQUESTS, 1), (wire.ALL_STATUSES, 1)])[1]
 
-    def _on_subscribe(self, _c: mqtt.Client, _u: object, _mid: int, reasons: list[ReasonCode], _p: object) -> None:
+    def _on_subscribe(self, client: mqtt.Client, _u: object, mid: int, reasons: list[ReasonCode], _p: object) -> None:
         """A broker may refuse a subscription (a NATS cluster electing a stream leader does): without it the hub
-        would silently miss requests, so it asks again a moment later."""
+        would silently miss requests, so a refusal counts as a failed connection (dropped, and made again after the
+        back-off). The hub is connected once the broker granted every subscription made on connect."""
         if any(reason.is_failure for reason in reasons):
-            log.warning("the broker refused a subscription (%s); asking again", ", ".join(map(str, reasons)))
-            threading.Timer(random.uniform(0.5, 1.5), self._subscribe).start()
+            log.warning("the broker refused a subscription (%s); reconnecting", ", ".join(map(str, reasons)))
+            drop_connection(client)
+        elif mid == self._subscribing:
+            self._subscribing = None
+            self.reconnect.succeeded()
+            self.loop.call_soon_threadsafe(self._connected)
 
     def _connected(self) -> None:
         self.connected.set()
@@ -108,7 +115,9 @@ class MqttBridge:
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _p: object
     ) -> None:
-        log.warning("lost the broker (%s); reconnecting", reason)
+        self._subscribing = None
+        self.reconnect.failed()
+        log.warning("lost the broker (%s); reconnecting in %.1f s", reason, self.reconnect.last_wait or 0)
         self.loop.call_soon_threadsafe(self.connected.clear)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
