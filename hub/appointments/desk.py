@@ -111,6 +111,19 @@ class CheckIn:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """A site's next open day under its booking rules (``AppointmentDesk.outlook``)."""
+
+    day: date | None
+    """None: the site opens on none of the next ``planner.LOOK_AHEAD_DAYS`` days."""
+    last_day: date
+    """The last day a booking made now may be for (``days_ahead``)."""
+    rules: AppointmentRules
+    """The site's rules (its own where it sets them)."""
+    matters: list[planner.MatterDay]
+
+
 class AppointmentStateError(RuntimeError):
     """A desk call that contradicts what is stored (e.g. ``mark_used`` for a command that never checked in)."""
 
@@ -191,13 +204,30 @@ class AppointmentDesk:
         """The slots of a day not yet begun, with places left; empty outside the booking window."""
         site = self._site(site_id)
         self._bookable(site, matter)
-        first, last = planner.booking_days(site, now, self.rules)
+        rules = self.rules.for_site(site)
+        first, last = planner.booking_days(site, now, rules)
         if not first <= day <= last:
             return []
-        slots = planner.day_slots(self.district, site, matter, day, self.rules)
+        slots = planner.day_slots(self.district, site, matter, day, rules)
         with self._lock:
             taken = self.store.places_taken(site_id, matter, *day_bounds(site, day))
         return planner.open_slots(slots, taken, now)
+
+    def outlook(self, site: Site, now: datetime) -> Outlook:
+        """The next open day of a site under its rules (``site`` as it is, or as a manager is about to change it):
+        for each matter it lets be booked, the slots, their places, the walk-ins' share and the places booked."""
+        rules = self.rules.for_site(site)
+        day = planner.next_open_day(self.district, site, now, rules)
+        matters = []
+        if day is not None:
+            for code in site.matters:
+                matter = planner.bookable_matter(self.district, site, code)
+                if matter is not None:
+                    with self._lock:
+                        taken = self.store.places_taken(site.id, code, *day_bounds(site, day))
+                    matters.append(planner.matter_day(self.district, site, matter, day, rules, booked=taken))
+        last_day = planner.booking_days(site, now, rules)[1]
+        return Outlook(day=day, last_day=last_day, rules=rules, matters=matters)
 
     def _bookable(self, site: Site, code: str) -> None:
         matter = self.district.matter(code)
@@ -267,12 +297,13 @@ class AppointmentDesk:
 
     def _check_slot(self, site: Site, matter: str, start: datetime, now: datetime) -> planner.Slot:
         shown = f"{start.astimezone(ZoneInfo(site.timezone)):%Y-%m-%d %H:%M}"
-        slot = planner.find_slot(self.district, site, matter, start, self.rules)
+        rules = self.rules.for_site(site)
+        slot = planner.find_slot(self.district, site, matter, start, rules)
         if slot is None:
             raise booking_refused(BookingReason.NO_SUCH_SLOT, slot=shown)
         if slot.start <= now:
             raise booking_refused(BookingReason.SLOT_PASSED, slot=shown)
-        _first, last = planner.booking_days(site, now, self.rules)
+        _first, last = planner.booking_days(site, now, rules)
         if slot.start.date() > last:
             raise booking_refused(BookingReason.TOO_FAR_AHEAD, last=last.isoformat())
         return slot
@@ -290,7 +321,9 @@ class AppointmentDesk:
     def _insert(self, site: Site, slot: planner.Slot, row: Row) -> None:
         with self.store.begin() as connection:
             self.store.hold_phone(connection, row.phone_hash)
-            if not self.store.take_place(connection, site.id, slot.matter, slot.start, slot.capacity):
+            if not self.store.take_place(
+                connection, site.id, slot.matter, slot.start, slot.end, capacity=slot.capacity
+            ):
                 raise booking_refused(BookingReason.SLOT_FULL, slot=f"{slot.start:%Y-%m-%d} {slot.label}")
             since, until = day_bounds(site, slot.start.date())
             held = self.store.active_for_phone(

@@ -4,6 +4,10 @@ A matter's bookable capacity for a day is its daily limit at the site minus the 
 walk-ins' favour). The capacity is spread evenly over the day's slots: each opening period is cut into slots of
 ``slot_minutes``, ending ``stop_issuing_minutes`` before the period closes (when self-service issuing stops, so a
 check-in in the last slot still gets a ticket). A slot that would have no place is not offered.
+
+The rules are the site's (``AppointmentRules.for_site``). A booking counts against the slot its start falls in, so
+after a site's slot length changed, bookings made in slots of the old length still take places of the new slots
+that contain their starts (docs/appointments.md, "Per-site rules").
 """
 
 from __future__ import annotations
@@ -60,11 +64,9 @@ def bookable_matter(district: District, site: Site, code: str) -> Matter | None:
     return matter
 
 
-def day_slots(district: District, site: Site, code: str, day: date, rules: AppointmentRules) -> list[Slot]:
-    """Every slot with at least one place for a matter at a site on a day; none on holidays and closed days."""
-    matter = bookable_matter(district, site, code)
-    if matter is None:
-        return []
+def slot_starts(district: District, site: Site, day: date, rules: AppointmentRules) -> list[datetime]:
+    """Where the day's slots start: each opening period cut into slots of ``slot_minutes`` that end by
+    ``stop_issuing_minutes`` before it closes."""
     zone = ZoneInfo(site.timezone)
     margin = timedelta(minutes=site.rules.stop_issuing_minutes)
     starts: list[datetime] = []
@@ -74,6 +76,15 @@ def day_slots(district: District, site: Site, code: str, day: date, rules: Appoi
         while start + rules.slot <= close:
             starts.append(start)
             start += rules.slot
+    return starts
+
+
+def day_slots(district: District, site: Site, code: str, day: date, rules: AppointmentRules) -> list[Slot]:
+    """Every slot with at least one place for a matter at a site on a day; none on holidays and closed days."""
+    matter = bookable_matter(district, site, code)
+    if matter is None:
+        return []
+    starts = slot_starts(district, site, day, rules)
     if not starts:
         return []
     total = appointment_capacity(district.daily_limit(site, matter), rules.walk_in_share)
@@ -101,7 +112,64 @@ def booking_days(site: Site, now: datetime, rules: AppointmentRules) -> tuple[da
     return today, today + timedelta(days=rules.days_ahead)
 
 
+def taken_in(slot: Slot, booked: Mapping[datetime, int]) -> int:
+    """Places of ``slot`` taken: the bookings (by their slot start, any timezone) that start within it."""
+    return sum(count for start, count in booked.items() if slot.start <= start < slot.end)
+
+
 def open_slots(slots: list[Slot], booked: Mapping[datetime, int], now: datetime) -> list[OpenSlot]:
     """The slots not yet started at ``now``, with places taken (``booked`` by slot start, any timezone)."""
-    taken = {start.timestamp(): count for start, count in booked.items()}
-    return [OpenSlot(slot, taken.get(slot.start.timestamp(), 0)) for slot in slots if slot.start > now]
+    return [OpenSlot(slot, taken_in(slot, booked)) for slot in slots if slot.start > now]
+
+
+LOOK_AHEAD_DAYS = 31
+"""How far ``next_open_day`` looks: past the longest run of official holidays."""
+
+
+def next_open_day(district: District, site: Site, now: datetime, rules: AppointmentRules) -> date | None:
+    """The first local day from today with a slot of the site's hours not yet begun at ``now`` (None: closed for
+    ``LOOK_AHEAD_DAYS``)."""
+    today = local_day(site, now)
+    for offset in range(LOOK_AHEAD_DAYS):
+        day = today + timedelta(days=offset)
+        if any(start > now for start in slot_starts(district, site, day, rules)):
+            return day
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MatterDay:
+    """A matter's appointments on one day at a site, as a manager weighs the rules: what the rules give and what is
+    booked."""
+
+    matter: str
+    slots: int
+    fewest: int
+    """Places in the slot with the fewest (slots with none are not offered)."""
+    most: int
+    bookable: int
+    """Places bookable in the day (the daily limit less the walk-ins' share)."""
+    walk_ins: int
+    """Places of the daily limit kept for walk-ins."""
+    booked: int
+    """Places booked that day (in slots of any length)."""
+
+
+def matter_day(
+    district: District, site: Site, matter: Matter, day: date, rules: AppointmentRules, *,
+    booked: Mapping[datetime, int],
+) -> MatterDay:  # fmt: skip
+    """``booked``: places taken by slot start on that day (``AppointmentStore.places_taken``)."""
+    slots = day_slots(district, site, matter.code, day, rules)
+    limit = district.daily_limit(site, matter)
+    bookable = sum(slot.capacity for slot in slots)
+    places = [slot.capacity for slot in slots] or [0]
+    return MatterDay(
+        matter=matter.code,
+        slots=len(slots),
+        fewest=min(places),
+        most=max(places),
+        bookable=bookable,
+        walk_ins=limit - appointment_capacity(limit, rules.walk_in_share),
+        booked=sum(booked.values()),
+    )

@@ -8,7 +8,8 @@
     walk_in_share = 0.3
     ...
 
-Every default is the rule described in docs/appointments.md.
+Every default is the rule described in docs/appointments.md. A site may set its own slot length, walk-in share and
+booking horizon (``Site.appointments``); ``AppointmentRules.for_site`` is the one place they replace the hub's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import timedelta
 
 import limits
 import msgspec
+
+from engine.district import Site
 
 
 class AppointmentRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -58,6 +61,16 @@ class AppointmentRules(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
                 limits.parse_many(getattr(self, name))
             except ValueError as error:
                 raise ValueError(f'{name} must read like "30/minute;300/hour": {error}') from None
+
+    def for_site(self, site: Site) -> AppointmentRules:
+        """The rules at a site: its own ``slot_minutes``, ``walk_in_share`` and ``days_ahead`` where it sets them
+        (``Site.appointments``), these rules otherwise; everything else (check-in, no-shows, limits) stays the hub's."""
+        policy = site.appointments
+        if policy is None:
+            return self
+        return msgspec.structs.replace(
+            self, slot_minutes=policy.slot_minutes, walk_in_share=policy.walk_in_share, days_ahead=policy.days_ahead
+        )
 
     @property
     def slot(self) -> timedelta:

@@ -108,11 +108,23 @@ class AppointmentStore:
 
     # --- places per slot ---------------------------------------------------------------------------------------
 
-    def take_place(self, connection: Connection, site_id: str, matter: str, start: datetime, capacity: int) -> bool:
-        """Take one place of a slot if fewer than ``capacity`` are taken. The first statement writes, so on SQLite the
-        transaction holds the write lock before it reads anything."""
+    def take_place(
+        self, connection: Connection, site_id: str, matter: str, start: datetime, end: datetime, *, capacity: int
+    ) -> bool:
+        """Take one place of the slot [start, end) if fewer than ``capacity`` are taken, counting the places booked in
+        slots of another length that start within it (booked before the site's slot length changed). The first
+        statement writes, so on SQLite the transaction holds the write lock before it reads anything."""
         key = {"site_id": site_id, "matter": matter, "slot_start": start.astimezone(UTC)}
         connection.execute(self._ensure_slot, {**key, "booked": 0})
+        within = connection.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(appointment_slots.c.booked), 0)).where(
+                appointment_slots.c.site_id == site_id,
+                appointment_slots.c.matter == matter,
+                appointment_slots.c.slot_start > key["slot_start"],
+                appointment_slots.c.slot_start < end.astimezone(UTC),
+            )
+        ).scalar_one()
+        capacity -= int(within)
         taken = connection.execute(
             appointment_slots.update()
             .where(
