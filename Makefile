@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3-venv python3-dev postgresql mosquitto nats-server rabbitmq-server tzdata fonts-wqy-microhei libmtdev1 libegl1 libgles2 libgl1-mesa-dri espeak-ng chromium
 
-.PHONY: help run test lint bench simulate screenshots apt deps clean
+.PHONY: help run test lint bench bench-city simulate screenshots apt deps clean
 
 run: deps ## the hub (sample district, SQLite in ./var, a managed Mosquitto, HTTP on :8080) with a kiosk, caller and board
 	HALL_LOG_FORMAT=$${HALL_LOG_FORMAT:-text} $(BIN)/hall-hub hall
@@ -28,6 +28,10 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.idle_bench
 	$(BIN)/python -m bench.web_bench
 	$(BIN)/python -m simulator
+
+bench-city: deps ## city scale (~6 min): one hub with 2,000 sites on PostgreSQL; boards on a 3-node NATS cluster
+	$(BIN)/python -m bench.city_bench sites
+	$(BIN)/python -m bench.city_bench devices
 
 simulate: deps
 	$(BIN)/python -m simulator
