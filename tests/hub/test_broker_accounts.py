@@ -19,18 +19,20 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from aiohttp import web
 from paho.mqtt.enums import CallbackAPIVersion
 
 import contract as wire
 from devicekit.link import DeviceLink
+from hub.accounts import accounts_for
 from hub.broker import free_port
-from hub.broker_accounts import NatsAccounts, RabbitMqAccounts, broker_accounts
+from hub.broker_accounts import NatsAccounts, RabbitMqAccounts, broker_accounts, with_broker_accounts
 from hub.broker_accounts.nats import NATS_SERVER
 from hub.config import BrokerConfig, HubConfig, MqttConfig
 from hub.device_cli import add_device_commands, run_device_command
@@ -38,10 +40,13 @@ from hub.devices import Credentials, DeviceRegistry, registry_for
 from hub.district_file import SAMPLE_DISTRICT
 from hub.main import open_district
 from hub.store import EventStore, open_store
+from hub.web_pages import Pages, pages_app
 from tests.support.hub_process import ExternalBroker, HubProcess
 from tests.support.nats_cluster import _accepts
 from tests.support.rabbitmq import RABBITMQ_SERVER, RabbitNode
 from tests.support.waits import eventually
+from tests.web.changes_support import hidden_fields
+from tests.web.conftest import DISTRICT, Client, Clock, add_accounts, make_pages, sign_in
 
 HUB_PASSWORD = "hub-password-of-this-test-only"
 Kind = wire.DeviceKind
@@ -389,3 +394,55 @@ def test_a_broker_that_does_not_answer_leaves_no_device_half_made(hall: Hall) ->
     assert admitted(hall, revocable)  # as the error said: the broker still admits it...
     assert hall.device("revoke", revocable.device_id)[0] == 0  # ...until revoked again with the broker back
     assert not admitted(hall, revocable)
+
+
+# --- the devices page with the hook -----------------------------------------------------------------------------
+
+DEVICES = "/admin/sites/centre/devices"
+
+
+async def manager_of(
+    config: HubConfig, directory: Path, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> tuple[Client, Pages]:
+    """The devices page over its own store, its registry with the hook ``config`` names, li (centre's manager)
+    signed in."""
+    store = open_store(f"sqlite:///{directory / 'pages.db'}")
+    add_accounts(accounts_for(store, DISTRICT))
+    pages = make_pages(store, Clock())
+    pages.devices = with_broker_accounts(pages.devices, config)
+    app = web.Application()
+    app.add_subapp("/admin", pages_app(pages))
+    client = await aiohttp_client(app)
+    assert await sign_in(client, "li") == 303
+    return client, pages
+
+
+async def test_the_devices_page_makes_and_deletes_the_broker_account(
+    hall: Hall, tmp_path: Path, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> None:
+    client, _pages = await manager_of(hall.config, tmp_path, aiohttp_client)
+    response = await client.post(DEVICES, data=await hidden_fields(client, DEVICES) | {"kind": "kiosk"})
+    page = await response.text()
+    assert response.status == 200, page
+    found = re.search(r'<dd class="id">([^<]+)</dd>.*?<code class="secret">([^<]+)</code>', page, re.DOTALL)
+    assert found is not None
+    kiosk = Credentials(found.group(1), found.group(2))
+    assert admitted(hall, kiosk)
+
+    path = f"{DEVICES}/{kiosk.device_id}/revoke"
+    response = await client.post(path, data=await hidden_fields(client, path), allow_redirects=False)
+    assert response.status == 303
+    assert not admitted(hall, kiosk)
+
+
+async def test_the_devices_page_says_what_a_broker_that_does_not_answer_left_done(
+    hall: Hall, tmp_path: Path, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> None:
+    client, pages = await manager_of(hall.broker.unreachable(), tmp_path, aiohttp_client)
+
+    response = await client.post(DEVICES, data=await hidden_fields(client, DEVICES) | {"kind": "board"})
+
+    assert response.status == 503
+    shown = re.findall(r'<p class="problem" role="alert">([^<]+)</p>', await response.text())
+    assert shown == ["消息服务器未能创建该设备的账号，设备未添加。请待消息服务器恢复后重试"]  # the page's own problem
+    assert [device.revoked for device in pages.devices.all()] == [True]  # made, then revoked again: none is active
