@@ -24,6 +24,9 @@
                 absolute_hours = 12                  # absolute_hours since its sign-in (docs/web.md)
                 sign_in_limit = "5/minute;20/hour"   # failed sign-ins per username, and per address:
                 address_limit = "20/minute;100/hour" # beyond them sign-in answers 429 until the window moves on
+    [cluster]   hub_id = ""                          # set on every hub of a city (PostgreSQL only): sites are
+                prefer = "centre,xiaozhai"           # shared out among the hubs (docs/deployment.md)
+                address = "http://hub-a:8080"
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
 """
@@ -69,9 +72,6 @@ class BrokerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     directory: str = "var/broker"
     port: int = 1884
     """0: any free port (tests)."""
-
-
-class HttpConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     accounts: Literal["", "nats", "rabbitmq"] = ""
     """Who makes the device accounts on an external broker when a device is added, rotated or revoked
     (``hub.broker_accounts``, docs/broker.md): "" nobody (the managed Mosquitto reads the registry itself), "nats"
@@ -94,6 +94,9 @@ class HttpConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     rabbitmq_password: str = ""
     rabbitmq_vhost: str = "/"
     """RabbitMQ: the virtual host of the MQTT plugin (its ``mqtt.vhost``)."""
+
+
+class HttpConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: int = 8080
 
@@ -131,6 +134,32 @@ class WebConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Failed sign-ins allowed per client address."""
 
 
+class ClusterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Several hubs on one PostgreSQL, each deciding some of the sites (``hub.cluster``, docs/deployment.md)."""
+
+    hub_id: str = ""
+    """This hub's name among the city's hubs (its MQTT client id too); empty: the only hub, deciding every site."""
+    prefer: str = ""
+    """Site ids this hub takes first, comma-separated; it takes any site nobody holds after ``grace_seconds``."""
+    address: str = ""
+    """This hub's web address as other hubs' pages link to it (e.g. http://hub-a.hall.local:8080)."""
+    tick_seconds: float = 1.0
+    """How often the hub renews its hold on its sites (a heartbeat) and looks for sites to take or give back."""
+    hold_seconds: float = 3.0
+    """A hold not renewed for this long is given up by its hub; another hub waits this long (and a little more)
+    after taking a site before deciding for it, so that two hubs never answer for one site."""
+    grace_seconds: float = 10.0
+    """After a start, only preferred sites are taken this long (so after a full restart each returns home)."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.hub_id)
+
+    @property
+    def preferred(self) -> tuple[str, ...]:
+        return tuple(site for site in (part.strip() for part in self.prefer.split(",")) if site)
+
+
 class SecretsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     path: str = "var/hub-secret"
 
@@ -161,6 +190,7 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     appointments: AppointmentsConfig = msgspec.field(default_factory=AppointmentsConfig)
     requests: RequestsConfig = msgspec.field(default_factory=RequestsConfig)
     web: WebConfig = msgspec.field(default_factory=WebConfig)
+    cluster: ClusterConfig = msgspec.field(default_factory=ClusterConfig)
 
 
 class ConfigError(ValueError):

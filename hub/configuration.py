@@ -218,6 +218,29 @@ class Configuration:
                 log.exception("configuration version %d is in force but could not be published now", version)
         return Saved(version, sites)
 
+    async def refresh(self) -> bool:
+        """Put in force a newer version another hub saved (several hubs share the database); True if there was one.
+        Checked on every tick: a change made on any hub is in force on all within seconds."""
+        loop = asyncio.get_running_loop()
+        versions = await loop.run_in_executor(None, self.store.district_versions, 1)
+        if not versions or versions[0].version <= self.version:
+            return False
+        async with self._lock:
+            document = await loop.run_in_executor(None, self.store.district)
+            if document is None:
+                return False
+            before, after = self.district, msgspec.json.decode(document, type=District)
+            if after != before:
+                await self._on_writer(self._apply, after, changed_sites(before, after))
+                self.district = after
+                for follower in self._followers:
+                    follower.district = after
+            self.version = max(self.version, versions[0].version)
+        log.info("configuration version %d saved elsewhere is in force here", self.version)
+        if self._published is not None:
+            await self._published()
+        return True
+
     def _live_problems(self, before: District, after: District, sites: frozenset[str]) -> list[Problem]:
         """On the writer thread, where the states change."""
         states = {site_id: self._states(site_id) for site_id in sites if before.site(site_id) is not None}

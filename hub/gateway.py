@@ -332,6 +332,20 @@ class Gateway:
     def snapshot(self, site_id: str) -> wire.Snapshot:
         return self.boards[site_id].snapshot(self.service.state(site_id))
 
+    def forget(self, site_id: str) -> None:
+        """On the writer thread: another hub decides for the site now; nothing of it is kept here."""
+        self.service.forget(site_id)
+        site = self._site(site_id)
+        self.boards[site_id] = SiteBoard(site, self._limits(site))
+        self.estimators[site_id] = WaitEstimator()
+        self._observed.pop(site_id, None)
+        self.reserved.pop(site_id, None)
+
+    def reload(self, site_id: str) -> None:
+        """On the writer thread: this hub decides for the site from now on; its state as the store has it."""
+        self.forget(site_id)
+        self.warm_up(site_id)
+
     def warm_up(self, site_id: str, recent_events: int = 2000) -> None:
         """Load a site's state and the recent calls its board shows (after a hub start)."""
         state = self.service.state(site_id)

@@ -13,12 +13,14 @@ import gc
 import hashlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
 import msgspec
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 import contract as wire
 from engine.district import District
@@ -26,7 +28,9 @@ from hub.accounts import accounts_for
 from hub.appointments import desk_for, keyfile
 from hub.audit import audit_for
 from hub.broker import ManagedMosquitto
-from hub.config import HubConfig, load_secret, make_clock
+from hub.broker_accounts import with_broker_accounts
+from hub.cluster import EverySite, Fence, HeldSites, SiteGate, SiteLeases, libpq_url
+from hub.config import ClusterConfig, ConfigError, HubConfig, load_secret, make_clock
 from hub.configuration import Configuration
 from hub.device_limits import DeviceLimits
 from hub.devices import Device, DeviceRegistry, registry_for
@@ -38,6 +42,7 @@ from hub.service import HallService
 from hub.site_info import SummaryWaits, district_summary, site_info
 from hub.staff import staff_for
 from hub.store import EventStore, open_store
+from hub.store.sql import SqlStore
 from hub.web import create_app
 from hub.web_pages import HallReader, Pages
 
@@ -102,8 +107,11 @@ async def publish_site_views(hub: Hub, waits: SummaryWaits, now: datetime) -> No
     district = gateway.district
 
     def build() -> list[tuple[str, bytes]]:
-        states = {site.id: gateway.service.state(site.id) for site in district.sites}
-        views = [(wire.info_topic(site.id), wire.encode(site_info(district, site))) for site in district.sites]
+        decided = [site for site in district.sites if hub.sites.decides(site.id)]
+        views = [(wire.info_topic(site.id), wire.encode(site_info(district, site))) for site in decided]
+        if hub.sites.clustered:  # the district summary needs every site: not one hub's to publish alone (yet)
+            return views
+        states = {site.id: gateway.service.state(site.id) for site in decided}
         summary = district_summary(district, states, waits, now)
         return [*views, (wire.DISTRICT_SUMMARY_TOPIC, wire.encode(summary))]
 
@@ -149,9 +157,9 @@ def _pages(
 
 
 async def _serve_web(
-    config: HubConfig, hub: Hub, devices: DeviceCache, clock: Callable[[], datetime], waits: SummaryWaits
+    config: HubConfig, hub: Hub, devices: DeviceCache, clock: Callable[[], datetime], pages: Pages
 ) -> web.AppRunner:
-    app = create_app(hub, devices.check_password, clock, _pages(config, hub, devices.registry, clock, waits))
+    app = create_app(hub, devices.check_password, clock, pages)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()
@@ -166,15 +174,114 @@ async def settle_appointments(hub: Hub, now: datetime) -> None:
 
     def settle() -> None:
         desk.mark_no_shows(now)
-        for site in gateway.district.sites:
-            day = gateway.service.state(site.id).day
+        for site in hub.decided():
+            day = gateway.service.state(site).day
             if day is not None:
-                gateway.reserve(site.id, desk.outstanding(site.id, day))
+                gateway.reserve(site, desk.outstanding(site, day))
 
     try:
         await asyncio.get_running_loop().run_in_executor(hub.writer, settle)
     except Exception:
         log.exception("could not settle today's appointments; will try again next tick")
+
+
+def _broker(config: HubConfig, registry: DeviceRegistry) -> tuple[ManagedMosquitto | None, tuple[str, int, str, str]]:
+    """The managed Mosquitto, started (or None for an external broker), and where and as whom the hub connects."""
+    if not config.mqtt.managed:
+        return None, (config.mqtt.host, config.mqtt.port, config.mqtt.username, config.mqtt.password)
+    directory = Path(config.broker.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    broker = ManagedMosquitto(directory, registry.all, port=config.broker.port or None)
+    broker.start()
+    return broker, (broker.host, broker.port, broker.hub_user, broker.hub_password)
+
+
+def _bridge(
+    config: ClusterConfig, gate: SiteGate, at: tuple[str, int, str, str], loop: asyncio.AbstractEventLoop
+) -> MqttBridge:
+    """One hub: every site's requests, under the one hub's client id; one of several: its own id and sites."""
+    host, port, user, password = at
+    if not gate.clustered:
+        return MqttBridge(host=host, port=port, username=user, password=password, loop=loop)
+    return MqttBridge(
+        host=host, port=port, username=user, password=password, loop=loop, client_id=config.hub_id, sites=set()
+    )
+
+
+def _site_gate(config: ClusterConfig, store: EventStore, database_url: str) -> SiteGate:
+    """Every site (one hub), or the sites this hub holds among several on one PostgreSQL, fenced in the store."""
+    if not config.enabled:
+        return EverySite()
+    if not isinstance(store, SqlStore) or store.engine.dialect.name != "postgresql":
+        raise ConfigError("[cluster] hub_id needs PostgreSQL: several hubs share one database")
+    leases = SiteLeases(
+        libpq_url(database_url), config.hub_id, prefer=config.preferred, address=config.address,
+        hold_seconds=config.hold_seconds, grace_seconds=config.grace_seconds,
+    )  # fmt: skip
+    store.fence = Fence(leases).check
+    return HeldSites(leases)
+
+
+async def hold_sites(hub: Hub, gate: HeldSites, tick_seconds: float, stop: asyncio.Event) -> None:
+    """Among several hubs: renew this hub's holds every tick, load the sites it takes, stop deciding for those it
+    lost or hands back (``hub.cluster``). The lease's database work runs on a thread of its own."""
+    loop, leases = asyncio.get_running_loop(), gate.leases
+    with ThreadPoolExecutor(1, thread_name_prefix="hall-leases") as lease_thread:
+        try:
+            while not stop.is_set():
+                sites = [site.id for site in hub.gateway.district.sites]
+                changes = await loop.run_in_executor(lease_thread, leases.tick, sites)
+                for site_id in (*changes.lost, *changes.handing_back, *changes.elsewhere):
+                    await loop.run_in_executor(hub.writer, hub.drop, site_id)
+                for site_id in changes.orphaned:
+                    await loop.run_in_executor(hub.writer, hub.drop, site_id, True)
+                if changes.handing_back:
+                    await loop.run_in_executor(lease_thread, leases.release, changes.handing_back)
+                for hold in changes.taken:
+                    try:
+                        await loop.run_in_executor(hub.writer, hub.take, hold.site_id)
+                    except SQLAlchemyError as error:  # not loaded: given back, and taken again on a later tick
+                        log.error("could not load site %s (%s)", hold.site_id, _first_line(error))
+                        await loop.run_in_executor(hub.writer, hub.drop, hold.site_id)
+                        await loop.run_in_executor(lease_thread, leases.release, [hold.site_id])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), tick_seconds)
+        finally:
+            await loop.run_in_executor(lease_thread, leases.close)
+
+
+async def _tick(hub: Hub, pages: Pages, waits: SummaryWaits, clock: Callable[[], datetime]) -> None:
+    """The hub's periodic work; a database that went away costs this tick's work (logged), not the hub."""
+    steps: list[Callable[[], Awaitable[object]]] = [
+        lambda: hub.run_schedule(clock()),
+        lambda: publish_site_views(hub, waits, clock()),
+        lambda: settle_appointments(hub, clock()),
+    ]
+    if hub.sites.clustered:
+        steps.insert(0, pages.configuration.refresh)  # a version saved on another hub
+    for step in steps:
+        try:
+            await step()
+        except SQLAlchemyError as error:
+            log.error("the database did not answer (%s); trying again next tick", _first_line(error))
+
+
+def _refresh_devices(hub: Hub, devices: DeviceCache, broker: ManagedMosquitto | None) -> None:
+    """A device added, rotated or revoked (on any hub): the broker's accounts and the devices' configs follow."""
+    try:
+        changed = devices.refresh()
+    except SQLAlchemyError as error:
+        log.error("could not read the device registry (%s); trying again next tick", _first_line(error))
+        return
+    if changed:
+        log.info("device registry changed: %d devices", len(devices.devices))
+        if broker is not None:
+            broker.reload()
+        hub.set_configs(devices.configs())
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
@@ -183,48 +290,44 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     store = open_store(config.database.url)
+    gate = _site_gate(config.cluster, store, config.database.url)
     district = open_district(store, Path(config.district.path))
-    registry = registry_for(store, district)
+    registry = with_broker_accounts(registry_for(store, district), config)
     devices = DeviceCache(registry)
     devices.refresh()
-    broker: ManagedMosquitto | None = None
-    if config.mqtt.managed:
-        directory = Path(config.broker.directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        broker = ManagedMosquitto(directory, registry.all, port=config.broker.port or None)
-        broker.start()
-        host, port, user, password = broker.host, broker.port, broker.hub_user, broker.hub_password
-    else:
-        host, port, user, password = config.mqtt.host, config.mqtt.port, config.mqtt.username, config.mqtt.password
+    broker, (host, port, user, password) = _broker(config, registry)
     clock = make_clock(config.clock.start)
-    hub = Hub(_gateway(config, store, district, devices, clock))
+    hub = Hub(_gateway(config, store, district, devices, clock), gate)
     hub.set_configs(devices.configs())
-    await hub.start(MqttBridge(host=host, port=port, username=user, password=password, loop=loop))
+    await hub.start(_bridge(config.cluster, gate, (host, port, user, password), loop))
     gc.collect()
     gc.freeze()  # what the start loaded lives as long as the hub: full collections no longer walk it (PERFORMANCE.md)
     waits = SummaryWaits(hub.gateway.estimators)
-    runner = await _serve_web(config, hub, devices, clock, waits)
+    pages = _pages(config, hub, devices.registry, clock, waits)
+    runner = await _serve_web(config, hub, devices, clock, pages)
     log.info(
         "hub ready: %s, %d sites, %d devices; MQTT %s:%d%s; HTTP http://%s:%d",
         district.name_en, len(district.sites), len(devices.devices), host, port,
         " (managed Mosquitto)" if broker else "", config.http.host, config.http.port,
     )  # fmt: skip
     watchdog = asyncio.create_task(_watch(broker, stop)) if broker is not None else None
+    holder = (
+        asyncio.create_task(hold_sites(hub, gate, config.cluster.tick_seconds, stop))
+        if isinstance(gate, HeldSites)
+        else None
+    )
     try:
         while not stop.is_set():
-            await hub.run_schedule(clock())
-            await publish_site_views(hub, waits, clock())
-            await settle_appointments(hub, clock())
+            await _tick(hub, pages, waits, clock)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
-            if devices.refresh():
-                log.info("device registry changed: %d devices", len(devices.devices))
-                if broker is not None:
-                    broker.reload()
-                hub.set_configs(devices.configs())
+            _refresh_devices(hub, devices, broker)
     finally:
         if watchdog is not None:
             watchdog.cancel()
+        if holder is not None:
+            stop.set()
+            await holder
         if hub.feed is not None:
             hub.feed.close()  # the live pages' streams end, or the web server would wait for them
         await runner.cleanup()

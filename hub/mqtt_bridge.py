@@ -35,10 +35,15 @@ class MqttBridge:
         password: str,
         loop: asyncio.AbstractEventLoop,
         client_id: str = "hall-hub",
+        sites: set[str] | None = None,
     ) -> None:
+        """``sites``: None to take every site's requests (one hub, with a persistent session so that requests wait
+        in the broker while it restarts); a set, empty at first, to take only those of the sites ``follow`` adds
+        (one of several hubs: a clean session, since a site may be another hub's when this one comes back)."""
         self.host, self.port = host, port
         self.hub_id = client_id
         """This hub's id among several (its status topic is ``contract.hub_status_topic(hub_id)``)."""
+        self.sites = sites
         self.loop = loop
         self.on_connected: Callable[[], None] = lambda: None
         """Called on the asyncio loop after every (re)connect."""
@@ -50,7 +55,7 @@ class MqttBridge:
         """Connected and subscribed (the broker granted every subscription made on connect)."""
         self._subscribing: int | None = None
         """The message id of the subscription made on connect, until the broker grants it."""
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=sites is not None)
         client.username_pw_set(username, password)
         client.max_inflight_messages_set(200)
         client.max_queued_messages_set(0)
@@ -94,7 +99,26 @@ class MqttBridge:
 
     def _subscribe(self) -> int | None:
         """Subscribe to everything the hub takes, in one SUBSCRIBE; its message id."""
-        return self.client.subscribe([(wire.ALL_REQUESTS, 1), (wire.ALL_STATUSES, 1)])[1]
+        return self.client.subscribe([(topic, 1) for topic in self._topics()])[1]
+
+    def _topics(self) -> list[str]:
+        """Every site's requests, or only those of the sites this hub decides for (``follow``); every status (the
+        live pages show all devices)."""
+        if self.sites is None:
+            return [wire.ALL_REQUESTS, wire.ALL_STATUSES]
+        return [wire.ALL_STATUSES, *(_site_requests(site) for site in sorted(self.sites))]
+
+    def follow(self, site_id: str) -> None:
+        """Take requests of one more site (several hubs: each subscribes only to the sites it holds)."""
+        assert self.sites is not None, "a bridge made with sites=None follows every site"
+        self.sites.add(site_id)
+        if self.client.is_connected():  # at once, even before the connect's own SUBACK (it may not list this site)
+            self.client.subscribe(_site_requests(site_id), qos=1)
+
+    def unfollow(self, site_id: str) -> None:
+        if self.sites is not None and site_id in self.sites:
+            self.sites.discard(site_id)
+            self.client.unsubscribe(_site_requests(site_id))
 
     def _on_subscribe(self, client: mqtt.Client, _u: object, mid: int, reasons: list[ReasonCode], _p: object) -> None:
         """A broker may refuse a subscription (a NATS cluster electing a stream leader does): without it the hub
@@ -126,3 +150,7 @@ class MqttBridge:
             self.on_request(request, bytes(message.payload))
         else:
             self.loop.call_soon_threadsafe(self.inbox.put_nowait, (message.topic, bytes(message.payload)))
+
+
+def _site_requests(site_id: str) -> str:
+    return wire.ALL_REQUESTS.replace("+", site_id, 1)

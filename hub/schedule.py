@@ -17,9 +17,12 @@ CLOSE_AFTER = timedelta(minutes=30)
 
 
 def due_commands(district: District, states: dict[str, SiteState], now: datetime) -> list[cmd.Command]:
+    """For the sites ``states`` has (those this hub decides for)."""
     due: list[cmd.Command] = []
     for site in district.sites:
-        state = states[site.id]
+        state = states.get(site.id)
+        if state is None:
+            continue
         local = local_time(site, now)
         periods = periods_on(site, district.calendar, local.date())
         if not periods:

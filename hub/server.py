@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,11 +25,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 import contract as wire
 from engine.district import District
+from hub.cluster import EverySite, SiteGate
+from hub.device_settings import configured
 from hub.gateway import Gateway, error_reply, public
 from hub.hall_feed import HallFeed
 from hub.mqtt_bridge import MqttBridge
 from hub.schedule import due_commands
 from hub.service import Outcome
+from hub.store.base import expected_failure
 from hub.writer import Queued, Writer
 
 log = logging.getLogger(__name__)
@@ -63,8 +66,10 @@ class Metrics:
 
 
 class Hub:
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, sites: SiteGate | None = None) -> None:
         self.gateway = gateway
+        self.sites: SiteGate = sites or EverySite()
+        """Which sites this hub decides for: every site, or those it holds among several hubs (``hub.cluster``)."""
         self.metrics = Metrics()
         self.bridge: MqttBridge | None = None
         self.device_status: dict[str, wire.DeviceStatus] = {}
@@ -79,11 +84,12 @@ class Hub:
         self.writer = Writer(self._run_batch, idle=self._publish_stale_snapshots)
 
     async def start(self, bridge: MqttBridge) -> None:
-        """Load every site's state, connect, and start taking requests."""
+        """Load the state of every site it decides for (none yet among several hubs: ``take`` loads each), connect,
+        and start taking requests."""
         loop = asyncio.get_running_loop()
         self.feed = HallFeed(loop)
-        for site in self.gateway.district.sites:
-            await loop.run_in_executor(self.writer, self.gateway.warm_up, site.id)
+        for site in self.decided():
+            await loop.run_in_executor(self.writer, self.gateway.warm_up, site)
         self.bridge = bridge
         bridge.on_connected = self._republish
         bridge.on_request = self._take_mqtt_request
@@ -101,7 +107,8 @@ class Hub:
         self.gateway.service.close()  # the snapshots being saved, before the store closes
 
     def set_configs(self, configs: list[wire.DeviceConfig]) -> None:
-        self.configs = {(config.site_id, config.device_id): config for config in configs}
+        """The registry's devices, each with the settings its site gives it (``hub.device_settings``)."""
+        self._keep_configs(configs)
         if self.bridge is not None and self.bridge.connected.is_set():
             self.writer.submit(self._publish_configs)
 
@@ -133,8 +140,51 @@ class Hub:
         answer = _publisher(self.bridge, wire.reply_topic(topic.site_id, topic.device_id))
         self.submit((topic.site_id, topic.device_id, topic.action, payload), "mqtt", answer)
 
+    def decided(self) -> list[str]:
+        """The district's sites this hub decides for now."""
+        return [site.id for site in self.gateway.district.sites if self.sites.decides(site.id)]
+
+    def follows(self, site_id: str) -> bool:
+        """Whether this hub takes the site's MQTT requests (every site's, with one hub)."""
+        followed = self.bridge.sites if self.bridge is not None else None
+        return followed is None or site_id in followed
+
+    def take(self, site_id: str) -> None:
+        """On the writer thread: this hub decides for the site from now on (it holds it, ``hub.cluster``): its
+        state from the store, its requests, and its retained snapshot out again."""
+        self.gateway.reload(site_id)
+        self.sites.taken(site_id)
+        if self.bridge is not None:
+            self.bridge.follow(site_id)
+            self._publish_safely(self._publish_snapshot, site_id)
+            self._publish_safely(self._publish_hub_status)
+            self._publish_safely(self._publish_configs, [site_id])
+        self.changed(site_id)
+
+    def drop(self, site_id: str, answering: bool = False) -> None:
+        """On the writer thread: this hub no longer decides for the site; it forgets it and publishes nothing more
+        of it. ``answering``: it lost the site with its database, so nobody decides for it now; it keeps taking its
+        requests to answer ``unavailable`` (the devices ask again with the same id) until a hub holds it again."""
+        self.sites.dropped(site_id)
+        self._stale.pop(site_id, None)
+        if self.bridge is not None and not answering:
+            self.bridge.unfollow(site_id)
+        if self.gateway.district.site(site_id) is not None:
+            self.gateway.forget(site_id)
+        self.changed(site_id)
+
     def _run_batch(self, batch: list[Queued]) -> None:
-        """On the writer thread: decide and store the batch, publish its events, answer each request."""
+        """On the writer thread: decide and store the batch, publish its events, answer each request. A request for
+        a site this hub does not decide for now is answered ``unavailable`` (nothing decided: the device asks again
+        with the same id), unless it came over MQTT for a site it does not follow: another hub answers that."""
+        elsewhere = [queued for queued in batch if not self.sites.decides(queued.request[0])]
+        if elsewhere:
+            batch = [queued for queued in batch if self.sites.decides(queued.request[0])]
+            for queued in elsewhere:
+                if queued.transport != "mqtt" or self.follows(queued.request[0]):
+                    self._publish_safely(queued.answer, _unavailable(queued.request[3]))
+            if not batch:
+                return
         answers = self._handle_batch([queued.request for queued in batch])
         done = time.perf_counter()
         for queued, (reply, outcome) in zip(batch, answers, strict=True):
@@ -167,14 +217,16 @@ class Hub:
         that still fails gets an error reply."""
         try:
             return self.gateway.handle_batch(requests)
-        except Exception:
-            log.exception("a batch of %d requests failed; answering them one by one", len(requests))
+        except Exception as error:
+            if not expected_failure(error):
+                log.exception("a batch of %d requests failed; answering them one by one", len(requests))
         answers: list[tuple[wire.Reply, Outcome | None]] = []
         for site_id, device_id, action, payload in requests:
             try:
                 answers.append(self.gateway.handle(site_id, device_id, action, payload))
-            except Exception:
-                log.exception("request %s from %s/%s failed", action[:40], site_id, device_id)
+            except Exception as error:
+                if not expected_failure(error):  # else the service said why, in one line
+                    log.exception("request %s from %s/%s failed", action[:40], site_id, device_id)
                 answers.append((_unavailable(payload), None))
         return answers
 
@@ -183,7 +235,7 @@ class Hub:
         await asyncio.get_running_loop().run_in_executor(self.writer, self._run_schedule, now)
 
     def _run_schedule(self, now: datetime) -> None:
-        states = {site.id: self.gateway.service.state(site.id) for site in self.gateway.district.sites}
+        states = {site: self.gateway.service.state(site) for site in self.decided()}
         for command in due_commands(self.gateway.district, states, now):
             outcome = self.gateway.execute(command)
             log.info("schedule: %s %s -> %s", type(command).__name__, command.site_id, _result_of(outcome))
@@ -206,8 +258,12 @@ class Hub:
         self.gateway.apply_district(district)
         if self.bridge is not None and known != {site.id for site in district.sites}:
             self._publish_safely(self._publish_hub_status)
+        self._keep_configs(list(self.configs.values()))  # a board's voice policy is in its config's settings
+        if self.bridge is not None:
+            self._publish_safely(self._publish_configs, [site for site in sites if self.sites.decides(site)])
         for site_id in sorted(sites):
-            self._publish_safely(self._publish_snapshot, site_id)
+            if self.sites.decides(site_id):
+                self._publish_safely(self._publish_snapshot, site_id)
             self.changed(site_id)
 
     def changed(self, site_id: str) -> None:
@@ -231,13 +287,13 @@ class Hub:
         assert self.bridge is not None
         self.metrics.broker_connected.set(1)
         self._publish_hub_status()
-        for site in self.gateway.district.sites:
-            self.bridge.publish(wire.snapshot_topic(site.id), wire.encode(self.gateway.snapshot(site.id)), retain=True)
+        for site in self.decided():
+            self.bridge.publish(wire.snapshot_topic(site), wire.encode(self.gateway.snapshot(site)), retain=True)
         self._publish_configs()
 
     def _publish_hub_status(self) -> None:
         assert self.bridge is not None
-        sites = tuple(site.id for site in self.gateway.district.sites)
+        sites = tuple(site.id for site in self.gateway.district.sites if self.sites.serves(site.id))
         hub = self.bridge.hub_id
         status = wire.HubStatus(hub=hub, online=True, sites=sites)
         self.bridge.publish(wire.hub_status_topic(hub), wire.encode(status), retain=True)
@@ -245,10 +301,17 @@ class Hub:
         for site_id in sites:
             self.bridge.publish(wire.site_hub_topic(site_id), deciding, retain=True)
 
-    def _publish_configs(self) -> None:
+    def _keep_configs(self, configs: Iterable[wire.DeviceConfig]) -> None:
+        configured_now = configured(configs, self.gateway.district)
+        self.configs = {(config.site_id, config.device_id): config for config in configured_now}
+
+    def _publish_configs(self, sites: Collection[str] | None = None) -> None:
+        """The configs of the devices of these sites (by default those this hub decides for)."""
         assert self.bridge is not None
+        sites = set(self.decided() if sites is None else sites)
         for (site_id, device_id), config in self.configs.items():
-            self.bridge.publish(wire.config_topic(site_id, device_id), wire.encode(config), retain=True)
+            if site_id in sites:
+                self.bridge.publish(wire.config_topic(site_id, device_id), wire.encode(config), retain=True)
 
     async def _serve_inbox(self, bridge: MqttBridge) -> None:
         """Device statuses, as they come (requests go to the writer without the event loop)."""

@@ -24,7 +24,7 @@ from engine.commands import Command
 from engine.district import District
 from engine.events import AnyEvent, TicketIssued
 from engine.rejections import Rejection
-from hub.store.base import DuplicateCommand, Entry, EventStore
+from hub.store.base import DuplicateCommand, Entry, EventStore, expected_failure
 from hub.store.snapshots import SnapshotSaver
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,11 @@ class HallService:
             state = self._states[site_id] = self._load(site_id)
         return state
 
+    def forget(self, site_id: str) -> None:
+        """Drop a site's state: another hub decides for it now, and it is loaded afresh if this one takes it again."""
+        with self._lock(site_id):
+            self._states.pop(site_id, None)
+
     def execute(self, command: Command, digest: str = "") -> Outcome:
         return self.execute_many([command], [digest])[0]
 
@@ -172,15 +177,7 @@ class HallService:
                         refused.append(outcome)
             self.store.append(entries)
         except Exception as error:
-            for site_id in sites:  # the states may hold events that were never stored: reload on next use
-                self._states.pop(site_id, None)
-            if len(commands) > 1:
-                log.warning("a batch of %d commands could not be stored (%r); one by one now", len(commands), error)
-                return None
-            if isinstance(error, DuplicateCommand):  # a retry raced its first attempt: answer as that one was
-                return self._stored([commands[0].command_id])
-            log.exception("command failed for site %s; its state will be reloaded from the store", sites[0])
-            raise
+            return self._not_stored(error, commands, sites)
         for entry in entries:
             self._recent[entry.command_id] = None
         while len(self._recent) > RECENT_COMMANDS:
@@ -190,6 +187,22 @@ class HallService:
             if self.state(site_id).seq // self.snapshot_every != seqs_before[site_id] // self.snapshot_every:
                 self._snapshot(self.state(site_id))
         return known
+
+    def _not_stored(self, error: Exception, commands: Sequence[Command], sites: list[str]) -> dict[str, Outcome] | None:
+        """Nothing of the batch was stored: None to run it again one by one, a single command's stored answer if a
+        retry raced its first attempt; any other failure of a single command is raised."""
+        for site_id in sites:  # the states may hold events that were never stored: reload on next use
+            self._states.pop(site_id, None)
+        if len(commands) > 1:
+            log.warning("a batch of %d commands could not be stored (%r); one by one now", len(commands), error)
+            return None
+        if isinstance(error, DuplicateCommand):  # a retry raced its first attempt: answer as that one was
+            return self._stored([commands[0].command_id])
+        if expected_failure(error):
+            log.error("command for site %s not stored: %s", sites[0], str(error).splitlines()[0])
+        else:
+            log.exception("command failed for site %s; its state will be reloaded from the store", sites[0])
+        raise error
 
     def _unless_stored(self, refused: list[Outcome], known: dict[str, Outcome]) -> list[Outcome]:
         """The refusals that are the first answer to their ids. A refusal is not stored, so the primary key cannot

@@ -22,10 +22,12 @@ import contract as wire
 from engine import events as ev
 from engine.calendar import day_bounds
 from hub.appointments.web import add_routes
+from hub.cluster import HeldSites
 from hub.gateway import KnownDevice
 from hub.ratings import ratings_report
 from hub.server import Hub
 from hub.web_pages import Pages, add_pages
+from hub.web_pages.render import Handler
 
 HUB = web.AppKey("hub", Hub)
 PasswordCheck = Callable[[str, str], bool]
@@ -56,6 +58,23 @@ async def ready(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     connected = hub.bridge is not None and hub.bridge.connected.is_set()
     return web.json_response({"ready": connected, "broker": connected}, status=200 if connected else 503)
+
+
+@web.middleware
+async def site_hub(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Among several hubs, a site's API and pages are its hub's: another hub sends the browser there (307) when it
+    knows where that is, and answers 503 otherwise (the site is changing hands: ask again in a moment)."""
+    site_id = request.match_info.get("site")
+    sites = request.app[HUB].sites
+    if site_id is None or not isinstance(sites, HeldSites) or sites.decides(site_id):
+        return await handler(request)
+    holder, address = sites.leases.holders.get(site_id, ("", ""))
+    if address and holder != sites.leases.hub_id:
+        raise web.HTTPTemporaryRedirect(address.rstrip("/") + str(request.rel_url))
+    raise web.HTTPServiceUnavailable(
+        text=f"site {site_id} is decided by another hub now (or is changing hands): try again in a moment",
+        headers={"Retry-After": "2"},
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -183,7 +202,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     pages: Pages | None = None,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app = web.Application(client_max_size=MAX_BODY + 1024, middlewares=[site_hub])
     app[HUB] = hub
     app[CHECK_PASSWORD] = check_password
     app.router.add_get("/healthz", health)

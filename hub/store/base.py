@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import msgspec
+from sqlalchemy.exc import OperationalError
 
 from engine.events import Event
 
@@ -49,6 +50,16 @@ class DuplicateCommand(StoreError):
 
 class SequenceConflict(StoreError):
     """An event's (site, seq) is taken: another writer appended to the site first."""
+
+
+class NotOwner(StoreError):
+    """A site of the batch is no longer this hub's to decide (``hub.cluster``): another hub holds it now."""
+
+
+def expected_failure(error: BaseException) -> bool:
+    """A database that does not answer, or a site another hub holds now: what a hub lives through (logged in one
+    line, answered ``unavailable``), not a defect worth a traceback."""
+    return isinstance(error, NotOwner | OperationalError)
 
 
 class EventStore(Protocol):

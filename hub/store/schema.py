@@ -168,3 +168,28 @@ wall_screens = sa.Table(
 )
 """Wall screens (``hub.wall_screens``): a TV's read-only link to the district wall (no ``site_id``) or one site's
 live hall; only the sha256 of its random token, who made it, when it was last seen and when revoked."""
+
+site_locks = sa.Table(
+    "site_locks",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("lock_key", sa.Integer(), nullable=False),
+    sa.Column("epoch", sa.BigInteger(), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("taken_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("lock_key", name="uq_site_locks_lock_key"),
+)
+"""Several hubs on one PostgreSQL (``hub.cluster``): each site's advisory lock key, the epoch its holder took it at
+(every append checks it) and who holds it, for the pages and the next taker."""
+
+cluster_hubs = sa.Table(
+    "cluster_hubs",
+    metadata,
+    sa.Column("hub_id", sa.String(64), primary_key=True),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("prefer", sa.Text(), nullable=False),
+    sa.Column("sharing", sa.Boolean(), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The hubs of a city as their heartbeats last said: web address, preferred sites, whether it takes a share of the
+other sites yet (not in its first seconds), when seen."""

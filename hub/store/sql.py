@@ -114,11 +114,18 @@ def _snapshot_upsert(dialect: str) -> sa.Executable:
     )
 
 
+Fence = Callable[[Connection, Sequence[str]], None]
+"""A check inside every append's transaction that the sites are still the writer's (``hub.cluster.Fence``); it
+raises ``NotOwner`` to refuse the batch."""
+
+
 class SqlStore:
     """The ``EventStore`` contract on a SQLAlchemy engine whose database is migrated to the current schema."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.fence: Fence | None = None
+        """Set when several hubs share the database (PostgreSQL)."""
         # A one-statement read needs no transaction; on PostgreSQL leaving out BEGIN and ROLLBACK saves two round
         # trips per look-up. (The log stream keeps its transaction: a server-side cursor lives in one.)
         self._reads = (
@@ -168,6 +175,8 @@ class SqlStore:
         event_rows = [self._event_row(entry.command_id, event) for entry in entries for event in entry.events]
         first_seqs = _first_seqs(entries)
         with self.engine.begin() as connection:
+            if self.fence is not None:
+                self.fence(connection, sorted({entry.site_id for entry in entries}))
             _insert(connection, self._insert_commands, command_rows, DuplicateCommand)
             if event_rows:
                 _insert(connection, self._insert_events, event_rows, SequenceConflict)

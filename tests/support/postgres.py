@@ -96,31 +96,56 @@ def _free_port() -> int:
         return port
 
 
+class PrivateCluster:
+    """A throw-away cluster of our own (initdb, pg_ctl), run as the postgres user when we are root: one that a test
+    may stop and start again (``stop``, ``start``) without touching the machine's server."""
+
+    def __init__(self) -> None:
+        binaries = sorted(DEBIAN_BINARIES.glob("*/bin/initdb"))
+        if not binaries:
+            raise PostgresUnavailable(f"no initdb under {DEBIAN_BINARIES}")
+        self.bindir = binaries[-1].parent
+        self.root = Path(tempfile.mkdtemp(prefix="hall-pg-"))
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres")
+        self.data, self.server = self.root / "data", Server("127.0.0.1", _free_port())
+        self.pg_ctl = [*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.data)]
+
+    def create(self) -> str | None:
+        """initdb and start; what failed, or None."""
+        initdb = [*self.as_postgres, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"]
+        return _run(initdb) or self.start()
+
+    def start(self) -> str | None:
+        options = f"-p {self.server.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        failure = _run([*self.pg_ctl, "-l", str(self.root / "log"), "-w", "-o", options, "start"])
+        return failure or (None if self.server.wait_until_up() else "the private cluster does not answer")
+
+    def stop(self, mode: str = "fast") -> None:
+        _run([*self.pg_ctl, "-m", mode, "stop"])
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
 def _private_cluster(notes: list[str]) -> Iterator[Server | None]:
-    """A throw-away cluster (initdb, pg_ctl start) run as the postgres user when we are root; None if it fails."""
-    binaries = sorted(DEBIAN_BINARIES.glob("*/bin/initdb"))
-    if not binaries:
-        notes.append(f"no initdb under {DEBIAN_BINARIES}")
+    """A throw-away cluster for the duration; None if it cannot be had."""
+    try:
+        cluster = PrivateCluster()
+    except PostgresUnavailable as exc:
+        notes.append(str(exc))
         yield None
         return
-    bindir = binaries[-1].parent
-    root = Path(tempfile.mkdtemp(prefix="hall-pg-"))
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(root, "postgres")
-    data, server = root / "data", Server("127.0.0.1", _free_port())
-    pg_ctl = [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data)]
     try:
-        failure = _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"])
-        options = f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
-        failure = failure or _run([*pg_ctl, "-l", str(root / "log"), "-w", "-o", options, "start"])
+        failure = cluster.create()
         if failure:
             notes.append(failure)
-        yield server if failure is None and server.wait_until_up() else None
+        yield cluster.server if failure is None else None
     finally:
-        _run([*pg_ctl, "-m", "immediate", "stop"])
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()
 
 
 @contextmanager

@@ -188,7 +188,6 @@ async def test_no_form_makes_the_page_fail(client: Client, data: st.DataObject) 
 # --- the running hub ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="hub/main.py does not yet send hub.device_settings.configured() (lead)")
 async def test_saved_quiet_hours_reach_a_board_s_retained_config_within_a_second(hub: HubProcess) -> None:
     board = hub.provision("centre", "board")
     made = subprocess.run(
