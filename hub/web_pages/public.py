@@ -9,6 +9,10 @@
   (``Public.ticket_feed``).
 - ``/board/<site>`` (and ``?zone=``, ``.json``): the hall board's content; ``/board/<site>/stream`` follows it.
   Every board of a site shares one snapshot and one built view per change of the site (``ViewCache``).
+- ``/wall/<token>`` (and ``.json``): a wall screen's link (``hub.wall_screens``, decision 0019): the district's wall
+  or one site's live hall as the admin pages show them (``views.live``, the same ``LiveHall`` and built views), read
+  only, without the admin bar; ``/wall/<token>/stream`` follows it through the screen's own feed, which revoking
+  the screen ends. A malformed, unknown or revoked token gets one 404, the same for each.
 
 No session, no cookie but the language's, no CSRF: these pages change nothing. Their answers say how they may be
 cached and that no other site may frame them or learn the link (``SECURITY``). The words are in
@@ -32,12 +36,15 @@ from yarl import URL
 from engine.district import Site
 from engine.estimate import EstimatorConfig
 from hub.hall_feed import HallFeed, ViewCache, stream
+from hub.wall_screens import TOKEN as WALL_TOKEN
+from hub.wall_screens import WallScreen
 from hub.web_pages import texts
 from hub.web_pages.board_view import board_view, zones
 from hub.web_pages.render import Handler, add_page, page
 from hub.web_pages.state import LANG, Pages
 from hub.web_pages.ticket_index import TOKEN, Entry, TicketIndex
 from hub.web_pages.ticket_view import materials, ticket_view
+from hub.web_pages.views.live import first_view, followed, hall_of
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +203,16 @@ class Public:
 PUBLIC = web.AppKey("public", Public)
 ticket_routes = web.RouteTableDef()
 board_routes = web.RouteTableDef()
+wall_routes = web.RouteTableDef()
 
 
 def _lang(request: web.Request) -> str:
     return request[LANG]
 
 
-def _missing(request: web.Request, message: str) -> web.Response:
+def _missing(request: web.Request, message: str, template: str = "public_missing.html") -> web.Response:
     """The one 404 of a public page: the same answer whatever was wrong."""
-    return page(request, "public_missing.html", {"ok": False, "error": {"code": "not_found", "message": message}}, 404)
+    return page(request, template, {"ok": False, "error": {"code": "not_found", "message": message}}, 404)
 
 
 def _stream_path(request: web.Request, path: str, **query: str) -> str:
@@ -272,8 +280,47 @@ async def board_stream(request: web.Request) -> web.StreamResponse:
     return await stream(request, public.hall.feed, [site.id], lambda: public.board(site, zone, lang))
 
 
+async def _wall_screen(request: web.Request) -> WallScreen | None:
+    """The screen of the route's token, marked seen; None for a malformed, unknown or revoked token, or a screen of a
+    site the district no longer has."""
+    pages, token = request.app[PUBLIC].pages, request.match_info["token"]
+    if not WALL_TOKEN.fullmatch(token):
+        return None
+    screen = await pages.off_loop(pages.wall_screens.visit, token, pages.clock())
+    if screen is None or (screen.site_id is not None and pages.hall.district.site(screen.site_id) is None):
+        return None
+    return screen
+
+
+def _no_screen(request: web.Request) -> web.Response:
+    return _missing(request, "No such wall screen", "walls_missing.html")
+
+
+@add_page(wall_routes, "/{token}")
+async def wall_screen_page(request: web.Request) -> web.Response:
+    screen = await _wall_screen(request)
+    if screen is None:
+        return _no_screen(request)
+    template, view = await first_view(hall_of(request.app[PUBLIC].pages), screen.site_id)
+    stream_path = _stream_path(request, f"/wall/{request.match_info['token']}/stream")
+    return page(request, template, {"ok": True, "view": view, "stream": stream_path, "screen": {"label": screen.label}})
+
+
+@wall_routes.get("/{token}/stream")
+async def wall_screen_stream(request: web.Request) -> web.StreamResponse:
+    screen = await _wall_screen(request)
+    if screen is None:
+        return _no_screen(request)
+    pages = request.app[PUBLIC].pages
+    hall = hall_of(pages)
+    sites, view = followed(hall, screen.site_id)
+    async with pages.screen_feeds.feed(screen.screen_id, hall.feed, sites) as feed:
+        return await stream(request, feed, sites, view)
+
+
 def _headers_for(request: web.Request) -> dict[str, str]:
-    return {**SECURITY, **(NO_STORE if request.path.startswith("/t/") else NO_CACHE)}
+    """A ticket's page and a wall screen's are reached by a secret link: kept by no cache."""
+    return {**SECURITY, **(NO_STORE if request.path.startswith(("/t/", "/wall/")) else NO_CACHE)}
 
 
 @web.middleware
@@ -297,7 +344,7 @@ def _public_app(public: Public, routes: web.RouteTableDef, environment: jinja2.E
 
 
 def add_public(app: web.Application, pages: Pages) -> None:
-    """Mount the public pages on the hub's app: ``/t/`` and ``/board/``."""
+    """Mount the public pages on the hub's app: ``/t/``, ``/board/`` and ``/wall/``."""
     public = Public(pages)
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("hub.web_pages", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
@@ -306,3 +353,4 @@ def add_public(app: web.Application, pages: Pages) -> None:
     tickets.cleanup_ctx.append(public.follow_tickets)
     app.add_subapp("/t", tickets)
     app.add_subapp("/board", _public_app(public, board_routes, environment))
+    app.add_subapp("/wall", _public_app(public, wall_routes, environment))

@@ -20,6 +20,7 @@ from hub.configuration import Configuration
 from hub.devices import DeviceRegistry
 from hub.gateway import Gateway
 from hub.hall_feed import HallFeed
+from hub.wall_screens import ScreenFeeds, WallScreens, wall_screens_for
 from hub.web_pages.throttle import SignInThrottle
 
 T = TypeVar("T")
@@ -76,11 +77,18 @@ class Pages:
     """The port the devices reach the broker at (the managed Mosquitto's, or the external broker's): the devices
     page writes it into a new device's settings."""
     throttle: SignInThrottle = field(init=False)
+    wall_screens: WallScreens = field(init=False)
+    """The wall screens, kept beside the configuration's store."""
+    screen_feeds: ScreenFeeds = field(init=False)
+    """The open streams of the wall screens' links (``/wall/<token>``), ended when a screen is revoked."""
 
     def __post_init__(self) -> None:
         if len(self.secret) < 16:
             raise ValueError("the pages need the hub's secret (at least 16 bytes) for their session key")
         self.throttle = SignInThrottle(self.settings.sign_in_limit, self.settings.address_limit)
+        self.wall_screens = wall_screens_for(self.configuration.store)
+        self.screen_feeds = ScreenFeeds(lambda screen_id: self.off_loop(self.wall_screens.still, screen_id,
+                                                                        self.clock()))  # fmt: skip
 
     async def off_loop(self, work: Callable[..., T], *args: Any) -> T:
         """Database and password-hash work, off the event loop."""

@@ -30,7 +30,7 @@ function node(tag, className, ...children) {
 function setState(state) {
   stateLine.dataset.live = state;
   text(stateLine, stateLine.dataset[`${state.replace(/_(\w)/g, (_, c) => c.toUpperCase())}Text`] || state);
-  signInAgain.hidden = state !== "signed_out";
+  if (signInAgain) signInAgain.hidden = state !== "signed_out"; // a wall screen's page has no sign-in
 }
 
 function alertText(alert) {
@@ -158,8 +158,9 @@ function start() {
 }
 
 // The browser gave up on the stream (the hub answered it with something else: a restart, a proxy's error page, the
-// sign-in after the session ended). Ask for the page's JSON: signed out says so; a view shows and the stream
-// starts again; anything else tries again shortly.
+// sign-in after the session ended). Ask for the page's JSON: signed out says so; a wall screen's link that is no
+// longer valid (404) says so and stops asking; a view shows and the stream starts again; anything else tries
+// again shortly.
 async function resume() {
   let response;
   try {
@@ -170,6 +171,8 @@ async function resume() {
   }
   if (response.status === 401) {
     setState("signed_out");
+  } else if (response.status === 404 && stateLine.dataset.goneText) {
+    setState("gone");
   } else if (response.ok) {
     show((await response.json()).view);
     start();

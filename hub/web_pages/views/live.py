@@ -23,7 +23,7 @@ from hub.hall_feed import HallFeed, ViewCache, stream
 from hub.web_pages.access import allow
 from hub.web_pages.hall_view import Known, SiteViews
 from hub.web_pages.render import add_page, page, site_of
-from hub.web_pages.state import PAGES, Pages
+from hub.web_pages.state import PAGES, HallReader, Pages
 
 routes = web.RouteTableDef()
 
@@ -102,46 +102,67 @@ class LiveHall:
         self._wakeups[site_id] = asyncio.get_running_loop().call_later(delay, self.feed.changed, site_id)
 
 
-_halls: weakref.WeakKeyDictionary[web.Application, LiveHall] = weakref.WeakKeyDictionary()
+_halls: weakref.WeakKeyDictionary[HallReader, LiveHall] = weakref.WeakKeyDictionary()
 
 
-def live_hall(request: web.Request) -> LiveHall:
-    """The app's one ``LiveHall`` (made by its first live request)."""
-    hall = _halls.get(request.app)
+def hall_of(pages: Pages) -> LiveHall:
+    """The one ``LiveHall`` of the pages' hall (made by its first live request): the admin pages and the wall
+    screens' links (``public``) share it, and with it every view built."""
+    hall = _halls.get(pages.hall)
     if hall is None:
-        hall = _halls[request.app] = LiveHall(request.app[PAGES])
+        hall = _halls[pages.hall] = LiveHall(pages)
     return hall
 
 
-def _page(request: web.Request, template: str, view: dict[str, Any], stream_path: str) -> web.Response:
+def live_hall(request: web.Request) -> LiveHall:
+    return hall_of(request.app[PAGES])
+
+
+async def first_view(hall: LiveHall, site_id: str | None) -> tuple[str, dict[str, Any]]:
+    """The template and the view built now of a site's live hall, or of the district's wall (``site_id`` None)."""
+    if site_id is None:
+        return "wall.html", await hall.wall(hall.fresh)
+    return "live.html", await hall.fresh(site_id)
+
+
+def followed(hall: LiveHall, site_id: str | None) -> tuple[list[str] | None, Callable[[], Awaitable[dict[str, Any]]]]:
+    """What a stream of a site's live hall (or of the wall: None) follows, and how it gets each view."""
+    if site_id is None:
+        return None, hall.wall
+    return [site_id], lambda: hall.site(site_id)
+
+
+async def _page(request: web.Request, site_id: str | None, stream_path: str) -> web.Response:
+    template, view = await first_view(live_hall(request), site_id)
     return page(request, template, {"ok": True, "view": view, "stream": stream_path})
+
+
+async def _stream(request: web.Request, site_id: str | None) -> web.StreamResponse:
+    hall = live_hall(request)
+    sites, view = followed(hall, site_id)
+    return await stream(request, hall.feed, sites, view)
 
 
 @add_page(routes, "/sites/{site}/live")
 @allow(Role.ADMIN, Role.MANAGER)
 async def live_page(request: web.Request) -> web.Response:
     site_id = site_of(request).id
-    view = await live_hall(request).fresh(site_id)
-    return _page(request, "live.html", view, f"/admin/sites/{site_id}/live/stream")
+    return await _page(request, site_id, f"/admin/sites/{site_id}/live/stream")
 
 
 @routes.get("/sites/{site}/live/stream")
 @allow(Role.ADMIN, Role.MANAGER)
 async def live_stream(request: web.Request) -> web.StreamResponse:
-    site_id = site_of(request).id
-    hall = live_hall(request)
-    return await stream(request, hall.feed, [site_id], lambda: hall.site(site_id))
+    return await _stream(request, site_of(request).id)
 
 
 @add_page(routes, "/wall")
 @allow(Role.ADMIN)
 async def wall_page(request: web.Request) -> web.Response:
-    hall = live_hall(request)
-    return _page(request, "wall.html", await hall.wall(hall.fresh), "/admin/wall/stream")
+    return await _page(request, None, "/admin/wall/stream")
 
 
 @routes.get("/wall/stream")
 @allow(Role.ADMIN)
 async def wall_stream(request: web.Request) -> web.StreamResponse:
-    hall = live_hall(request)
-    return await stream(request, hall.feed, None, hall.wall)
+    return await _stream(request, None)
