@@ -18,7 +18,18 @@ from aiohttp_session import session_middleware
 from hub.web_pages import public, sessions
 from hub.web_pages.access import guard
 from hub.web_pages.state import PAGES, HallReader, Pages
-from hub.web_pages.views import audit, configure, devices, home, live, people, sign_in, voice, walls
+from hub.web_pages.views import (
+    appointment_settings,
+    audit,
+    configure,
+    devices,
+    home,
+    live,
+    people,
+    sign_in,
+    voice,
+    walls,
+)
 
 __all__ = ["PREFIX", "HallReader", "Pages", "add_pages", "pages_app"]
 
@@ -33,7 +44,7 @@ def pages_app(pages: Pages) -> web.Application:
     app[PAGES] = pages
     loader = jinja2.PackageLoader("hub.web_pages", "templates")
     aiohttp_jinja2.setup(app, loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
-    for module in (sign_in, home, audit, live, devices, people, configure, voice, walls):
+    for module in (sign_in, home, audit, live, devices, people, configure, voice, appointment_settings, walls):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, name="static")
     return app
