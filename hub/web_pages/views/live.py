@@ -5,6 +5,8 @@ render the first view on the server, usable without JavaScript; ``static/live.js
 ``.../live/stream`` or ``/admin/wall/stream``. Every stream of the app shares one ``LiveHall``: each site's view is
 built once per change of the site (``hall_feed.ViewCache``, and one build in flight shared by every stream that
 asks meanwhile), on the writer thread (``hall_view``), so fifty open pages cost one build per change, not fifty.
+The wall screens' links (``public``, ``/wall/<token>``) show the same pages from the same ``LiveHall``
+(``hall_of``, ``first_view``, ``followed``).
 """
 
 from __future__ import annotations
