@@ -142,6 +142,15 @@ async def test_an_administrator_opens_any_site_s_page_and_an_unknown_site_is_404
     assert nowhere.status == 404 and (await nowhere.json())["error"]["code"] == "no_site"
 
 
+async def test_a_hub_without_an_appointment_desk_says_so(client: Client, pages: Pages) -> None:
+    pages.hall.gateway.appointments = None
+    assert await sign_in(client, "li") == 303
+
+    answer = await client.get(PAGE)
+
+    assert answer.status == 404 and "本中心未开通预约" in await answer.text()
+
+
 async def test_a_save_without_the_form_s_token_is_refused_and_changes_nothing(client: Client, pages: Pages) -> None:
     assert await sign_in(client, "li") == 303
     form = await opened(client, PAGE)
