@@ -134,8 +134,15 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
         threading.Thread(target=self._send, args=(request,), name=f"caller-{request.purpose}", daemon=True).start()
 
     def _send(self, request: Request) -> None:
-        reply = self.hub.send(request)
+        def retrying(_attempt: int) -> None:
+            Clock.schedule_once(lambda _dt: self._retrying(request))
+
+        reply = self.hub.send(request, on_retry=retrying)
         Clock.schedule_once(lambda _dt: self._answered(request, reply))
+
+    def _retrying(self, request: Request) -> None:
+        self.model.on_retrying(request)
+        self._redraw()
 
     def _answered(self, request: Request, reply: wire.Reply | None) -> None:
         follow = self.model.on_reply(request, reply) if reply is not None else self.model.on_unreachable(request)

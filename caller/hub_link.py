@@ -56,10 +56,11 @@ class CallerLink:
     def online(self) -> bool:
         return self.link.connected.is_set() and self.link.hub_online
 
-    def send(self, request: Request) -> wire.Reply | None:
-        """Blocks through the link's retries (never call it on the UI thread)."""
+    def send(self, request: Request, on_retry: Callable[[int], None] | None = None) -> wire.Reply | None:
+        """Blocks through the link's retries (never call it on the UI thread); ``on_retry`` as ``DeviceLink.request``
+        calls it, before each send after the first."""
         try:
-            return self.link.request(request.action, request.body, request_id=request.request_id)
+            return self.link.request(request.action, request.body, request_id=request.request_id, on_retry=on_retry)
         except HubUnreachable:
             return None
 

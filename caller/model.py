@@ -343,6 +343,11 @@ class CallerModel:
         refresh = self.queue_request()
         return [refresh] if refresh is not None else []
 
+    def on_retrying(self, request: Request) -> None:
+        """No answer yet and the link sends ``request`` again (the site's hub may be changing): the screen says it is
+        retrying (``CallerScreen.connection_text``) while the action stays in progress."""
+        self.unreachable = True
+
     def on_unreachable(self, request: Request) -> list[Request]:
         """No answer after the link's retries: nothing is confirmed, nothing the clerk holds is dropped."""
         self.unreachable = True

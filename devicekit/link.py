@@ -3,8 +3,9 @@ for boards a SiteView kept in sync (snapshot, events, gap -> resync).
 
 The network runs in paho's thread; callers block only in ``request`` (never call it on a UI thread: device apps
 call it from a worker). A request that gets no reply is retried with the same id, so the hub answers a retry with
-its first answer and never issues twice; when the hub stays silent ``HubUnreachable`` is raised and the device
-says so on screen.
+its first answer and never issues twice; the retries span longer than another hub takes to take the site over when
+its hub dies (``REQUEST_WAITS``); when the hub stays silent ``HubUnreachable`` is raised and the device says so on
+screen.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def link_for(settings: DeviceSettings, kind: wire.DeviceKind, follow_site: bool 
     )
 
 
+REQUEST_WAITS: tuple[float, ...] = (2.0, 2.0, 3.0, 3.0, 4.0)
+"""Seconds a request waits for its reply after each send (the same id every time): 14 s in all, longer than the
+~10 s in which another hub takes a site over when its hub dies (docs/deployment.md), so a request sent just before
+that is answered by the new hub instead of failing."""
+
 MAX_RATE_LIMITED_WAIT = 5.0
 """Seconds a request waits at most after a ``rate_limited`` reply before it is sent again."""
 
@@ -55,6 +61,14 @@ def _rate_limited_for(reply: wire.Reply) -> float | None:
     if reply.error is None or reply.error.code != wire.ErrorCode.RATE_LIMITED:
         return None
     return min(reply.error.retry_after or 1.0, MAX_RATE_LIMITED_WAIT)
+
+
+def _waits(timeout: float | None, attempts: int | None) -> tuple[float, ...]:
+    if timeout is None and attempts is None:
+        return REQUEST_WAITS
+    if (attempts is not None and attempts < 1) or (timeout is not None and timeout <= 0):
+        raise ValueError(f"a request needs at least one attempt and a positive timeout, not {attempts} x {timeout}")
+    return (2.0 if timeout is None else timeout,) * (3 if attempts is None else attempts)
 
 
 def no_nagle(client: mqtt.Client) -> None:
@@ -180,9 +194,16 @@ class DeviceLink:
         body: Mapping[str, Any] | None = None,
         *,
         request_id: str | None = None,
-        timeout: float = 2.0,
-        attempts: int = 3,
+        timeout: float | None = None,
+        attempts: int | None = None,
+        on_retry: Callable[[int], None] | None = None,
     ) -> wire.Reply:
+        """Send the request and wait for its reply, sending it again with the same id after each wait of
+        ``REQUEST_WAITS`` — or, when ``timeout`` or ``attempts`` is given, ``attempts`` (3) waits of ``timeout`` (2 s)
+        each. A send waits for the connection (every subscription granted) within its attempt. ``on_retry(n)`` is
+        called (on this thread) before the n-th send from the second on, so a screen can say it is still trying.
+        Raises ``HubUnreachable`` when no reply came."""
+        waits = _waits(timeout, attempts)
         request_id = request_id or uuid.uuid4().hex
         payload = msgspec.json.encode({"v": wire.PROTOCOL_VERSION, "id": request_id, **(body or {})})
         done = threading.Event()
@@ -191,18 +212,22 @@ class DeviceLink:
             self._pending[request_id] = (done, answers)
         topic = wire.request_topic(self.site_id, self.device_id, action)
         try:
-            for attempt in range(1, attempts + 1):
-                if self.connected.is_set():
-                    self.client.publish(topic, payload, qos=1)
-                if not done.wait(timeout):
+            for attempt, wait in enumerate(waits, start=1):
+                if attempt > 1 and on_retry is not None:
+                    on_retry(attempt)
+                deadline = time.monotonic() + wait
+                if not self.connected.wait(wait):
                     continue
-                wait = _rate_limited_for(answers[0])
-                if wait is None or attempt == attempts:
+                self.client.publish(topic, payload, qos=1)
+                if not done.wait(max(0.0, deadline - time.monotonic())):
+                    continue
+                pause = _rate_limited_for(answers[0])
+                if pause is None or attempt == len(waits):
                     return answers[0]
-                time.sleep(wait)  # nothing was decided: the same request again, once the hub takes it
+                time.sleep(pause)  # nothing was decided: the same request again, once the hub takes it
                 done.clear()
                 answers.clear()
-            raise HubUnreachable(f"no reply to {action} {request_id} after {attempts} attempts")
+            raise HubUnreachable(f"no reply to {action} {request_id} after {len(waits)} attempts")
         finally:
             with self._lock:
                 self._pending.pop(request_id, None)

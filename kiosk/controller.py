@@ -56,8 +56,9 @@ class HubLink(Protocol):
         body: Mapping[str, Any] | None = None,
         *,
         request_id: str | None = None,
-        timeout: float = 2.0,
-        attempts: int = 3,
+        timeout: float | None = None,
+        attempts: int | None = None,
+        on_retry: Callable[[int], None] | None = None,
     ) -> wire.Reply: ...
 
     def report(self, **detail: str) -> None: ...
@@ -106,8 +107,8 @@ class KioskController:
         reader: ScreenReader | None = None,
         refresh: Callable[[], None] = lambda: None,
         now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
-        request_timeout: float = 2.0,
-        attempts: int = 3,
+        request_timeout: float | None = None,
+        attempts: int | None = None,
         retry_seconds: float = 120.0,
         help_seconds: float = 300.0,
         scan_interval: float = 0.05,
@@ -231,7 +232,12 @@ class KioskController:
     ) -> None:
         try:
             reply = self.link.request(
-                action, body, request_id=request_id, timeout=self.request_timeout, attempts=self.attempts
+                action,
+                body,
+                request_id=request_id,
+                timeout=self.request_timeout,
+                attempts=self.attempts,
+                on_retry=lambda _attempt: self._ui(self.model.on_slow_reply),
             )
         except HubUnreachable:
             log.warning("no reply to %s %s: nothing confirmed, nothing printed", action, request_id)

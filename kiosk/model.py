@@ -343,6 +343,12 @@ class KioskModel:
         if self.screen == Screen.CHECKIN:
             self._show(Screen.MESSAGE, self.texts("The camera is not available. Please ask the staff."))
 
+    def on_slow_reply(self) -> None:
+        """No reply yet, the link sends the request again (the site's hub may be changing): the working screen says
+        so, rather than looking frozen."""
+        if self.screen == Screen.WORKING:
+            self.message = self.texts("Working, please wait…")
+
     def on_unreachable(self) -> None:
         """No reply after the retries: nothing was confirmed, so nothing is printed."""
         self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))

@@ -67,8 +67,9 @@ class FakeLink:
         body: Mapping[str, Any] | None = None,
         *,
         request_id: str | None = None,
-        timeout: float = 2.0,
-        attempts: int = 3,
+        timeout: float | None = None,
+        attempts: int | None = None,
+        on_retry: Callable[[int], None] | None = None,
     ) -> wire.Reply:
         assert request_id is not None
         self.requests.append((action, dict(body or {}), request_id))
