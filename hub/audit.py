@@ -38,6 +38,10 @@ class Action(enum.StrEnum):
     ACCOUNT_ADDED = "account_added"
     ACCOUNT_PASSWORD_SET = "account_password_set"
     ACCOUNT_REMOVED = "account_removed"
+    WALL_SCREEN_CREATED = "wall_screen_created"
+    """A wall screen's link made (``hub.wall_screens``; subject ``wall:<id>``, never the token)."""
+    WALL_SCREEN_REVOKED = "wall_screen_revoked"
+    """A wall screen's link revoked (its open streams ended at once)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ marks it seen) ends them when it was revoked elsewhere (another hub on the same 
 from __future__ import annotations
 
 import asyncio
-import enum
 import hashlib
 import logging
 import re
@@ -42,13 +41,6 @@ LABEL_LIMIT = 64
 """The ``wall_screens.label`` column's length."""
 SEEN_EVERY = timedelta(minutes=1)
 """A screen's ``last_seen_at`` is written at most this often; an open stream checks its screen as often."""
-
-
-class WallAction(enum.StrEnum):
-    """The audit entries of wall screens (``hub.audit``'s ``action``)."""
-
-    CREATED = "wall_screen_created"
-    REVOKED = "wall_screen_revoked"
 
 
 class WallScreenError(ValueError):

@@ -25,12 +25,13 @@ from hypothesis import strategies as st
 
 from engine.commands import OpenDay
 from hub.accounts import accounts_for
+from hub.audit import Action
 from hub.gateway import Gateway
 from hub.hall_feed import HallFeed
 from hub.service import HallService
 from hub.store import EventStore, open_store
 from hub.store.schema import wall_screens as wall_table
-from hub.wall_screens import ScreenFeeds, WallAction, wall_screens_for
+from hub.wall_screens import ScreenFeeds, wall_screens_for
 from hub.web_pages import Pages, add_pages
 from hub.web_pages.state import HallReader
 from tests.web.conftest import CSRF, DISTRICT, SECRET, Client, Clock, add_accounts, make_pages, sign_in
@@ -130,7 +131,7 @@ async def test_an_administrator_makes_a_district_screen_whose_link_is_shown_once
     listing = await page_of(client, "/admin/walls")
     assert token not in listing and "三楼大厅" in listing and "root" in listing and "从未打开" in listing
     assert token not in await page_of(client, "/admin/walls.json")
-    [entry] = [e for e in pages.audit.entries() if e.action == WallAction.CREATED]
+    [entry] = [e for e in pages.audit.entries() if e.action == Action.WALL_SCREEN_CREATED]
     assert entry.actor == "root" and entry.subject == f"wall:{row['screen_id']}" and entry.site_id is None
     assert token not in json.dumps(entry.as_json()) and row["token_hash"] not in json.dumps(entry.as_json())
 
@@ -321,8 +322,10 @@ async def test_revoking_ends_an_open_stream_at_once_and_a_restarted_hub_refuses_
     assert b"event: view" not in rest and pages.screen_feeds.open == 0
     assert (await fresh_get(client, f"/wall/{token}/stream"))[0] == 404
     assert "已停用：中心一楼" in visible(await page_of(client, revoked.headers["Location"]))
-    [entry] = [e for e in pages.audit.entries() if e.action == WallAction.REVOKED]
+    [entry] = [e for e in pages.audit.entries() if e.action == Action.WALL_SCREEN_REVOKED]
     assert entry.before["revoked"] is False and entry.after["revoked"] is True and entry.actor == "root"
+    audit = json.loads(await page_of(client, "/admin/audit.json?action=wall_screen_revoked"))  # a kind to keep
+    assert [(e["action"], e["subject"]) for e in audit["entries"]] == [("wall_screen_revoked", f"wall:{screen_id}")]
     restarted = wall_screens_for(store)  # a new hub's, on the same database
     assert await asyncio.to_thread(restarted.visit, token, pages.clock()) is None
 

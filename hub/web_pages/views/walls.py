@@ -11,15 +11,14 @@ form shows the link once (``Cache-Control: no-store``), with its QR code; only a
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from engine.calendar import local_time
 from engine.district import District
 from hub.accounts import Account, Role
-from hub.audit import AuditEntry
-from hub.wall_screens import LABEL_LIMIT, WallAction, WallScreen, WallScreenError, check_label
+from hub.audit import Action
+from hub.wall_screens import LABEL_LIMIT, WallScreen, WallScreenError, check_label
 from hub.web_pages.access import allow, me
 from hub.web_pages.render import add_page, names, page, refusal, wants_json
 from hub.web_pages.state import PAGES
@@ -31,8 +30,11 @@ from hub.web_pages.views.changes import (
     _,
     check_once,
     confirm,
+    done,
     invalid,
+    notice,
     read_fields,
+    record_change,
 )
 from hub.web_pages.views.devices import qr_svg
 
@@ -92,28 +94,24 @@ def _mine(account: Account, screen: WallScreen) -> bool:
 
 async def _list(request: web.Request) -> dict[str, Any]:
     """The account's screens (not revoked first, oldest first), the form, and the label of the screen just revoked
-    (``?revoked=<screen id>``) for the page to say."""
+    (``done``'s ``?done=wall_screen_revoked&subject=<screen id>``) for the page to say."""
     pages, account = request.app[PAGES], me(request)
     district = pages.hall.district
     screens = await pages.off_loop(pages.wall_screens.list, None if account.role == Role.ADMIN else account.site_id)
     screens.sort(key=lambda screen: (screen.revoked, screen.created_at))
-    asked = request.query.get("revoked")
-    notice = next((screen.label for screen in screens if screen.screen_id == asked and screen.revoked), None)
+    just = notice(request)
+    asked = just["subject"] if just is not None and just["action"] == Action.WALL_SCREEN_REVOKED else None
+    revoked = next((screen.label for screen in screens if screen.screen_id == asked and screen.revoked), None)
     return {
         "ok": True, "screens": [_row(district, screen) for screen in screens],
         "scopes": _scopes(district, account), "label_limit": LABEL_LIMIT,
-        "form": EMPTY_FORM, "once": SentOnce.token(), "notice": notice,
+        "form": EMPTY_FORM, "once": SentOnce.token(), "notice": revoked,
     }  # fmt: skip
 
 
-async def _audit(request: web.Request, action: WallAction, before: WallScreen | None, after: WallScreen) -> None:
-    pages = request.app[PAGES]
-    entry = AuditEntry(
-        action=action, result="ok", actor=me(request).username, site_id=after.site_id, address=request.remote,
-        subject=f"wall:{after.screen_id}", before=None if before is None else _summary(before),
-        after=_summary(after), at=pages.clock(),
-    )  # fmt: skip
-    await pages.record(entry)
+async def _audit(request: web.Request, action: Action, before: WallScreen | None, after: WallScreen) -> None:
+    await record_change(request, action, site_id=after.site_id, subject=f"wall:{after.screen_id}",
+                        before=None if before is None else _summary(before), after=_summary(after))  # fmt: skip
 
 
 @add_page(routes, "/walls")
@@ -153,9 +151,9 @@ async def create(request: web.Request) -> web.Response:
     if not fields.ok:
         return invalid(request, "walls.html", await _list(request), fields)
     screen, token = await pages.off_loop(pages.wall_screens.create, label, site_id, account.username, pages.clock())
-    await _audit(request, WallAction.CREATED, None, screen)
+    await _audit(request, Action.WALL_SCREEN_CREATED, None, screen)
     link = f"{request.scheme}://{request.host}/wall/{token}"
-    data: dict[str, Any] = {"ok": True, "done": WallAction.CREATED.value,
+    data: dict[str, Any] = {"ok": True, "done": Action.WALL_SCREEN_CREATED.value,
                             "screen": _row(pages.hall.district, screen), "link": link}  # fmt: skip
     if not wants_json(request):
         data["qr_svg"] = qr_svg(link)
@@ -193,7 +191,5 @@ async def revoke(request: web.Request) -> web.Response:
     if not screen.revoked:
         revoked = await pages.off_loop(pages.wall_screens.revoke, screen.screen_id, pages.clock())
         pages.screen_feeds.end(screen.screen_id)
-        await _audit(request, WallAction.REVOKED, screen, revoked or screen)
-    if wants_json(request):
-        return web.json_response({"ok": True, "done": WallAction.REVOKED.value, "subject": screen.screen_id})
-    raise web.HTTPSeeOther(f"{BACK}?{urlencode({'revoked': screen.screen_id})}")
+        await _audit(request, Action.WALL_SCREEN_REVOKED, screen, revoked or screen)
+    return done(request, BACK, Action.WALL_SCREEN_REVOKED, screen.screen_id)
