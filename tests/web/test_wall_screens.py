@@ -150,6 +150,14 @@ async def test_the_answer_with_the_link_is_kept_by_no_cache_and_a_second_send_ma
     assert len(rows(store)) == 1
 
 
+@pytest.mark.parametrize("username", ["root", "li"])
+async def test_an_administrators_and_a_managers_pages_link_to_the_wall_screens(client: Client, username: str) -> None:
+    await sign_in(client, username)
+    home = await page_of(client, "/admin/")  # a manager's is their site's page
+    site = await page_of(client, "/admin/sites/centre/settings")
+    assert all('<a href="/admin/walls">大屏链接</a>' in shown for shown in (home, site))
+
+
 async def test_a_manager_makes_one_for_their_own_site_only(client: Client, store: EventStore) -> None:
     await sign_in(client, "li")  # the centre's manager
     page = await page_of(client, "/admin/walls")
