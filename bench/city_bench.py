@@ -66,6 +66,10 @@ Kind = wire.DeviceKind
 CONNECT_AT_ONCE = 8
 """Sites whose kiosk and caller connect together (NATS refuses subscriptions when too many come at once)."""
 CONNECT_TRIES = 3
+CALL_TIMEOUT = 2.0
+"""Seconds a call waits for each of its three attempts' reply while the boards are measured."""
+GIVE_UP_AFTER = 5
+"""Unanswered calls, with none answered yet, after which the boards' measurement stops."""
 
 
 # --- what both parts share ------------------------------------------------------------------------------------------
@@ -172,10 +176,10 @@ class Counters:
             raise RuntimeError(f"{counter.site.id}: issue refused: {reply.error}")
         return 1000 * (time.perf_counter() - began)
 
-    async def call(self, counter: Desk) -> tuple[float, int, int]:
+    async def call(self, counter: Desk, timeout: float = 10.0) -> tuple[float, int, int]:
         """Call next at the desk's window: (latency in ms, the call's seq, its publish instant in ns)."""
         began, at = time.perf_counter(), now_ns()
-        reply = await counter.caller.request(wire.Action.CALL_NEXT, {"window_id": counter.window}, timeout=10)
+        reply = await counter.caller.request(wire.Action.CALL_NEXT, {"window_id": counter.window}, timeout=timeout)
         seq = next((event.seq for event in reply.events if isinstance(event, ev.TicketCalled)), None)
         if not reply.ok or seq is None:
             raise RuntimeError(f"{counter.site.id}: call-next gave no call: {reply.error}")
@@ -571,7 +575,7 @@ async def calls_to_boards(
             following[site] += 1
     fleets.ask("clear")
     published: dict[tuple[str, int], int] = {}
-    replies = []
+    replies: list[float] = []
     unanswered = 0
     with Cpu(pids) as cpu:
         start = time.monotonic()
@@ -579,9 +583,11 @@ async def calls_to_boards(
             await asyncio.sleep(max(0.0, start + n / args.rate - time.monotonic()))
             counter = counters.desks[n % len(counters.desks)]
             try:
-                latency, seq, at = await counters.call(counter)
+                latency, seq, at = await counters.call(counter, timeout=CALL_TIMEOUT)
             except NoReply:
                 unanswered += 1
+                if unanswered >= GIVE_UP_AFTER and not replies:
+                    break  # a cluster that answers nothing: not worth minutes of timeouts
                 continue
             replies.append(latency)
             published[(counter.site.id, seq)] = at
