@@ -136,7 +136,8 @@ def base_of(fields: Mapping[str, str]) -> str:
 # --- reading fields -----------------------------------------------------------------------------------------
 
 
-def _shown(raw: str) -> str:
+def quoted(raw: str) -> str:
+    """A value as typed, cut to 24 characters, for a problem to quote."""
     return raw if len(raw) <= 24 else raw[:24] + "…"
 
 
@@ -144,7 +145,7 @@ def _unprintable(value: str) -> bool:
     return any(unicodedata.category(char) in ("Cc", "Cs", "Co", "Zl", "Zp") for char in value)
 
 
-class _Form:
+class Form:
     """One form's fields as they are read: each known name read once (a missing one is ``Malformed``; ``finish``
     refuses the names nobody read), each value a person typed checked, its problems kept."""
 
@@ -197,8 +198,8 @@ class _Form:
                 self.problem(where, f"请填写{what[0]}", f"Please fill in the {what[1]}")
             return blank
         if not _INTEGER.fullmatch(raw):
-            self.problem(where, f"{what[0]}须为整数，现为“{_shown(raw)}”",
-                         f'The {what[1]} must be a whole number; it is "{_shown(raw)}"')  # fmt: skip
+            self.problem(where, f"{what[0]}须为整数，现为“{quoted(raw)}”",
+                         f'The {what[1]} must be a whole number; it is "{quoted(raw)}"')  # fmt: skip
             return None
         value = int(raw)
         if within is not None and not within[0] <= value <= within[1]:
@@ -211,8 +212,8 @@ class _Form:
     def decimal(self, name: str, where: str, what: tuple[str, str]) -> float | None:
         raw = self.number_text(name)
         if not _DECIMAL.fullmatch(raw):
-            self.problem(where, f"{what[0]}须为数字（如 34.2312），现为“{_shown(raw)}”",
-                         f'The {what[1]} must be a number (such as 34.2312); it is "{_shown(raw)}"')  # fmt: skip
+            self.problem(where, f"{what[0]}须为数字（如 34.2312），现为“{quoted(raw)}”",
+                         f'The {what[1]} must be a number (such as 34.2312); it is "{quoted(raw)}"')  # fmt: skip
             return None
         return float(raw)
 
@@ -225,18 +226,20 @@ class _Form:
             raise Malformed(f"fields this form does not have: {', '.join(name[:40] for name in unknown[:3])}")
 
 
-def _with_site(district: District, site: Site) -> District:
+def with_site(district: District, site: Site) -> District:
+    """The district with ``site`` in place of the site of its id."""
     return msgspec.structs.replace(district, sites=tuple(site if s.id == site.id else s for s in district.sites))
 
 
-def _site(district: District, site_id: str) -> Site:
+def known_site(district: District, site_id: str) -> Site:
+    """The district's site of that id; a form for a site there is not is ``Malformed``."""
     site = district.site(site_id)
     if site is None:
         raise Malformed(f"no site {site_id!r}")
     return site
 
 
-def _under(field_path: str, prefix: str) -> str | None:
+def under(field_path: str, prefix: str) -> str | None:
     """What follows ``prefix.`` in a dotted path ("" for the prefix itself), or None if it is not under it."""
     if field_path == prefix:
         return ""
@@ -262,7 +265,7 @@ def grid_values(site: Site) -> dict[str, str]:
 
 
 def _weights(
-    form: _Form, site: Site, row: str, where: str, label: tuple[str, str], *, kept: Mapping[str, int]
+    form: Form, site: Site, row: str, where: str, label: tuple[str, str], *, kept: Mapping[str, int]
 ) -> dict[str, int]:
     """A row of the grid: each cell 1-9 or blank; a cell that cannot be read keeps its weight of ``kept``. The
     matters keep their order in ``kept``, new ones follow in the site's order."""
@@ -277,16 +280,16 @@ def _weights(
         elif raw:
             form.problem(
                 f"{where}.weights.{code}",
-                f"{label[0]}对 {code} 的权重须为 1 至 9 的整数（留空表示不办理），现为“{_shown(raw)}”",
+                f"{label[0]}对 {code} 的权重须为 1 至 9 的整数（留空表示不办理），现为“{quoted(raw)}”",
                 f"{label[1]}: the weight of {code} must be a whole number from 1 to 9 (blank: not served); "
-                f'it is "{_shown(raw)}"',
+                f'it is "{quoted(raw)}"',
             )
             if code in kept:
                 weights[code] = kept[code]
     return weights
 
 
-def _new_window(form: _Form, site: Site) -> Window | None:
+def _new_window(form: Form, site: Site) -> Window | None:
     """The grid's last row, when anything of it is filled in: a window to add."""
     where = f"sites.{site.id}.windows.{NEW}"
     mark = len(form.problems)
@@ -316,8 +319,8 @@ def _new_window(form: _Form, site: Site) -> Window | None:
 
 
 def parse_grid(fields: Mapping[str, str], district: District, site_id: str) -> Parsed:
-    site = _site(district, site_id)
-    form = _Form(fields)
+    site = known_site(district, site_id)
+    form = Form(fields)
     rows: dict[str, tuple[dict[str, int], str]] = {}
     removed: set[str] = set()
     for window in site.windows:
@@ -344,21 +347,21 @@ def parse_grid(fields: Mapping[str, str], district: District, site_id: str) -> P
         ]  # fmt: skip
         if new is not None:
             windows.append(new)
-        return _with_site(before, msgspec.structs.replace(current, windows=tuple(windows)))
+        return with_site(before, msgspec.structs.replace(current, windows=tuple(windows)))
 
     ids = [window.id for window in site.windows]
     new_id = new.id if new is not None else None
 
     def locate(path: str) -> str | None:
-        matter = _under(path, f"sites.{site.id}.matters")
+        matter = under(path, f"sites.{site.id}.matters")
         if matter:
             return f"col.{matter}" if matter in site.matters else None
         for window_id in [*ids, NEW, *([new_id] if new_id else [])]:
-            rest = _under(path, f"sites.{site.id}.windows.{window_id}")
+            rest = under(path, f"sites.{site.id}.windows.{window_id}")
             if rest is None:
                 continue
             row = NEW if window_id == new_id else window_id
-            code = _under(rest, "weights")
+            code = under(rest, "weights")
             if code and code in site.matters:
                 return f"w.{row}.{code}"
             if rest == "zone":
@@ -400,16 +403,16 @@ def settings_values(site: Site, district: District) -> dict[str, str]:
     return values
 
 
-def _clock_time(form: _Form, raw: str, where: str, day: tuple[str, str]) -> time | None:
+def _clock_time(form: Form, raw: str, where: str, day: tuple[str, str]) -> time | None:
     found = _TIME.fullmatch(raw)
     if found and int(found[1]) < 24 and int(found[2]) < 60:
         return time(int(found[1]), int(found[2]))
-    form.problem(where, f"{day[0]}：“{_shown(raw)}”不是时间，请写成 08:30 这样（00:00 至 23:59）",
-                 f'{day[1]}: "{_shown(raw)}" is not a time; write it as 08:30 (00:00 to 23:59)')  # fmt: skip
+    form.problem(where, f"{day[0]}：“{quoted(raw)}”不是时间，请写成 08:30 这样（00:00 至 23:59）",
+                 f'{day[1]}: "{quoted(raw)}" is not a time; write it as 08:30 (00:00 to 23:59)')  # fmt: skip
     return None
 
 
-def _periods(form: _Form, name: str, where: str, day: tuple[str, str]) -> tuple[Period, ...] | None:
+def _periods(form: Form, name: str, where: str, day: tuple[str, str]) -> tuple[Period, ...] | None:
     """``08:30-12:00, 13:30-17:30``: periods in order, a comma between them; blank: closed. None: unreadable."""
     raw = form.number_text(name)
     if not raw:
@@ -422,8 +425,8 @@ def _periods(form: _Form, name: str, where: str, day: tuple[str, str]) -> tuple[
     for part in parts:
         found = _PERIOD.fullmatch(part)
         if found is None:
-            form.problem(where, f"{day[0]}：无法识别“{_shown(part)}”，请写成 08:30-12:00，两个时段之间用逗号分开",
-                         f'{day[1]}: cannot read "{_shown(part)}"; write 08:30-12:00, with a comma between two '
+            form.problem(where, f"{day[0]}：无法识别“{quoted(part)}”，请写成 08:30-12:00，两个时段之间用逗号分开",
+                         f'{day[1]}: cannot read "{quoted(part)}"; write 08:30-12:00, with a comma between two '
                          "periods")  # fmt: skip
             return None
         start, end = (_clock_time(form, found[group], where, day) for group in (1, 2))
@@ -433,7 +436,7 @@ def _periods(form: _Form, name: str, where: str, day: tuple[str, str]) -> tuple[
     return tuple(periods)
 
 
-def _window_numbers(form: _Form, name: str, where: str, numbers: Mapping[int, str]) -> list[str]:
+def _window_numbers(form: Form, name: str, where: str, numbers: Mapping[int, str]) -> list[str]:
     """Window numbers typed as ``1, 2, 5``, as the ids of those windows."""
     found = []
     for part in _NUMBERS_SPLIT.split(form.number_text(name, required=False)):
@@ -442,8 +445,8 @@ def _window_numbers(form: _Form, name: str, where: str, numbers: Mapping[int, st
         if _NUMBER.fullmatch(part) and int(part) in numbers:
             found.append(numbers[int(part)])
         else:
-            form.problem(where, f"本站点没有 {_shown(part)} 号窗口（请填窗口号，如 1, 2）",
-                         f"This site has no window {_shown(part)} (give window numbers, such as 1, 2)")  # fmt: skip
+            form.problem(where, f"本站点没有 {quoted(part)} 号窗口（请填窗口号，如 1, 2）",
+                         f"This site has no window {quoted(part)} (give window numbers, such as 1, 2)")  # fmt: skip
     return found
 
 
@@ -452,7 +455,7 @@ _SITE_TEXTS = (*_NAMES, ("address_zh", ("中文地址", "Chinese address")),
 _SITE_FIELDS = ("name_zh", "name_en", "address_zh", "address_en", "latitude", "longitude", "tier", "notice")
 
 
-def _tier(form: _Form, site: Site, *, may_set: bool) -> Tier:
+def _tier(form: Form, site: Site, *, may_set: bool) -> Tier:
     if not may_set:
         return site.tier
     typed = form.raw("tier")
@@ -462,7 +465,7 @@ def _tier(form: _Form, site: Site, *, may_set: bool) -> Tier:
     return site.tier
 
 
-def _week(form: _Form, site: Site) -> dict[int, tuple[Period, ...]]:
+def _week(form: Form, site: Site) -> dict[int, tuple[Period, ...]]:
     """The weekly hours; a weekday that cannot be read keeps its hours."""
     hours = {}
     for day, names in WEEKDAYS.items():
@@ -473,7 +476,7 @@ def _week(form: _Form, site: Site) -> dict[int, tuple[Period, ...]]:
     return hours
 
 
-def _site_windows(form: _Form, site: Site) -> dict[str, tuple[int, str, str]]:
+def _site_windows(form: Form, site: Site) -> dict[str, tuple[int, str, str]]:
     """Each window's number and names, by its id (a number that cannot be read stays as it was)."""
     windows = {}
     for window in site.windows:
@@ -486,7 +489,7 @@ def _site_windows(form: _Form, site: Site) -> dict[str, tuple[int, str, str]]:
 
 
 def _offered(
-    form: _Form, site: Site, district: District, numbers: Mapping[int, str]
+    form: Form, site: Site, district: District, numbers: Mapping[int, str]
 ) -> tuple[dict[str, int], dict[str, list[str]]]:
     """The matters the site is to offer with their daily limits here (in the site's order, then the catalogue's),
     and for each it does not offer yet, the windows (by id) to serve it."""
@@ -512,8 +515,8 @@ def parse_settings(fields: Mapping[str, str], district: District, site_id: str, 
     """A site's own settings; its windows' numbers and names; which matters it offers, with their daily limits here
     and, for one it starts to offer, the windows that serve it (at weight 1; the grid sets the rest). A matter it
     stops offering is taken off its windows too."""
-    site = _site(district, site_id)
-    form = _Form(fields)
+    site = known_site(district, site_id)
+    form = Form(fields)
     base = f"sites.{site.id}"
     texts = {key: form.text(key, f"{base}.{key}", what, _ENGINE) for key, what in _SITE_TEXTS}
     latitude = form.decimal("latitude", f"{base}.latitude", ("纬度", "latitude"))
@@ -547,10 +550,10 @@ def parse_settings(fields: Mapping[str, str], district: District, site_id: str, 
             makeup_day_hours=current.makeup_day_hours if makeup is None else makeup, matters=offered_now,
             windows=tuple(changed), rules=rules, notice=notice,
         )  # fmt: skip
-        return _with_site(before, new)
+        return with_site(before, new)
 
     def locate(path: str) -> str | None:
-        rest = _under(path, base)
+        rest = under(path, base)
         if not rest:
             return REASON if path == REASON else None
         key, _, more = rest.partition(".")
@@ -566,7 +569,7 @@ def parse_settings(fields: Mapping[str, str], district: District, site_id: str, 
             return f"{'limit' if key == 'matters' else 'serve'}.{more}" if more else "matters"
         if key == "windows":
             for window_id in windows:
-                part = _under(more, window_id)
+                part = under(more, window_id)
                 if part in ("number", "name_zh", "name_en"):
                     return f"window.{window_id}.{part}"
         return None
@@ -609,7 +612,7 @@ def material_rows(values: Mapping[str, str]) -> int:
 def parse_matter(fields: Mapping[str, str], district: District, code: str | None) -> Parsed:
     """A matter's form: the catalogue's matter ``code``, or (``code`` None) one to add. Material rows with no name
     (the empty rows) and those ticked for removal are left out."""
-    form = _Form(fields)
+    form = Form(fields)
     adding = code is None
     if code is None:
         code = form.text("code", "catalogue.code", ("事项代码", "code"), 40)
@@ -656,7 +659,7 @@ def parse_matter(fields: Mapping[str, str], district: District, code: str | None
     def locate(path: str) -> str | None:
         if path in (REASON, "catalogue.code"):
             return path.removeprefix("catalogue.")
-        rest = _under(path, base)
+        rest = under(path, base)
         if not rest:
             return None
         key, _, more = rest.partition(".")
@@ -694,19 +697,19 @@ def calendar_values(calendar: HolidayCalendar, *, english: bool) -> dict[str, st
     return {"holidays": "\n".join(lines), "makeup": makeup}
 
 
-def _day(form: _Form, where: str, parts: tuple[str, str, str], line: int, text: str) -> date | None:
+def _day(form: Form, where: str, parts: tuple[str, str, str], line: int, text: str) -> date | None:
     try:
         day = date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
         day = None
     if day is None or not 2000 <= day.year <= 2100:
-        shown = _shown(text)
+        shown = quoted(text)
         form.problem(where, f"第 {line} 行：“{shown}”不是有效日期", f'Line {line}: "{shown}" is not a date')
         return None
     return day
 
 
-def _dates(form: _Form, name: str, where: str, *, runs: bool) -> set[date]:
+def _dates(form: Form, name: str, where: str, *, runs: bool) -> set[date]:
     days: set[date] = set()
     lines = form.number_text(name).splitlines()
     if len(lines) > LINES_MAX:
@@ -718,8 +721,8 @@ def _dates(form: _Form, name: str, where: str, *, runs: bool) -> set[date]:
             continue
         if found is None or (found[4] is not None and not runs):
             example = "2026-10-01，或 2026-10-01 至 2026-10-08" if runs else "2026-10-10"
-            form.problem(where, f"第 {line} 行“{_shown(text)}”无法识别，请写成 {example}",
-                         f'Line {line}: cannot read "{_shown(text)}"; write a date such as 2026-10-10'
+            form.problem(where, f"第 {line} 行“{quoted(text)}”无法识别，请写成 {example}",
+                         f'Line {line}: cannot read "{quoted(text)}"; write a date such as 2026-10-10'
                          + (" or two dates such as 2026-10-01 to 2026-10-08" if runs else ""))  # fmt: skip
             continue
         first = _day(form, where, (found[1], found[2], found[3]), line, text)
@@ -736,7 +739,7 @@ def _dates(form: _Form, name: str, where: str, *, runs: bool) -> set[date]:
 
 
 def parse_calendar(fields: Mapping[str, str], district: District) -> Parsed:
-    form = _Form(fields)
+    form = Form(fields)
     holidays = _dates(form, "holidays", "calendar.holidays", runs=True)
     makeup = _dates(form, "makeup", "calendar.makeup_workdays", runs=False)
     reason = form.reason()
@@ -749,8 +752,8 @@ def parse_calendar(fields: Mapping[str, str], district: District) -> Parsed:
     def locate(path: str) -> str | None:
         if path == REASON:
             return REASON
-        if _under(path, "calendar.holidays") is not None:
+        if under(path, "calendar.holidays") is not None:
             return "holidays"
-        return "makeup" if _under(path, "calendar.makeup_workdays") is not None else None
+        return "makeup" if under(path, "calendar.makeup_workdays") is not None else None
 
     return Parsed("calendar", base_of(fields), reason, edit, form.problems, locate)

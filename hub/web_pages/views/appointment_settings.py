@@ -27,7 +27,7 @@ from hub.web_pages import config_forms as forms
 from hub.web_pages.access import allow
 from hub.web_pages.render import add_page, names, refusal, site_of
 from hub.web_pages.state import PAGES
-from hub.web_pages.views.configure import Drawn, _fields, _form_page, _malformed, _save, _site_head
+from hub.web_pages.views.configure import Drawn, form_fields, form_page, malformed, save_site, site_head
 
 routes = web.RouteTableDef()
 
@@ -67,10 +67,8 @@ def parse(
 ) -> forms.Parsed:
     """The form as an edit of the site's policy. A value that cannot be read keeps the site's (or the default's),
     so the engine judges the others; ticking the defaults ignores the three values. ``saving``: a reason is needed."""
-    site = district.site(site_id)
-    if site is None:
-        raise forms.Malformed(f"no site {site_id!r}")
-    form = forms._Form(fields)
+    site = forms.known_site(district, site_id)
+    form = forms.Form(fields)
     base = f"sites.{site_id}.appointments"
     defaults_wanted = form.ticked(USE_DEFAULTS)
     form.ticked(PREVIEW)
@@ -95,24 +93,23 @@ def parse(
         current = before.site(site_id)
         if current is None:
             return before
-        changed = msgspec.structs.replace(current, appointments=policy)
-        return msgspec.structs.replace(before, sites=tuple(changed if s.id == site_id else s for s in before.sites))
+        return forms.with_site(before, msgspec.structs.replace(current, appointments=policy))
 
     def locate(path: str) -> str | None:
         if path == forms.REASON:
             return forms.REASON
-        key = path.removeprefix(f"{base}.")
-        return _FIELD_OF.get(key) if key != path else None
+        key = forms.under(path, base)
+        return None if key is None else _FIELD_OF.get(key)
 
     return forms.Parsed(f"site:{site_id}", forms.base_of(fields), reason, edit, form.problems, locate)
 
 
-def _share(form: forms._Form, where: str) -> float | None:
+def _share(form: forms.Form, where: str) -> float | None:
     """The walk-in share typed as a percentage (``30``, ``12.5``, ``30%``), as a fraction; None when unreadable."""
     raw = form.number_text(SHARE)
     found = _PERCENT.fullmatch(raw)
     if found is None or float(found[1]) > 100:
-        shown = raw if len(raw) <= 24 else raw[:24] + "…"
+        shown = forms.quoted(raw)
         form.problem(where, f"留给现场取号的比例须为 0 至 100 之间的百分数（如 30），现为“{shown}”",
                      f'The walk-in share must be a percentage from 0 to 100 (such as 30); it is "{shown}"')  # fmt: skip
         return None
@@ -152,7 +149,7 @@ async def _draw_data(request: web.Request, site: Site, preview: Site | None = No
             row["now"] = now_by_code.get(row["code"])
     defaults = desk.rules
     return {
-        "site": _site_head(site), "outlook": in_force, "preview": shown,
+        "site": site_head(site), "outlook": in_force, "preview": shown,
         "defaults": {"slot_minutes": defaults.slot_minutes, "walk_in_percent": percent(defaults.walk_in_share),
                      "days_ahead": defaults.days_ahead},
     }  # fmt: skip
@@ -160,7 +157,7 @@ async def _draw_data(request: web.Request, site: Site, preview: Site | None = No
 
 def _page(request: web.Request, site: Site, data: dict[str, Any], drawn: Drawn) -> web.Response:
     was = values(site, _desk(request).rules)
-    return _form_page(request, "configure_appointments.html", data, f"site:{site.id}", drawn, was=was)
+    return form_page(request, "configure_appointments.html", data, f"site:{site.id}", drawn, was=was)
 
 
 @add_page(routes, "/sites/{site}/appointments")
@@ -175,16 +172,15 @@ async def appointments_page(request: web.Request) -> web.Response:
 @allow(Role.ADMIN, Role.MANAGER)
 async def appointments_save(request: web.Request) -> web.Response:
     site = site_of(request)
-    fields = await _fields(request)
+    fields = await form_fields(request)
     defaults = _desk(request).rules
-    path = f"/admin/sites/{site.id}/appointments"
     if PREVIEW in fields:
         return await _preview(request, site, fields, defaults)
     data = await _draw_data(request, site)
-    return await _save(
-        request, fields, lambda district: parse(fields, district, site.id, defaults, saving=True),
-        lambda drawn: _page(request, site, data, drawn),
-        subject=f"site:{site.id}", reload=path, done=lambda _parsed: path, site_id=site.id,
+    return await save_site(
+        request, site, "appointments", fields,
+        parse=lambda district: parse(fields, district, site.id, defaults, saving=True),
+        redraw=lambda drawn: _page(request, site, data, drawn),
     )  # fmt: skip
 
 
@@ -196,7 +192,7 @@ async def _preview(
     try:
         parsed = parse(fields, district, site.id, defaults, saving=False)
     except forms.Malformed:
-        raise _malformed(request) from None
+        raise malformed(request) from None
     problems = forms.all_problems(parsed, district)
     if problems:
         data = await _draw_data(request, site)

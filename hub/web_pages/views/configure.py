@@ -66,7 +66,7 @@ def _matter_of(request: web.Request) -> Matter:
     return matter
 
 
-def _form_page(
+def form_page(
     request: web.Request, template: str, data: dict[str, Any], subject: str | None, drawn: Drawn, *, was: dict[str, str]
 ) -> web.Response:
     """A configuration form: what it shows (``data``), its fields as drawn and their problems, the fields as in force
@@ -83,15 +83,17 @@ def _form_page(
     return page(request, template, {**data, **common}, drawn.status)
 
 
-async def _fields(request: web.Request) -> dict[str, str]:
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """The posted configuration form (``config_forms.fields_of``); one these pages did not draw is refused (400)."""
     form = await read_form(request)
     try:
         return forms.fields_of(form.items())
     except forms.Malformed:
-        raise _malformed(request) from None
+        raise malformed(request) from None
 
 
-def _malformed(request: web.Request) -> web.HTTPException:
+def malformed(request: web.Request) -> web.HTTPException:
+    """The 400 of a form these pages did not draw (``config_forms.Malformed``)."""
     return refusal(request, 400, "malformed", "The form could not be read")
 
 
@@ -112,7 +114,7 @@ async def _save(
             return _stale(request, reload)
         parsed = parse(district)
     except forms.Malformed:
-        raise _malformed(request) from None
+        raise malformed(request) from None
     if parsed.problems:
         return redraw(Drawn(fields, forms.placed(forms.all_problems(parsed, district), parsed.locate), 422))
     try:
@@ -129,7 +131,21 @@ async def _save(
     raise web.HTTPSeeOther(f"{done(parsed)}?saved={saved.version}")
 
 
-def _site_head(site: Site) -> dict[str, Any]:
+async def save_site(
+    request: web.Request, site: Site, section: str, fields: dict[str, str], *,
+    parse: Callable[[District], forms.Parsed], redraw: Redraw,
+) -> web.Response:  # fmt: skip
+    """A form of one site's own (``/admin/sites/<site>/<section>``) saved as ``_save`` does, against the site as it is
+    now; the browser goes back to the form."""
+    path = f"/admin/sites/{site.id}/{section}"
+    return await _save(
+        request, fields, parse, redraw, subject=f"site:{site.id}", reload=path, done=lambda _parsed: path,
+        site_id=site.id,
+    )  # fmt: skip
+
+
+def site_head(site: Site) -> dict[str, Any]:
+    """The site as a form's page names it (its id, names and tier)."""
     return {"site_id": site.id, **names(site), "tier": site.tier.value}
 
 
@@ -148,9 +164,9 @@ def _grid(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
         groups[-1]["matters"].append({"code": code, **names(matter)})
     windows = [{"window_id": w.id, "number": w.number, **names(w), "zone": w.zone, "weights": w.weights}
                for w in site.windows]  # fmt: skip
-    data = {"site": _site_head(site), "groups": groups, "windows": windows, "new": forms.NEW,
+    data = {"site": site_head(site), "groups": groups, "windows": windows, "new": forms.NEW,
             "weights": [min(forms.WEIGHTS), max(forms.WEIGHTS)]}  # fmt: skip
-    return _form_page(request, "configure_grid.html", data, f"site:{site.id}", drawn, was=forms.grid_values(site))
+    return form_page(request, "configure_grid.html", data, f"site:{site.id}", drawn, was=forms.grid_values(site))
 
 
 @add_page(routes, "/sites/{site}/matrix")
@@ -164,12 +180,10 @@ async def grid_page(request: web.Request) -> web.Response:
 @allow(Role.ADMIN, Role.MANAGER)
 async def grid_save(request: web.Request) -> web.Response:
     site = site_of(request)
-    fields = await _fields(request)
-    path = f"/admin/sites/{site.id}/matrix"
-    return await _save(
-        request, fields, lambda district: forms.parse_grid(fields, district, site.id),
-        lambda drawn: _grid(request, site, drawn),
-        subject=f"site:{site.id}", reload=path, done=lambda _parsed: path, site_id=site.id,
+    fields = await form_fields(request)
+    return await save_site(
+        request, site, "matrix", fields, parse=lambda district: forms.parse_grid(fields, district, site.id),
+        redraw=lambda drawn: _grid(request, site, drawn),
     )  # fmt: skip
 
 
@@ -184,14 +198,14 @@ def _settings(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
         for m in district.catalogue
     ]  # fmt: skip
     data = {
-        "site": _site_head(site), "matters": matters, "may_set_tier": _is_admin(request),
+        "site": site_head(site), "matters": matters, "may_set_tier": _is_admin(request),
         "tiers": [tier.value for tier in Tier],
         "weekdays": [{"day": day, "zh": zh, "en": en} for day, (zh, en) in forms.WEEKDAYS.items()],
         "windows": [{"window_id": w.id, "number": w.number, **names(w)} for w in site.windows],
         "notice_max": forms.NOTICE_MAX, "target_wait_max": forms.TARGET_WAIT_MAX,
     }  # fmt: skip
     was = forms.settings_values(site, district)
-    return _form_page(request, "configure_site.html", data, f"site:{site.id}", drawn, was=was)
+    return form_page(request, "configure_site.html", data, f"site:{site.id}", drawn, was=was)
 
 
 @add_page(routes, "/sites/{site}/settings")
@@ -205,15 +219,14 @@ async def settings_page(request: web.Request) -> web.Response:
 @allow(Role.ADMIN, Role.MANAGER)
 async def settings_save(request: web.Request) -> web.Response:
     site = site_of(request)
-    fields = await _fields(request)
+    fields = await form_fields(request)
     admin = _is_admin(request)
     if "tier" in fields and not admin:
         raise refusal(request, 403, "wrong_role", "Only a district administrator may change the tier")
-    path = f"/admin/sites/{site.id}/settings"
-    return await _save(
-        request, fields, lambda district: forms.parse_settings(fields, district, site.id, may_set_tier=admin),
-        lambda drawn: _settings(request, site, drawn),
-        subject=f"site:{site.id}", reload=path, done=lambda _parsed: path, site_id=site.id,
+    return await save_site(
+        request, site, "settings", fields,
+        parse=lambda district: forms.parse_settings(fields, district, site.id, may_set_tier=admin),
+        redraw=lambda drawn: _settings(request, site, drawn),
     )  # fmt: skip
 
 
@@ -240,7 +253,7 @@ def _catalogue(request: web.Request, drawn: Drawn) -> web.Response:
         "categories": sorted({matter.category for matter in district.catalogue}),
         "may_edit": _is_admin(request), "rows": forms.material_rows(drawn.values),
     }  # fmt: skip
-    return _form_page(request, "configure_catalogue.html", data, None, drawn, was=forms.matter_values(None))
+    return form_page(request, "configure_catalogue.html", data, None, drawn, was=forms.matter_values(None))
 
 
 def _matter(request: web.Request, matter: Matter, drawn: Drawn) -> web.Response:
@@ -250,7 +263,7 @@ def _matter(request: web.Request, matter: Matter, drawn: Drawn) -> web.Response:
         "rows": forms.material_rows(drawn.values), "categories": sorted({each.category for each in district.catalogue}),
     }  # fmt: skip
     was = forms.matter_values(matter)
-    return _form_page(request, "configure_matter.html", data, f"matter:{matter.code}", drawn, was=was)
+    return form_page(request, "configure_matter.html", data, f"matter:{matter.code}", drawn, was=was)
 
 
 @add_page(routes, "/catalogue")
@@ -262,7 +275,7 @@ async def catalogue_page(request: web.Request) -> web.Response:
 @routes.post("/catalogue")
 @allow(Role.ADMIN)
 async def catalogue_add(request: web.Request) -> web.Response:
-    fields = await _fields(request)
+    fields = await form_fields(request)
     return await _save(
         request, fields, lambda district: forms.parse_matter(fields, district, None),
         lambda drawn: _catalogue(request, drawn),
@@ -282,7 +295,7 @@ async def matter_page(request: web.Request) -> web.Response:
 @allow(Role.ADMIN)
 async def matter_save(request: web.Request) -> web.Response:
     matter = _matter_of(request)
-    fields = await _fields(request)
+    fields = await form_fields(request)
     path = f"/admin/catalogue/{quote(matter.code, safe='')}"
     return await _save(
         request, fields, lambda district: forms.parse_matter(fields, district, matter.code),
@@ -299,7 +312,7 @@ def _calendar(request: web.Request, drawn: Drawn) -> web.Response:
     data = {"may_edit": _is_admin(request), "holidays": len(calendar.holidays),
             "makeup_workdays": len(calendar.makeup_workdays)}  # fmt: skip
     was = forms.calendar_values(calendar, english=_english(request))
-    return _form_page(request, "configure_calendar.html", data, "calendar", drawn, was=was)
+    return form_page(request, "configure_calendar.html", data, "calendar", drawn, was=was)
 
 
 @add_page(routes, "/calendar")
@@ -312,7 +325,7 @@ async def calendar_page(request: web.Request) -> web.Response:
 @routes.post("/calendar")
 @allow(Role.ADMIN)
 async def calendar_save(request: web.Request) -> web.Response:
-    fields = await _fields(request)
+    fields = await form_fields(request)
     return await _save(
         request, fields, lambda district: forms.parse_calendar(fields, district),
         lambda drawn: _calendar(request, drawn),

@@ -22,7 +22,7 @@ from hub.accounts import Role
 from hub.web_pages import config_forms as forms
 from hub.web_pages.access import allow
 from hub.web_pages.render import add_page, site_of
-from hub.web_pages.views.configure import Drawn, _fields, _form_page, _save, _site_head
+from hub.web_pages.views.configure import Drawn, form_fields, form_page, save_site, site_head
 
 routes = web.RouteTableDef()
 
@@ -97,8 +97,8 @@ def _quiet_hours(form: Any, where: str, kept: str) -> str:
 
 def parse_voice(fields: Mapping[str, str], district: District, site_id: str) -> forms.Parsed:
     """The voice form as an edit of the site's policy; with ``use_boards`` sent, the policy cleared."""
-    site = forms._site(district, site_id)
-    form = forms._Form(fields)
+    site = forms.known_site(district, site_id)
+    form = forms.Form(fields)
     base = f"sites.{site.id}.voice"
     was = site.voice or VoicePolicy()
     clear = form.ticked(CLEAR)
@@ -124,12 +124,12 @@ def parse_voice(fields: Mapping[str, str], district: District, site_id: str) -> 
         current = before.site(site_id)
         if current is None:
             return before
-        return forms._with_site(before, msgspec.structs.replace(current, voice=None if clear else policy))
+        return forms.with_site(before, msgspec.structs.replace(current, voice=None if clear else policy))
 
     def locate(path: str) -> str | None:
         if path == forms.REASON:
             return forms.REASON
-        key = forms._under(path, base)
+        key = forms.under(path, base)
         return _WHERE.get(key, key) if key in _KEYS else None
 
     return forms.Parsed(f"site:{site.id}", forms.base_of(fields), reason, edit, [] if clear else form.problems, locate)
@@ -139,11 +139,11 @@ def _voice_page(request: web.Request, site: Site, drawn: Drawn) -> web.Response:
     voice = site.voice
     span = _span(voice.quiet_hours) if voice else None
     data = {
-        "site": _site_head(site), "languages": list(VOICE_LANGUAGES), "repeats": list(range(1, VOICE_REPEAT_MAX + 1)),
+        "site": site_head(site), "languages": list(VOICE_LANGUAGES), "repeats": list(range(1, VOICE_REPEAT_MAX + 1)),
         "policy": msgspec.to_builtins(voice) if voice else None,
         "quiet": {"start": f"{span[0]:%H:%M}", "end": f"{span[1]:%H:%M}"} if span else None,
     }  # fmt: skip
-    return _form_page(request, "configure_voice.html", data, f"site:{site.id}", drawn, was=voice_values(site))
+    return form_page(request, "configure_voice.html", data, f"site:{site.id}", drawn, was=voice_values(site))
 
 
 @add_page(routes, "/sites/{site}/voice")
@@ -157,10 +157,8 @@ async def voice_page(request: web.Request) -> web.Response:
 @allow(Role.ADMIN, Role.MANAGER)
 async def voice_save(request: web.Request) -> web.Response:
     site = site_of(request)
-    fields = await _fields(request)
-    path = f"/admin/sites/{site.id}/voice"
-    return await _save(
-        request, fields, lambda district: parse_voice(fields, district, site.id),
-        lambda drawn: _voice_page(request, site, drawn),
-        subject=f"site:{site.id}", reload=path, done=lambda _parsed: path, site_id=site.id,
+    fields = await form_fields(request)
+    return await save_site(
+        request, site, "voice", fields, parse=lambda district: parse_voice(fields, district, site.id),
+        redraw=lambda drawn: _voice_page(request, site, drawn),
     )  # fmt: skip
