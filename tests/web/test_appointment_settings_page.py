@@ -7,11 +7,7 @@ the desk follows the saved configuration."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -22,15 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.district import AppointmentPolicy
-from hub.accounts import accounts_for
 from hub.appointments import AppointmentSecrets, Keyring, desk_for
 from hub.appointments.web import add_routes
 from hub.store import EventStore, open_store
 from hub.web_pages import Pages, pages_app
 from hub.web_pages.views.appointment_settings import values
-from tests.support.hub_process import REPO, HubProcess
-from tests.web.conftest import CSRF, DISTRICT, PASSWORD, Client, Clock, add_accounts, csrf_of, make_pages, sign_in
-from tests.web.test_configure import JSON, form_of, opened, post, problem_at
+from tests.support.hub_process import HubProcess
+from tests.web.conftest import CSRF, DISTRICT, PASSWORD, Client, Clock, csrf_of, make_pages, sign_in
+from tests.web.test_configure import JSON, add_manager, form_of, opened, post, prepared, problem_at, store
+
+__all__ = ["prepared", "store"]  # the configuration pages' fixtures: this test's own store
 
 PAGE = "/admin/sites/centre/appointments"
 SECRETS = AppointmentSecrets(Keyring({"k1": b"k" * 32}, "k1"), pepper=b"p" * 32)
@@ -38,26 +35,6 @@ TODAY = "2026-11-25"
 """The test clock's day (a Wednesday, 10:00 in Xi'an): the centre opens 09:00-17:00, issuing stops at 16:30."""
 HOUR_SLOTS = {"slot_minutes": "60", "walk_in_percent": "50", "days_ahead": "3"}
 TAG = re.compile(r"<[^>]+>")
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with the accounts and the sample district as version 1, copied for each test."""
-    folder = tmp_path_factory.mktemp("appointment-settings")
-    store = open_store(f"sqlite:///{folder / 'hall.db'}")
-    add_accounts(accounts_for(store, DISTRICT))
-    store.save_district(msgspec.json.encode(DISTRICT))
-    store.close()
-    return folder
-
-
-@pytest.fixture
-def store(prepared: Path, tmp_path: Path) -> Iterator[EventStore]:
-    for file in prepared.glob("hall.db*"):
-        shutil.copy(file, tmp_path / file.name)
-    store = open_store(f"sqlite:///{tmp_path / 'hall.db'}")
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -363,11 +340,7 @@ async def test_no_form_makes_the_page_fail(client: Client, data: st.DataObject) 
 
 
 async def test_in_the_running_hub_a_save_reaches_the_booking_api(hub: HubProcess) -> None:
-    made = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "admin", "add", "li", "--role", "manager", "--site", "centre"],
-        input=PASSWORD, text=True, cwd=REPO, env=hub.env, capture_output=True, check=False,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    add_manager(hub)
     hub.start()
     async with aiohttp.ClientSession(
         f"http://127.0.0.1:{hub.http_port}", cookie_jar=aiohttp.CookieJar(unsafe=True)

@@ -531,13 +531,18 @@ async def test_no_form_makes_a_page_fail(client: Client, data: st.DataObject) ->
 # --- the running hub ----------------------------------------------------------------------------------------
 
 
-async def test_a_grid_saved_in_the_running_hub_reaches_the_site_s_info_within_a_second(hub: HubProcess) -> None:
-    kiosk = hub.provision("centre", "kiosk")
+def add_manager(hub: HubProcess) -> None:
+    """The centre's manager ``li`` (password ``PASSWORD``), added to the hub's database by its own command line."""
     made = subprocess.run(
         [sys.executable, "-m", "hub.cli", "admin", "add", "li", "--role", "manager", "--site", "centre"],
         input=PASSWORD, text=True, cwd=REPO, env=hub.env, capture_output=True, check=False,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
+
+
+async def test_a_grid_saved_in_the_running_hub_reaches_the_site_s_info_within_a_second(hub: HubProcess) -> None:
+    kiosk = hub.provision("centre", "kiosk")
+    add_manager(hub)
     hub.start()
     infos: list[tuple[float, wire.SiteInfo]] = []
     link = hub.link(kiosk, "centre", wire.DeviceKind.KIOSK)

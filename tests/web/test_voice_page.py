@@ -6,8 +6,6 @@ board's retained config topic."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import aiohttp
@@ -20,9 +18,20 @@ from engine.district import VoicePolicy
 from hub.device_settings import voice_settings
 from hub.web_pages import Pages
 from hub.web_pages.views.voice import voice_values
-from tests.support.hub_process import REPO, HubProcess
+from tests.support.hub_process import HubProcess
 from tests.web.conftest import CSRF, DISTRICT, PASSWORD, Client, csrf_of, sign_in
-from tests.web.test_configure import JSON, form_of, in_force, opened, pages, post, prepared, problem_at, store
+from tests.web.test_configure import (
+    JSON,
+    add_manager,
+    form_of,
+    in_force,
+    opened,
+    pages,
+    post,
+    prepared,
+    problem_at,
+    store,
+)
 
 __all__ = ["pages", "prepared", "store"]  # the configuration pages' fixtures: this test's own store and gateway
 
@@ -190,11 +199,7 @@ async def test_no_form_makes_the_page_fail(client: Client, data: st.DataObject) 
 
 async def test_saved_quiet_hours_reach_a_board_s_retained_config_within_a_second(hub: HubProcess) -> None:
     board = hub.provision("centre", "board")
-    made = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "admin", "add", "li", "--role", "manager", "--site", "centre"],
-        input=PASSWORD, text=True, cwd=REPO, env=hub.env, capture_output=True, check=False,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    add_manager(hub)
     hub.start()
     link = hub.link(board, "centre", wire.DeviceKind.BOARD)
     deadline = time.monotonic() + 10
