@@ -152,6 +152,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         "and the sites it decides for",
     ),
     TopicSpec(
+        pattern=f"{ROOT}/hub/+/summary", sender="hub", qos=1, retained=True, payload="DistrictSummary",
+        what="among several hubs, each hub's part of the district summary (its own sites); the hub holding the "
+        "district's lock merges the parts into ``district/summary``; devices do not read it",
+    ),
+    TopicSpec(
         pattern=f"{ROOT}/{{site}}/hub", sender="hub", qos=1, retained=True, payload="SiteHub",
         what="which hub decides for the site now (the site's hub is up when this and that hub's status say online)",
     ),
@@ -194,6 +199,17 @@ def site_hub_topic(site_id: str) -> str:
     return f"{ROOT}/{site_id}/hub"
 
 
+def hub_summary_topic(hub_id: str) -> str:
+    return f"{ROOT}/hub/{hub_id}/summary"
+
+
+def parse_hub_summary_topic(topic: str) -> str | None:
+    """The hub id of a summary part's topic, or None."""
+    return _hub_of(topic, "summary")
+
+
+ALL_HUB_SUMMARIES = f"{ROOT}/hub/+/summary"
+"""Every hub's part of the district summary (hubs only)."""
 ALL_HUB_STATUSES = f"{ROOT}/hub/+/status"
 """A device's subscription for every hub's status (which hub decides for its site may change)."""
 DISTRICT_SUMMARY_TOPIC = f"{ROOT}/district/summary"
@@ -231,7 +247,12 @@ def parse_status_topic(topic: str) -> tuple[str, str] | None:
 
 def parse_hub_status_topic(topic: str) -> str | None:
     """The hub id of a hub status topic, or None."""
-    prefix, suffix = f"{ROOT}/hub/", "/status"
+    return _hub_of(topic, "status")
+
+
+def _hub_of(topic: str, leaf: str) -> str | None:
+    """The ``{hub}`` of ``hall/v1/hub/{hub}/<leaf>``, or None."""
+    prefix, suffix = f"{ROOT}/hub/", f"/{leaf}"
     hub_id = topic[len(prefix) : -len(suffix)] if topic.startswith(prefix) and topic.endswith(suffix) else ""
     return hub_id if hub_id and "/" not in hub_id else None
 

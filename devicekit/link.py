@@ -56,11 +56,19 @@ MAX_RATE_LIMITED_WAIT = 5.0
 """Seconds a request waits at most after a ``rate_limited`` reply before it is sent again."""
 
 
-def _rate_limited_for(reply: wire.Reply) -> float | None:
-    """Seconds to wait before sending the request again, when the hub refused it as too many; else None."""
-    if reply.error is None or reply.error.code != wire.ErrorCode.RATE_LIMITED:
+UNAVAILABLE_WAIT = 1.0
+"""Seconds before a request answered ``unavailable`` is sent again (the hub's database is away, or its site is
+changing hands: the next hub may answer it)."""
+
+
+def _retry_after(reply: wire.Reply) -> float | None:
+    """Seconds to wait before sending the request again (same id), when the hub decided nothing: too many requests,
+    or ``unavailable``; else None (the reply is the answer)."""
+    if reply.error is None:
         return None
-    return min(reply.error.retry_after or 1.0, MAX_RATE_LIMITED_WAIT)
+    if reply.error.code == wire.ErrorCode.RATE_LIMITED:
+        return min(reply.error.retry_after or 1.0, MAX_RATE_LIMITED_WAIT)
+    return UNAVAILABLE_WAIT if reply.error.code == wire.ErrorCode.UNAVAILABLE else None
 
 
 def _waits(timeout: float | None, attempts: int | None) -> tuple[float, ...]:
@@ -221,7 +229,7 @@ class DeviceLink:
                 self.client.publish(topic, payload, qos=1)
                 if not done.wait(max(0.0, deadline - time.monotonic())):
                     continue
-                pause = _rate_limited_for(answers[0])
+                pause = _retry_after(answers[0])
                 if pause is None or attempt == len(waits):
                     return answers[0]
                 time.sleep(pause)  # nothing was decided: the same request again, once the hub takes it

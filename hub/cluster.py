@@ -39,6 +39,7 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
+from aiohttp import web
 from sqlalchemy.engine import Connection
 
 from hub.store.base import NotOwner
@@ -133,6 +134,8 @@ class SiteLeases:
         self._guard = threading.Lock()
         self._forfeited: set[str] = set()
         """Sites an append found taken since the last tick (still locked by this session)."""
+        self._failing = False
+        """The last tick failed (its error was logged; the next ones are not until one succeeds)."""
         self._orphans: set[str] = set()
         """Sites lost with the database, until some hub holds them again."""
         self.holds: dict[str, Hold] = {}
@@ -173,7 +176,9 @@ class SiteLeases:
         try:
             return self._tick(sites, forfeited)
         except psycopg.Error as error:
-            log.error("the lease session failed (%s); this hub decides for no site until it has a new one", error)
+            if not self._failing:  # once, not every tick of an outage
+                log.error("the lease session failed (%s); this hub decides for no site until it has a new one", error)
+            self._failing = True
             with self._guard:
                 orphaned = tuple(sorted(set(self.holds) - forfeited))
                 self.holds, self.valid_until, self.leads = {}, 0.0, False
@@ -238,6 +243,9 @@ class SiteLeases:
             (self.hub_id, self.address, ",".join(sorted(self.prefer)), self._sharing),
         )
         self.valid_until = sent + self.hold_seconds  # the heartbeat went through on the session holding the locks
+        if self._failing:
+            log.info("the lease session is back")
+            self._failing = False
         lost = tuple(sorted(forfeited))
         seen = self._look(connection, sites)
         for site in lost:
@@ -416,3 +424,18 @@ class HeldSites:
 
 
 SiteGate = EverySite | HeldSites
+
+
+def elsewhere(gate: SiteGate, site_id: str, path: str) -> web.HTTPException | None:
+    """Among several hubs, the answer for a request about a site this hub does not serve: a redirect (307) to the
+    holder's web address when it is known, else 503 (the site is changing hands: ask again in a moment); None when
+    this hub serves it."""
+    if not isinstance(gate, HeldSites) or gate.serves(site_id):
+        return None
+    holder, address = gate.leases.holders.get(site_id, ("", ""))
+    if address and holder != gate.leases.hub_id:
+        return web.HTTPTemporaryRedirect(address.rstrip("/") + path)
+    return web.HTTPServiceUnavailable(
+        text=f"site {site_id} is decided by another hub now (or is changing hands): try again in a moment",
+        headers={"Retry-After": "2"},
+    )

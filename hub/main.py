@@ -39,9 +39,10 @@ from hub.gateway import Gateway
 from hub.mqtt_bridge import MqttBridge
 from hub.server import Hub
 from hub.service import HallService
-from hub.site_info import SummaryWaits, district_summary, site_info
+from hub.site_info import SummaryWaits, district_summary, merged_summary, site_info
 from hub.staff import staff_for
 from hub.store import EventStore, open_store
+from hub.store.base import expected_failure
 from hub.store.sql import SqlStore
 from hub.web import create_app
 from hub.web_pages import HallReader, Pages
@@ -109,11 +110,16 @@ async def publish_site_views(hub: Hub, waits: SummaryWaits, now: datetime) -> No
     def build() -> list[tuple[str, bytes]]:
         decided = [site for site in district.sites if hub.sites.decides(site.id)]
         views = [(wire.info_topic(site.id), wire.encode(site_info(district, site))) for site in decided]
-        if hub.sites.clustered:  # the district summary needs every site: not one hub's to publish alone (yet)
-            return views
         states = {site.id: gateway.service.state(site.id) for site in decided}
         summary = district_summary(district, states, waits, now)
-        return [*views, (wire.DISTRICT_SUMMARY_TOPIC, wire.encode(summary))]
+        if not isinstance(hub.sites, HeldSites):
+            return [*views, (wire.DISTRICT_SUMMARY_TOPIC, wire.encode(summary))]
+        # among several hubs: each publishes its own sites' part; the district lock's holder merges every part
+        views.append((wire.hub_summary_topic(bridge.hub_id), wire.encode(summary)))
+        if hub.sites.leases.leads:
+            parts = {**hub.summary_parts, bridge.hub_id: summary}.values()
+            views.append((wire.DISTRICT_SUMMARY_TOPIC, wire.encode(merged_summary(district, parts, now))))
+        return views
 
     for topic, payload in await asyncio.get_running_loop().run_in_executor(hub.writer, build):
         bridge.publish(topic, payload, retain=True)
@@ -146,7 +152,7 @@ def _pages(
     """The web pages' accounts and audit trail beside the hub's store; the session key derives from its secret. A
     configuration change is in force on the writer, then in the registry and the accounts, then published."""
     store, district = hub.gateway.service.store, hub.gateway.district
-    hall = HallReader(hub.gateway, hub.writer, hub.feed, hub.device_status)
+    hall = HallReader(hub.gateway, hub.writer, hub.feed, hub.device_status, hub.sites)
     accounts, audit = accounts_for(store, district), audit_for(store)
     configuration = Configuration(
         store, district, executor=hub.writer, apply=hub.reconfigure, states=hub.gateway.service.state, audit=audit,
@@ -181,8 +187,11 @@ async def settle_appointments(hub: Hub, now: datetime) -> None:
 
     try:
         await asyncio.get_running_loop().run_in_executor(hub.writer, settle)
-    except Exception:
-        log.exception("could not settle today's appointments; will try again next tick")
+    except Exception as error:
+        if not expected_failure(error):
+            log.exception("could not settle today's appointments; will try again next tick")
+        else:
+            log.error("could not settle today's appointments (%s); next tick", _first_line(error))
 
 
 def _broker(config: HubConfig, registry: DeviceRegistry) -> tuple[ManagedMosquitto | None, tuple[str, int, str, str]]:
@@ -231,8 +240,10 @@ async def hold_sites(hub: Hub, gate: HeldSites, tick_seconds: float, stop: async
             while not stop.is_set():
                 sites = [site.id for site in hub.gateway.district.sites]
                 changes = await loop.run_in_executor(lease_thread, leases.tick, sites)
-                for site_id in (*changes.lost, *changes.handing_back, *changes.elsewhere):
+                for site_id in (*changes.lost, *changes.elsewhere):
                     await loop.run_in_executor(hub.writer, hub.drop, site_id)
+                for site_id in changes.handing_back:
+                    await loop.run_in_executor(hub.writer, hub.give_back, site_id)
                 for site_id in changes.orphaned:
                     await loop.run_in_executor(hub.writer, hub.drop, site_id, True)
                 if changes.handing_back:

@@ -106,7 +106,7 @@ class MqttBridge:
         live pages show all devices)."""
         if self.sites is None:
             return [wire.ALL_REQUESTS, wire.ALL_STATUSES]
-        return [wire.ALL_STATUSES, *(_site_requests(site) for site in sorted(self.sites))]
+        return [wire.ALL_STATUSES, wire.ALL_HUB_SUMMARIES, *(_site_requests(site) for site in sorted(self.sites))]
 
     def follow(self, site_id: str) -> None:
         """Take requests of one more site (several hubs: each subscribes only to the sites it holds)."""

@@ -80,6 +80,8 @@ class Hub:
         self._stale: dict[str, None] = {}
         """Sites whose retained snapshot is behind their events (the writer's own)."""
         self._snapshot_at: dict[str, float] = {}
+        self.summary_parts: dict[str, wire.DistrictSummary] = {}
+        """Among several hubs: each hub's part of the district summary, as last received (``hub.main``)."""
         # Last: the writer thread starts at once and calls ``_publish_stale_snapshots``, which reads the above.
         self.writer = Writer(self._run_batch, idle=self._publish_stale_snapshots)
 
@@ -160,6 +162,14 @@ class Hub:
             self._publish_safely(self._publish_hub_status)
             self._publish_safely(self._publish_configs, [site_id])
         self.changed(site_id)
+
+    def give_back(self, site_id: str) -> None:
+        """On the writer thread, while the site is still held: say no hub decides it for now (the next holder says
+        it does, after this), then drop it."""
+        if self.bridge is not None:
+            offline = wire.encode(wire.SiteHub(hub=self.bridge.hub_id, online=False))
+            self._publish_safely(self.bridge.publish, wire.site_hub_topic(site_id), offline, True)
+        self.drop(site_id)
 
     def drop(self, site_id: str, answering: bool = False) -> None:
         """On the writer thread: this hub no longer decides for the site; it forgets it and publishes nothing more
@@ -320,6 +330,19 @@ class Hub:
             if (status := wire.parse_status_topic(topic)) is not None:
                 self._record_status(status[1], payload)
                 self.changed(status[0])
+            elif (hub_id := wire.parse_hub_summary_topic(topic)) is not None:
+                self._record_summary_part(hub_id, payload)
+
+    def _record_summary_part(self, hub_id: str, payload: bytes) -> None:
+        """Replaced whole, never changed in place: the writer thread reads it while it builds the summary."""
+        parts = {hub: part for hub, part in self.summary_parts.items() if hub != hub_id}
+        if payload:
+            try:
+                parts[hub_id] = wire.decode_as(wire.DistrictSummary, payload)
+            except msgspec.DecodeError:
+                log.warning("unreadable summary part from hub %s", hub_id)
+                return
+        self.summary_parts = parts
 
     def _record_status(self, device_id: str, payload: bytes) -> None:
         if not payload:

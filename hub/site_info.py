@@ -3,7 +3,7 @@ of waiting counts and estimated waits for "nearby sites" (the 15-minute service 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -93,9 +93,12 @@ class SummaryWaits:
 def district_summary(
     district: District, states: Mapping[str, SiteState], waits: SummaryWaits, now: datetime
 ) -> wire.DistrictSummary:
+    """The summary of the sites ``states`` has (every site with one hub; its own sites' part among several)."""
     sites = []
     for site in district.sites:
-        state = states[site.id]
+        state = states.get(site.id)
+        if state is None:
+            continue
         waiting = dict.fromkeys(site.matters, 0)
         waiting.update(waiting_index(state).per_matter())
         is_open = state.day_open and open_period(site, district.calendar, now) is not None
@@ -111,3 +114,15 @@ def district_summary(
             )
         )
     return wire.DistrictSummary(at=now, sites=tuple(sites))
+
+
+def merged_summary(district: District, parts: Iterable[wire.DistrictSummary], now: datetime) -> wire.DistrictSummary:
+    """Several hubs' parts as one summary: each site as the newest part has it (a site that changed hands is in the
+    old hub's retained part too, until that hub publishes its part again), in the district's order."""
+    newest: dict[str, tuple[datetime, wire.SiteSummary]] = {}
+    for part in parts:
+        for entry in part.sites:
+            if entry.site_id not in newest or newest[entry.site_id][0] < part.at:
+                newest[entry.site_id] = (part.at, entry)
+    ordered = tuple(newest[site.id][1] for site in district.sites if site.id in newest)
+    return wire.DistrictSummary(at=now, sites=ordered)

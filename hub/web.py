@@ -22,7 +22,7 @@ import contract as wire
 from engine import events as ev
 from engine.calendar import day_bounds
 from hub.appointments.web import add_routes
-from hub.cluster import HeldSites
+from hub.cluster import elsewhere
 from hub.gateway import KnownDevice
 from hub.ratings import ratings_report
 from hub.server import Hub
@@ -65,16 +65,10 @@ async def site_hub(request: web.Request, handler: Handler) -> web.StreamResponse
     """Among several hubs, a site's API and pages are its hub's: another hub sends the browser there (307) when it
     knows where that is, and answers 503 otherwise (the site is changing hands: ask again in a moment)."""
     site_id = request.match_info.get("site")
-    sites = request.app[HUB].sites
-    if site_id is None or not isinstance(sites, HeldSites) or sites.decides(site_id):
-        return await handler(request)
-    holder, address = sites.leases.holders.get(site_id, ("", ""))
-    if address and holder != sites.leases.hub_id:
-        raise web.HTTPTemporaryRedirect(address.rstrip("/") + str(request.rel_url))
-    raise web.HTTPServiceUnavailable(
-        text=f"site {site_id} is decided by another hub now (or is changing hands): try again in a moment",
-        headers={"Retry-After": "2"},
-    )
+    answer = None if site_id is None else elsewhere(request.app[HUB].sites, site_id, str(request.rel_url))
+    if answer is not None:
+        raise answer
+    return await handler(request)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -35,7 +35,9 @@ from yarl import URL
 
 from engine.district import Site
 from engine.estimate import EstimatorConfig
+from hub.cluster import elsewhere
 from hub.hall_feed import HallFeed, ViewCache, stream
+from hub.store.base import expected_failure
 from hub.wall_screens import TOKEN as WALL_TOKEN
 from hub.wall_screens import WallScreen
 from hub.web_pages import texts
@@ -149,8 +151,11 @@ class Public:
                     await self.catch_up()
                     for site_id in changed:
                         self._wake(site_id)
-                except Exception:  # the store failed for a moment: the next change tries again
-                    log.exception("the ticket pages could not catch up; they will at the next change")
+                except Exception as error:  # the store failed for a moment: the next change tries again
+                    if not expected_failure(error):
+                        log.exception("the ticket pages could not catch up; they will at the next change")
+                    else:
+                        log.warning("the ticket pages could not catch up (the database did not answer)")
                 changed = await subscription.next()
         self._stop_waking()  # the hub is stopping: so are the ticket pages' streams
 
@@ -229,6 +234,8 @@ async def ticket_worker(_request: web.Request) -> web.FileResponse:
 async def ticket_page(request: web.Request) -> web.Response:
     public, token = request.app[PUBLIC], request.match_info["token"]
     entry = await public.find(token)
+    if entry is not None and (answer := elsewhere(public.hall.sites, entry.site_id, str(request.rel_url))):
+        raise answer  # another hub decides the ticket's site: its page is there
     view = await public.ticket(entry, _lang(request)) if entry is not None else None
     if entry is None or view is None:
         return _missing(request, "No such ticket")
@@ -247,6 +254,8 @@ async def ticket_stream(request: web.Request) -> web.StreamResponse:
     entry = await public.find(request.match_info["token"])
     if entry is None:
         return _missing(request, "No such ticket")
+    if answer := elsewhere(public.hall.sites, entry.site_id, str(request.rel_url)):
+        raise answer
     lang = _lang(request)
     return await stream(request, public.ticket_feed, [entry.site_id], lambda: public.followed_ticket(entry, lang))
 

@@ -15,6 +15,7 @@ import contract as wire
 from engine.district import District
 from hub.accounts import Account, Accounts
 from hub.audit import AuditEntry, AuditLog
+from hub.cluster import EverySite, SiteGate
 from hub.config import WebConfig
 from hub.configuration import Configuration
 from hub.devices import DeviceRegistry
@@ -37,8 +38,11 @@ class HallReader:
         executor: Executor | None,
         feed: HallFeed | None = None,
         statuses: Mapping[str, wire.DeviceStatus] | None = None,
+        sites: SiteGate | None = None,
     ) -> None:
         self.gateway = gateway
+        self.sites: SiteGate = sites or EverySite()
+        """The sites this hub serves (all of them, but among several hubs)."""
         self.executor = executor
         self._feed = feed
         self.statuses: Mapping[str, wire.DeviceStatus] = statuses if statuses is not None else {}

@@ -218,12 +218,16 @@ def hall(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 class Session:
-    def __init__(self, port: int, username: str, password: str) -> None:
+    def __init__(self, port: int, username: str, password: str, client_id: str | None = None) -> None:
+        """``client_id``: the username's (the hub's spy its own) unless given: a second session of one device needs
+        another, or the broker may close one of the two while it takes the id over."""
         self.answered, self.closed = threading.Event(), threading.Event()
         self.refused: bool | None = None
         self.received: list[str] = []
         self.granted: list[bool] = []
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=username if username != "hub" else "hall-hub-spy")
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or (username if username != "hub" else "hall-hub-spy")
+        )
         client.username_pw_set(username, password)
         client.on_connect = self._on_connect
         client.on_disconnect = lambda *_args: self.closed.set()
@@ -299,7 +303,7 @@ def test_a_device_may_not_publish_for_or_read_another_site(hall: Hall) -> None:
     assert foreign not in spy.received
     assert device.closed.is_set() is hall.broker.closes_on_denial  # NATS drops it; RabbitMQ closes the connection
 
-    reader = Session(hall.broker.mqtt_port, kiosk.device_id, kiosk.password)
+    reader = Session(hall.broker.mqtt_port, kiosk.device_id, kiosk.password, client_id=f"{kiosk.device_id}-reader")
     reader.subscribe(wire.events_topic("centre"))
     reader.subscribe(wire.events_topic("xiaozhai"))
     assert reader.granted[0] is True
