@@ -29,9 +29,10 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.web_bench
 	$(BIN)/python -m simulator
 
-bench-city: deps ## city scale (~6 min): one hub with 2,000 sites on PostgreSQL; boards on a 3-node NATS cluster
+bench-city: deps ## city scale (~8 min): one hub with 2,000 sites; boards on a 3-node NATS cluster; takeover
 	$(BIN)/python -m bench.city_bench sites
 	$(BIN)/python -m bench.city_bench devices
+	$(BIN)/python -m bench.takeover_bench
 
 simulate: deps
 	$(BIN)/python -m simulator
@@ -59,7 +60,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 help: ## this list
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
