@@ -17,7 +17,6 @@ import statistics
 import tempfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 from devicekit.link import HubUnreachable
@@ -38,7 +37,7 @@ def _load(desk: Desk, stop: threading.Event) -> None:
 
 def _round(city: City, victim: str) -> list[float]:
     """Kill one hub; the seconds until each of its sites decided again."""
-    sites = [site for site, hub in city.owners().items() if hub == victim]
+    sites = [site for site, hub in city.owners().items() if hub == victim and site in city.desks]
     city.hubs[victim].kill()
     killed = time.monotonic()
 
@@ -48,7 +47,7 @@ def _round(city: City, victim: str) -> list[float]:
     eventually(decided_again, timeout=60, what="the victim's sites decided again")
     taken = [min(at for at in city.desks[site].decided if at > killed) - killed for site in sites]
     city.hubs[victim].start(timeout=60)
-    eventually(lambda: Counter(city.owners().values()) == Counter(dict.fromkeys(HUBS, 2)), timeout=60, what="home")
+    eventually(city.balanced, timeout=60, what="home")
     return taken
 
 

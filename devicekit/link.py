@@ -229,12 +229,21 @@ class DeviceLink:
                 self.client.publish(topic, payload, qos=1)
                 if not done.wait(max(0.0, deadline - time.monotonic())):
                     continue
-                pause = _retry_after(answers[0])
-                if pause is None or attempt == len(waits):
+                first = answers[0]
+                pause = _retry_after(first)
+                if pause is None:
+                    return first
+                with self._lock:  # nothing was decided: ready for a later answer (another hub's) to any send
+                    done.clear()
+                    answers.clear()
+                last = attempt == len(waits)  # then the rest of its wait, for an answer that decides
+                if done.wait(max(0.0, deadline - time.monotonic()) if last else pause) and not _retry_after(answers[0]):
                     return answers[0]
-                time.sleep(pause)  # nothing was decided: the same request again, once the hub takes it
-                done.clear()
-                answers.clear()
+                if last:
+                    return first
+                with self._lock:
+                    done.clear()
+                    answers.clear()
             raise HubUnreachable(f"no reply to {action} {request_id} after {len(waits)} attempts")
         finally:
             with self._lock:
@@ -309,11 +318,11 @@ class DeviceLink:
             reply = wire.decode_as(wire.Reply, payload)
             self.last_reply = reply
             self.replies_received += 1
-            with self._lock:
+            with self._lock:  # the first answer counts (a request waiting after "unavailable" takes the next)
                 pending = self._pending.get(reply.id or "")
-            if pending is not None and not pending[0].is_set():
-                pending[1].append(reply)
-                pending[0].set()
+                if pending is not None and not pending[0].is_set():
+                    pending[1].append(reply)
+                    pending[0].set()
         elif topic == wire.events_topic(site) and self.view is not None:
             for event in wire.decode_events(payload).events:
                 applied = self.view.apply_event(event)

@@ -53,8 +53,18 @@ DISTRICT_KEY = 0
 TAKE_MARGIN = 0.5
 """Seconds a taker waits beyond ``hold_seconds`` (clock rates and scheduling differ a little between machines)."""
 STATEMENT_TIMEOUT_MS = 1000
+TAKES_PER_TICK = 8
+"""Sites taken at most per tick: each is loaded (~0.1 s) before the next heartbeat, which must come well within a
+hold (3 s), or the hub's other sites would lapse while it loads (a survivor taking hundreds of a dead hub's sites
+takes them over a few dozen ticks instead)."""
 APPLICATION = "hall-hub"
 """The lease session's ``application_name`` is this and the hub's id: a hub is alive while its session is."""
+
+_TAKE = """
+UPDATE site_locks l SET epoch = l.epoch + 1, owner = %s, taken_at = now()
+  FROM (SELECT site_id, owner FROM site_locks WHERE site_id = %s FOR UPDATE) old
+ WHERE l.site_id = old.site_id RETURNING l.epoch, old.owner
+"""
 
 _ALIVE = """
 SELECT h.hub_id, h.prefer, h.sharing, h.address FROM cluster_hubs h
@@ -142,6 +152,10 @@ class SiteLeases:
         """The sites held, by id; replaced, never changed in place (read from other threads)."""
         self.valid_until = 0.0
         """Monotonic time after which no hold is good (``hold_seconds`` after the last heartbeat sent)."""
+        self.orphaned_until = 0.0
+        """Until when the sites lost with the database were still surely nobody else's (their holds' end): this hub
+        may answer their requests ``unavailable`` until then, and must keep silent after (another hub may decide
+        them by then, and a device must hear that hub's answer, not this one's)."""
         self.backend_pid = 0
         self.leads = False
         """Whether this hub holds the district's lock (and publishes the district summary)."""
@@ -158,6 +172,10 @@ class SiteLeases:
             return None
         return hold
 
+    def may_refuse(self, site_id: str) -> bool:
+        """Held (maybe still waiting out the old holder's hold), or lost with the database less than a hold ago."""
+        return site_id in self.holds or self._monotonic() < self.orphaned_until
+
     def forfeit(self, sites: Iterable[str]) -> None:
         """Stop holding these at once (an append found them taken); the next tick reports them lost and unlocks
         them."""
@@ -173,18 +191,28 @@ class SiteLeases:
         released the locks already) and the next tick starts on a new session."""
         with self._guard:
             forfeited, self._forfeited = self._forfeited, set()
+        if self._connection is None or self._connection.closed:  # the session that held the locks is gone
+            orphaned = self._orphan(forfeited)
+            if orphaned:
+                return Changes(lost=tuple(sorted(forfeited)), orphaned=orphaned)
         try:
             return self._tick(sites, forfeited)
         except psycopg.Error as error:
             if not self._failing:  # once, not every tick of an outage
                 log.error("the lease session failed (%s); this hub decides for no site until it has a new one", error)
             self._failing = True
-            with self._guard:
-                orphaned = tuple(sorted(set(self.holds) - forfeited))
-                self.holds, self.valid_until, self.leads = {}, 0.0, False
-            self._orphans |= set(orphaned)
+            orphaned = self._orphan(forfeited)
             self._close()
             return Changes(lost=tuple(sorted(forfeited)), orphaned=orphaned)
+
+    def _orphan(self, forfeited: set[str]) -> tuple[str, ...]:
+        """Every hold is gone with its session (PostgreSQL may have released the locks already)."""
+        with self._guard:
+            orphaned = tuple(sorted(set(self.holds) - forfeited))
+            self.orphaned_until = max(self.orphaned_until, self.valid_until)
+            self.holds, self.valid_until, self.leads = {}, 0.0, False
+        self._orphans |= set(orphaned)
+        return orphaned
 
     def release(self, sites: Iterable[str]) -> None:
         """Give back sites this hub no longer decides for (it stopped first): unlocked at once for the next hub."""
@@ -201,7 +229,7 @@ class SiteLeases:
             )
             for key in keys:
                 self._connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, key))
-        except psycopg.Error as error:  # the session is in doubt: the next tick starts a new one
+        except psycopg.Error as error:  # the session is in doubt: the next tick orphans its holds and starts anew
             log.warning("could not hand back %s (%s)", ", ".join(released), error)
             self._close()
         log.info("handed back %s", ", ".join(released))
@@ -313,29 +341,25 @@ class SiteLeases:
         free = [site for site in sites if site in seen.keys and seen.keys[site] not in seen.locked]
         mine = [site for site in free if site in self.prefer]
         if not self._sharing:
-            return mine
+            return mine[:TAKES_PER_TICK]
         elsewhere = self._preferred_elsewhere(seen)
         others = [site for site in free if site not in self.prefer and site not in elsewhere]
         random.shuffle(others)  # hubs starting together do not all reach for the same sites
         room = self._fair_share(sites, seen) - len(self.holds) - len(mine)
-        return mine + others[: max(0, room)]
+        return (mine + others[: max(0, room)])[:TAKES_PER_TICK]
 
     def _take(self, connection: psycopg.Connection[Any], seen: _Seen, wanted: list[str]) -> Iterable[Hold]:
         for site in wanted:
             key = seen.keys[site]
             if not _scalar(connection, "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, key)):
                 continue
-            try:
-                epoch = _scalar(
-                    connection,
-                    "UPDATE site_locks SET epoch = epoch + 1, owner = %s, taken_at = now() WHERE site_id = %s"
-                    " RETURNING epoch",
-                    (self.hub_id, site),
-                )
+            try:  # the holder before, read under the lock (another hub may have taken and lost it since _look)
+                epoch, previous = connection.execute(_TAKE, (self.hub_id, site)).fetchone() or (None, None)
             except psycopg.errors.QueryCanceled:  # an append of the old holder held the row too long: next tick
                 connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, key))
                 continue
-            previous = seen.owners.get(site)
+            if epoch is None:
+                raise psycopg.DataError(f"no lock row for site {site}")
             waits = previous not in (None, self.hub_id)
             usable_at = self._monotonic() + (self.hold_seconds + TAKE_MARGIN if waits else 0.0)
             hold = Hold(site_id=site, lock_key=key, epoch=int(epoch), usable_at=usable_at)
@@ -392,6 +416,9 @@ class EverySite:
     def serves(self, site_id: str) -> bool:
         return True
 
+    def may_refuse(self, site_id: str) -> bool:
+        return True
+
     def taken(self, site_id: str) -> None:
         """A no-op: every site is this hub's from the start."""
 
@@ -415,6 +442,12 @@ class HeldSites:
         """Taken and loaded (it may still be waiting out the old holder's hold): its retained views are this hub's
         to publish."""
         return site_id in self._loaded
+
+    def may_refuse(self, site_id: str) -> bool:
+        """Whether this hub may answer ``unavailable`` for a site it does not decide now: one it holds (waiting out
+        the old holder's hold), or one it lost with its database while its hold would still have run. Never later:
+        the site's next hub may be deciding, and a device takes the first answer it hears."""
+        return self.leases.may_refuse(site_id)
 
     def taken(self, site_id: str) -> None:
         self._loaded = self._loaded | {site_id}

@@ -134,6 +134,10 @@ class WebConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Failed sign-ins allowed per client address."""
 
 
+HUB_ID_LENGTH = 54
+"""A hub's id is part of its lease session's ``application_name`` (63 bytes with "hall-hub ") and of MQTT topics."""
+
+
 class ClusterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Several hubs on one PostgreSQL, each deciding some of the sites (``hub.cluster``, docs/deployment.md)."""
 
@@ -150,6 +154,12 @@ class ClusterConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     after taking a site before deciding for it, so that two hubs never answer for one site."""
     grace_seconds: float = 10.0
     """After a start, only preferred sites are taken this long (so after a full restart each returns home)."""
+
+    def __post_init__(self) -> None:
+        if len(self.hub_id) > HUB_ID_LENGTH or any(mark in self.hub_id for mark in "/+# "):
+            raise ValueError(f"hub_id: at most {HUB_ID_LENGTH} characters, none of / + # or a space")
+        if not 0 < self.tick_seconds < self.hold_seconds:
+            raise ValueError("tick_seconds must be positive and shorter than hold_seconds (a hold is renewed by ticks)")
 
     @property
     def enabled(self) -> bool:

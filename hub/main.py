@@ -233,32 +233,43 @@ def _site_gate(config: ClusterConfig, store: EventStore, database_url: str) -> S
 
 async def hold_sites(hub: Hub, gate: HeldSites, tick_seconds: float, stop: asyncio.Event) -> None:
     """Among several hubs: renew this hub's holds every tick, load the sites it takes, stop deciding for those it
-    lost or hands back (``hub.cluster``). The lease's database work runs on a thread of its own."""
-    loop, leases = asyncio.get_running_loop(), gate.leases
+    lost or hands back (``hub.cluster``). The lease's database work runs on a thread of its own. Nothing ends this
+    loop but ``stop``: a failed tick is logged and the next one goes on."""
+    loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(1, thread_name_prefix="hall-leases") as lease_thread:
         try:
             while not stop.is_set():
-                sites = [site.id for site in hub.gateway.district.sites]
-                changes = await loop.run_in_executor(lease_thread, leases.tick, sites)
-                for site_id in (*changes.lost, *changes.elsewhere):
-                    await loop.run_in_executor(hub.writer, hub.drop, site_id)
-                for site_id in changes.handing_back:
-                    await loop.run_in_executor(hub.writer, hub.give_back, site_id)
-                for site_id in changes.orphaned:
-                    await loop.run_in_executor(hub.writer, hub.drop, site_id, True)
-                if changes.handing_back:
-                    await loop.run_in_executor(lease_thread, leases.release, changes.handing_back)
-                for hold in changes.taken:
-                    try:
-                        await loop.run_in_executor(hub.writer, hub.take, hold.site_id)
-                    except SQLAlchemyError as error:  # not loaded: given back, and taken again on a later tick
-                        log.error("could not load site %s (%s)", hold.site_id, _first_line(error))
-                        await loop.run_in_executor(hub.writer, hub.drop, hold.site_id)
-                        await loop.run_in_executor(lease_thread, leases.release, [hold.site_id])
+                try:
+                    await _hold_tick(hub, gate.leases, lease_thread)
+                except Exception:
+                    log.exception("a tick of the site leases failed; the next one goes on")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), tick_seconds)
         finally:
-            await loop.run_in_executor(lease_thread, leases.close)
+            await loop.run_in_executor(lease_thread, gate.leases.close)
+
+
+async def _hold_tick(hub: Hub, leases: SiteLeases, lease_thread: ThreadPoolExecutor) -> None:
+    loop = asyncio.get_running_loop()
+    changes = await loop.run_in_executor(lease_thread, leases.tick, [site.id for site in hub.gateway.district.sites])
+    for site_id in (*changes.lost, *changes.elsewhere):
+        await loop.run_in_executor(hub.writer, hub.drop, site_id)
+    for site_id in changes.handing_back:
+        await loop.run_in_executor(hub.writer, hub.give_back, site_id)
+    for site_id in changes.orphaned:
+        await loop.run_in_executor(hub.writer, hub.drop, site_id, True)
+    if changes.handing_back:
+        await loop.run_in_executor(lease_thread, leases.release, changes.handing_back)
+    for hold in changes.taken:
+        try:
+            await loop.run_in_executor(hub.writer, hub.take, hold.site_id)
+        except Exception as error:  # not loaded: given back, and taken again on a later tick
+            if expected_failure(error):
+                log.error("could not load site %s (%s)", hold.site_id, _first_line(error))
+            else:
+                log.exception("could not load site %s", hold.site_id)
+            await loop.run_in_executor(hub.writer, hub.drop, hold.site_id)
+            await loop.run_in_executor(lease_thread, leases.release, [hold.site_id])
 
 
 async def _tick(hub: Hub, pages: Pages, waits: SummaryWaits, clock: Callable[[], datetime]) -> None:
@@ -273,8 +284,11 @@ async def _tick(hub: Hub, pages: Pages, waits: SummaryWaits, clock: Callable[[],
     for step in steps:
         try:
             await step()
-        except SQLAlchemyError as error:
-            log.error("the database did not answer (%s); trying again next tick", _first_line(error))
+        except Exception as error:  # whatever it was, the next tick tries again: the hub goes on
+            if expected_failure(error):
+                log.error("the database did not answer (%s); trying again next tick", _first_line(error))
+            else:
+                log.exception("a step of the hub's tick failed; trying again next tick")
 
 
 def _refresh_devices(hub: Hub, devices: DeviceCache, broker: ManagedMosquitto | None) -> None:

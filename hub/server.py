@@ -191,7 +191,8 @@ class Hub:
         if elsewhere:
             batch = [queued for queued in batch if self.sites.decides(queued.request[0])]
             for queued in elsewhere:
-                if queued.transport != "mqtt" or self.follows(queued.request[0]):
+                site_id = queued.request[0]
+                if queued.transport != "mqtt" or (self.follows(site_id) and self.sites.may_refuse(site_id)):
                     self._publish_safely(queued.answer, _unavailable(queued.request[3]))
             if not batch:
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
@@ -26,6 +27,7 @@ from hub.cluster import elsewhere
 from hub.gateway import KnownDevice
 from hub.ratings import ratings_report
 from hub.server import Hub
+from hub.store.base import expected_failure
 from hub.web_pages import Pages, add_pages
 from hub.web_pages.render import Handler
 
@@ -33,6 +35,8 @@ HUB = web.AppKey("hub", Hub)
 PasswordCheck = Callable[[str, str], bool]
 CHECK_PASSWORD: web.AppKey[PasswordCheck] = web.AppKey("check_password")
 MAX_BODY = wire.MAX_PAYLOAD_BYTES
+
+log = logging.getLogger(__name__)
 
 
 def _json(message: msgspec.Struct, status: int = 200) -> web.Response:
@@ -58,6 +62,21 @@ async def ready(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     connected = hub.bridge is not None and hub.bridge.connected.is_set()
     return web.json_response({"ready": connected, "broker": connected}, status=200 if connected else 503)
+
+
+@web.middleware
+async def database_gone(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A page or API answer that needed the database while it does not answer (or a site another hub took meanwhile)
+    is a 503 to ask again in a moment, logged in one line, not a traceback and a 500."""
+    try:
+        return await handler(request)
+    except Exception as error:
+        if not expected_failure(error):
+            raise
+        log.warning("%s %s: the database did not answer (%s)", request.method, request.path, type(error).__name__)
+        raise web.HTTPServiceUnavailable(
+            text="the hub's database did not answer: try again in a moment", headers={"Retry-After": "2"}
+        ) from None
 
 
 @web.middleware
@@ -196,7 +215,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
     pages: Pages | None = None,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY + 1024, middlewares=[site_hub])
+    app = web.Application(client_max_size=MAX_BODY + 1024, middlewares=[database_gone, site_hub])
     app[HUB] = hub
     app[CHECK_PASSWORD] = check_password
     app.router.add_get("/healthz", health)

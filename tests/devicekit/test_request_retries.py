@@ -10,16 +10,21 @@ model and controller on a real DeviceLink, the test's thread as the UI thread. W
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 import contract as wire
 from devicekit.link import REQUEST_WAITS, DeviceLink
 from hub.district_file import SAMPLE_DISTRICT, load_district
+from hub.gateway import error_reply
 from hub.site_info import site_info
 from kiosk.controller import KioskController
 from kiosk.model import KioskModel, Screen
@@ -114,3 +119,51 @@ def test_only_the_working_screen_says_please_wait() -> None:
     model = KioskModel("centre", Texts("zh_CN"))
     model.on_slow_reply()  # a late retry after the citizen went home: the home screen stays as it is
     assert (model.screen, model.message) == (Screen.HOME, "")
+
+
+class Answerer:
+    """A stand-in for a hub on the broker: answers every ISSUE request of the kiosk with ``reply(id)`` after
+    ``delay`` seconds (the real hubs' behaviour is in tests/hub/test_city.py; here the device's side alone)."""
+
+    def __init__(self, port: int, name: str, reply: Callable[[str], wire.Reply], delay: float = 0.0) -> None:
+        self.ids: list[str] = []
+        self.reply, self.delay = reply, delay
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name)
+        self.client.on_message = self._answer
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *_args: subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe(wire.request_topic("centre", "kiosk-1", wire.Action.ISSUE), qos=1)
+        assert subscribed.wait(5)
+
+    def _answer(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        request_id = msgspec.json.decode(message.payload)["id"]
+        self.ids.append(request_id)
+        answer = wire.encode(self.reply(request_id))
+        threading.Timer(self.delay, self.client.publish, (wire.reply_topic("centre", "kiosk-1"), answer, 1)).start()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_an_unavailable_answer_is_asked_again_and_the_next_hubs_answer_wins(broker: Mosquitto) -> None:
+    """A hub that lost the site with its database answers at once ``unavailable``; the site's next hub answers a
+    moment later with the ticket. The device must end with the ticket, however the two answers interleave."""
+    ticket = wire.Reply(id=None, ok=True, ticket=None)
+    old = Answerer(broker.port, "old-hub", lambda rid: error_reply(rid, wire.ErrorCode.UNAVAILABLE))
+    new = Answerer(broker.port, "new-hub", lambda rid: msgspec.structs.replace(ticket, id=rid), delay=0.3)
+    link = DeviceLink(
+        host="127.0.0.1", port=broker.port, site_id="centre", device_id="kiosk-1", password="x",
+        kind=wire.DeviceKind.KIOSK,
+    )  # fmt: skip
+    assert link.start(wait=10)
+    try:
+        reply = link.request(wire.Action.ISSUE, {"matters": ["A02"]}, request_id="r-1")
+    finally:
+        link.stop()
+        old.close()
+        new.close()
+    assert reply.ok and reply.id == "r-1"
+    assert set(old.ids) == set(new.ids) == {"r-1"}  # the same id every time

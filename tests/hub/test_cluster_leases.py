@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from engine import events as ev
-from hub.cluster import Fence, SiteLeases, libpq_url
+from hub.cluster import TAKES_PER_TICK, Fence, SiteLeases, libpq_url
 from hub.store import open_store
 from hub.store.base import Entry, NotOwner
 from hub.store.sql import SqlStore
@@ -165,3 +165,28 @@ def test_a_dead_database_loses_every_site_and_the_hub_takes_them_again(database:
     assert changes.elsewhere == ("s2",)  # hub-a stops answering for it
     assert set(a.holds) == {"s1"}
     a.close(), b.close()
+
+
+def test_a_hand_back_on_a_dead_session_gives_up_every_hold(database: str, clock: Clock) -> None:
+    """The session died while a site was handed back: the other holds went with it, and the next tick says so
+    (they are orphaned: nobody decides them until a hub holds them again), before any new session renews them."""
+    a = leases(database, "hub-a", clock)
+    settle(a, sites=["s1", "s2"])
+    terminate(database, a.backend_pid)
+    a.release(["s1"])
+    changes = a.tick(["s1", "s2"])
+    assert changes.orphaned == ("s2",) and a.holds == {}
+    assert a.holding("s2") is None
+    settle(a, sites=["s1", "s2"])
+    assert set(a.holds) == {"s1", "s2"}  # taken again on a new session
+    a.close()
+
+
+def test_a_hub_takes_a_few_sites_a_tick_so_its_heartbeat_keeps_up(database: str, clock: Clock) -> None:
+    many = [f"m{n:02d}" for n in range(20)]
+    a = leases(database, "hub-a", clock)
+    first = a.tick(many)
+    assert 0 < len(first.taken) <= TAKES_PER_TICK
+    settle(a, sites=many, rounds=5)
+    assert set(a.holds) == set(many)
+    a.close()
