@@ -37,14 +37,6 @@ DESKS_PER_HUB = 2
 
 HUBS = ("hub-a", "hub-b", "hub-c")
 PIN = "2468"
-DATABASE_GONE = (
-    "lease session failed",
-    "did not answer",
-    "not stored",
-    "could not read the device registry",
-    "could not load",
-)
-"""What a hub logs, in one line each, while it cannot reach PostgreSQL."""
 
 
 def eventually(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
