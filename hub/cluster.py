@@ -459,6 +459,12 @@ class HeldSites:
 SiteGate = EverySite | HeldSites
 
 
+def holder_of(gate: SiteGate, site_id: str) -> dict[str, str]:
+    """The hub holding a site and its web address, as the last tick saw them (empty while it changes hands)."""
+    holder, address = gate.leases.holders.get(site_id, ("", "")) if isinstance(gate, HeldSites) else ("", "")
+    return {"hub": holder, "address": address}
+
+
 def elsewhere(gate: SiteGate, site_id: str, path: str) -> web.HTTPException | None:
     """Among several hubs, the answer for a request about a site this hub does not serve: a redirect (307) to the
     holder's web address when it is known, else 503 (the site is changing hands: ask again in a moment); None when

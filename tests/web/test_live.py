@@ -22,6 +22,7 @@ from aiohttp import ClientResponse, web
 
 import contract as wire
 from engine import commands as cmd
+from hub.cluster import HeldSites, SiteLeases
 from hub.devices import DeviceRegistry, registry_for
 from hub.gateway import Gateway
 from hub.hall_feed import HallFeed
@@ -379,6 +380,29 @@ async def test_the_wall_shows_every_site_and_follows_a_change_at_any(
     assert second["sites"][1] == first["sites"][1]
     wall = await view_of(live_client, "/admin/wall.json")
     assert len(wall["sites"]) == 6 and wall["name_zh"] == DISTRICT.name_zh
+
+
+async def test_among_several_hubs_the_wall_shows_this_hubs_sites_and_names_the_others(
+    live: tuple[Pages, Hall], live_client: Client
+) -> None:
+    """A wall built from stale copies of other hubs' sites would mislead: it shows the sites this hub holds, and
+    says which hub decides each other one, with a link to that hub's live hall."""
+    pages, _ = live
+    gate = HeldSites(SiteLeases("postgresql://unused", "hub-a"))
+    gate.taken(CENTRE)
+    gate.leases.holders = {"xiaozhai": ("hub-b", "http://hub-b.hall.local:8080")}
+    pages.hall.sites = gate
+    assert await sign_in(live_client, "root") == 303
+
+    wall = await view_of(live_client, "/admin/wall.json")
+
+    assert [site["site_id"] for site in wall["sites"]] == [CENTRE]
+    others = {site["site_id"]: site for site in wall["elsewhere"]}
+    assert set(others) == {site.id for site in DISTRICT.sites} - {CENTRE}
+    assert (others["xiaozhai"]["hub"], others["xiaozhai"]["address"]) == ("hub-b", "http://hub-b.hall.local:8080")
+    html = await (await live_client.get("/admin/wall")).text()
+    assert "以下站点由另一台服务器处理" in html
+    assert 'href="http://hub-b.hall.local:8080/admin/sites/xiaozhai/live"' in html
 
 
 # --- the running hub -------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.accounts import Role
+from hub.cluster import holder_of
 from hub.hall_feed import HallFeed, ViewCache, stream
 from hub.web_pages.access import allow
 from hub.web_pages.hall_view import Known, SiteViews
@@ -58,11 +59,17 @@ class LiveHall:
 
     async def wall(self, site: Callable[[str], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any]:
         """The district and every site's view (``site``: how each is got, the streams' shared one by default)."""
-        district = self.pages.hall.district
-        get = site or self.site
-        sites = [await get(each.id) for each in district.sites]  # in turn: each is built on the one writer thread
+        hall = self.pages.hall
+        district, get = hall.district, site or self.site
+        here = [each for each in district.sites if hall.sites.serves(each.id)]
+        sites = [await get(each.id) for each in here]  # in turn: each is built on the one writer thread
+        elsewhere = [  # among several hubs: the others' sites, with where their walls are
+            {"site_id": each.id, "name_zh": each.name_zh, "name_en": each.name_en, **holder_of(hall.sites, each.id)}
+            for each in district.sites
+            if each not in here
+        ]
         return {"district_id": district.id, "name_zh": district.name_zh, "name_en": district.name_en,
-                "sites": sites}  # fmt: skip
+                "sites": sites, "elsewhere": elsewhere}  # fmt: skip
 
     async def fresh(self, site_id: str) -> dict[str, Any]:
         """The site's view built now: a page opened (HTML or JSON) shows this moment, however quiet the hall."""
