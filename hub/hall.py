@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 CLERK_ID = "demo"
+DEVICES_FILE = "var/hall/devices.toml"
+"""The demo devices' credentials and the clerk's PIN (readable by this user only): never in the log."""
 CLERK_NAME = "演示窗口员"
 
 
@@ -97,6 +99,16 @@ def app_environment(app: App, hall: Mapping[str, Any], host: str, port: int) -> 
     return {f"{app.prefix}_{key}": value for key, value in values.items()}
 
 
+def _shown(environment: Mapping[str, str], role: str) -> str:
+    """The variables as a shell line to copy, but for the password: the log says where it is, never what it is."""
+    return " ".join(
+        f"{key}=<{DEVICES_FILE}:devices.{role}.password>"
+        if key.endswith("_PASSWORD")
+        else f"{key}={shlex.quote(value)}"
+        for key, value in environment.items()
+    )
+
+
 def _ready(http_port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=1) as response:
@@ -107,7 +119,7 @@ def _ready(http_port: int) -> bool:
 
 def run_hall(config: HubConfig, site_id: str, hub_args: list[str]) -> int:
     """Provision, start the hub, then the apps (or say how to start them); stop them all on a signal."""
-    hall = provision(config, site_id, Path("var/hall/devices.toml"))
+    hall = provision(config, site_id, Path(DEVICES_FILE))
     host = "127.0.0.1" if config.mqtt.managed else config.mqtt.host
     port = config.broker.port if config.mqtt.managed else config.mqtt.port
     hub = subprocess.Popen([sys.executable, "-m", "hub.cli", *hub_args, "serve"])
@@ -132,8 +144,7 @@ def run_hall(config: HubConfig, site_id: str, hub_args: list[str]) -> int:
             if screen:
                 children.append(subprocess.Popen(command, cwd=REPO, env=os.environ | environment))
             else:
-                shown = " ".join(f"{key}={shlex.quote(value)}" for key, value in environment.items())
-                log.info("open the %s: %s %s", app.role, shown, shlex.join(command))
+                log.info("open the %s: %s %s", app.role, _shown(environment, app.role), shlex.join(command))
         log.info(
             "the hall of %s is up: HTTP http://%s:%d; the clerk signs in at %s as %s, PIN %s (var/hall/devices.toml)%s",
             site_id, config.http.host, config.http.port, hall["window"], hall["staff_id"], hall["pin"],

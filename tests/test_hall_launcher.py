@@ -47,13 +47,13 @@ def settings(log: str, role: str) -> dict[str, str]:
     return dict(word.split("=", 1) for word in words if re.fullmatch(r"[A-Z]+_[A-Z_]+=.*", word))
 
 
-def link(values: dict[str, str], prefix: str, kind: wire.DeviceKind) -> DeviceLink:
+def link(values: dict[str, str], prefix: str, kind: wire.DeviceKind, password: str) -> DeviceLink:
     device = DeviceLink(
         host=values[f"{prefix}_HOST"],
         port=int(values[f"{prefix}_PORT"]),
         site_id=values[f"{prefix}_SITE"],
         device_id=values[f"{prefix}_DEVICE_ID"],
-        password=values[f"{prefix}_PASSWORD"],
+        password=password,
         kind=kind,
     )
     device.start()
@@ -72,8 +72,11 @@ def test_the_hall_comes_up_headless_with_working_devices_and_stops_cleanly(tmp_p
         assert oct((tmp_path / "var/hall/devices.toml").stat().st_mode & 0o777) == "0o600"
         assert f"PIN {credentials['pin']}" in log
 
-        kiosk = link(kiosk_settings, "KIOSK", wire.DeviceKind.KIOSK)
-        caller = link(caller_settings, "CALLER", wire.DeviceKind.CALLER)
+        devices = credentials["devices"]
+        assert not any(device["password"] in log for device in devices.values())  # only where to find it
+        assert kiosk_settings["KIOSK_PASSWORD"] == "<var/hall/devices.toml:devices.kiosk.password>"
+        kiosk = link(kiosk_settings, "KIOSK", wire.DeviceKind.KIOSK, devices["kiosk"]["password"])
+        caller = link(caller_settings, "CALLER", wire.DeviceKind.CALLER, devices["caller"]["password"])
         try:
             issued = kiosk.request(wire.Action.ISSUE, {"matters": ["A02"]})
             assert issued.ok and issued.ticket is not None
