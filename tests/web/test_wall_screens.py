@@ -234,7 +234,7 @@ async def test_no_create_form_makes_the_page_fail(client: Client, label: str, sc
                                                      "scope": scope})  # fmt: skip
     assert answer.status in (200, 403, 422), (label, scope, answer.status)
     if answer.status == 200:
-        assert scope in ("", "site:centre") and label.strip()
+        assert scope.strip() in ("", "site:centre") and label.strip()  # the form strips what is typed
 
 
 # -- the link ---------------------------------------------------------------------------------------------------
