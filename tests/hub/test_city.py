@@ -54,6 +54,7 @@ DATABASE_GONE = (
     "could not read the device registry",
     "could not load",
     "could not settle",
+    "Error closing cursor",  # SQLAlchemy's pool, closing a cursor on a connection the stopped server had closed
 )
 """What a hub logs, in one line each, while it cannot reach PostgreSQL."""
 
