@@ -49,7 +49,7 @@ import contract as wire
 from bench.city_district import city_district, day_of_history, store_history
 from bench.hub_bench import Cpu, Report, percentile, rss_mib
 from bench.hub_setup import provision, save_district
-from bench.sim_devices import Board, Device, Fleet, NoReply, now_ns
+from bench.sim_devices import Board, Device, Fleet, NoReply, now_ns, serve_parent
 from engine import events as ev
 from engine.district import District, Site
 from hub.staff import staff_for
@@ -335,22 +335,7 @@ def city_fleet_main(pipe: Connection, qos: int) -> None:
 
     async def run() -> None:
         fleet = CityFleet(qos)
-        loop = asyncio.get_running_loop()
-        stopped = asyncio.Event()
-
-        def readable() -> None:
-            while pipe.poll():
-                name, *args = pipe.recv()
-                if name == "stop":
-                    loop.remove_reader(pipe.fileno())
-                    stopped.set()
-                    return
-                pipe.send(fleet.command(name, *args))
-
-        loop.add_reader(pipe.fileno(), readable)
-        await stopped.wait()
-        await fleet.stop()
-        pipe.send("stopped")
+        await serve_parent(fleet, pipe)
 
     asyncio.run(run())
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -243,6 +243,32 @@ class Fleet:
         await asyncio.gather(*(board.stop() for board in self.boards))
 
 
+class Commanded(Protocol):
+    def command(self, name: str, *args: Any) -> Any: ...
+
+    async def stop(self) -> None: ...
+
+
+async def serve_parent(fleet: Commanded, pipe: Connection) -> None:
+    """Answer the parent's commands on ``pipe`` with the fleet's, until ``stop``; then stop the fleet and say so."""
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    def readable() -> None:
+        while pipe.poll():
+            name, *args = pipe.recv()
+            if name == "stop":
+                loop.remove_reader(pipe.fileno())
+                stopped.set()
+                return
+            pipe.send(fleet.command(name, *args))
+
+    loop.add_reader(pipe.fileno(), readable)
+    await stopped.wait()
+    await fleet.stop()
+    pipe.send("stopped")
+
+
 def fleet_main(  # noqa: PLR0917
     pipe: Connection, host: str, port: int, site_id: str, credentials: list[tuple[str, str]], qos: int = 1
 ) -> None:
@@ -256,21 +282,6 @@ def fleet_main(  # noqa: PLR0917
     async def run() -> None:
         fleet = Fleet(host, port, site_id, credentials, qos)
         await fleet.start()
-        loop = asyncio.get_running_loop()
-        stopped = asyncio.Event()
-
-        def readable() -> None:
-            while pipe.poll():
-                name, *args = pipe.recv()
-                if name == "stop":
-                    loop.remove_reader(pipe.fileno())
-                    stopped.set()
-                    return
-                pipe.send(fleet.command(name, *args))
-
-        loop.add_reader(pipe.fileno(), readable)
-        await stopped.wait()
-        await fleet.stop()
-        pipe.send("stopped")
+        await serve_parent(fleet, pipe)
 
     asyncio.run(run())
