@@ -42,6 +42,7 @@ screenshots: deps ## the web pages' screenshots in docs/screenshots/, taken by t
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "installing Debian packages: $$missing"; \
@@ -51,12 +52,17 @@ apt:
 		fi; \
 	fi
 
-deps: apt $(VENV)/.installed
+deps: apt $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# ECharts (report charts) and Swagger UI (/api/docs), served by the hub from here; the lock file pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
 help: ## this list

@@ -754,6 +754,99 @@ class DeviceConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Device settings from the hub (none are sent yet)."""
 
 
+# --- documents handed in at a kiosk (kiosk -> hub over HTTP; docs/documents.md) -------------------------------------
+# A kiosk opens a case with ``POST /api/v1/sites/{site}/cases`` (a ``CaseRequest``; the same ``submission_id`` again
+# answers the same case, never a second one), uploads each page with ``PUT .../cases/{case}/pages/{material}/{page}``
+# (multipart: a ``sha256`` field and the ``file``; a page already stored with that checksum is answered again, so an
+# upload cut off is simply sent again), then ``POST .../cases/{case}/submit``. ``GET .../cases/{case}`` says which
+# pages the hub still lacks, for a kiosk that restarted. Every answer is a ``CaseReceipt`` or an ``Error``.
+
+
+class PageShape(enum.StrEnum):
+    """The shape a captured page is corrected to (its aspect ratio)."""
+
+    A4 = "a4"
+    """210 × 297 mm: forms, letters, contracts."""
+    ID_CARD = "id_card"
+    """85.6 × 54 mm (ISO/IEC 7810 ID-1): identity cards, bank cards."""
+    CERTIFICATE = "certificate"
+    """A booklet or certificate page, about 3:4 (户口簿, 结婚证, 不动产权证书)."""
+
+
+class CaseState(enum.StrEnum):
+    RECEIVING = "receiving"
+    """Opened; the hub still waits for some pages, or for ``submit``."""
+    SUBMITTED = "submitted"
+    """Every page is in; a clerk has not decided yet (待审核)."""
+    ACCEPTED = "accepted"
+    """A clerk accepted the materials (已受理)."""
+    RETURNED = "returned"
+    """A clerk returned them for correction, with a reason (退回补正)."""
+
+
+class PageRef(msgspec.Struct, frozen=True, kw_only=True):
+    material: Annotated[int, msgspec.Meta(ge=0, le=63)]
+    """The material's index in the matter's list of materials (``MatterInfo.materials``)."""
+    page: Annotated[int, msgspec.Meta(ge=1, le=200)]
+    """1, 2, ...: the page's place within its material."""
+
+
+class CasePage(PageRef, frozen=True, kw_only=True):
+    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+    """The page file's SHA-256, lower-case hex; the upload is refused when the bytes do not match."""
+    size: Annotated[int, msgspec.Meta(ge=1)]
+    """The page file's length in bytes."""
+    shape: PageShape = PageShape.A4
+
+
+class CaseMaterial(msgspec.Struct, frozen=True, kw_only=True):
+    material: Annotated[int, msgspec.Meta(ge=0, le=63)]
+    """The index in the matter's list of materials."""
+    commitment: bool = False
+    """The citizen signed the commitment (告知承诺) instead of handing this material in: it has no pages."""
+
+
+class CaseRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A kiosk opens a case: the matter, every material it hands in or replaces by a commitment, and every page."""
+
+    submission_id: Annotated[str, msgspec.Meta(min_length=8, max_length=64)]
+    """Made by the kiosk once per submission and kept in its spool: the same id again is the same case."""
+    matter: str
+    materials: tuple[CaseMaterial, ...]
+    pages: tuple[CasePage, ...]
+    ticket_id: str | None = None
+    """The ticket the citizen holds, if any: the caller shows the case's decision when it is called."""
+    id_number: str | None = None
+    """Read from the ID card when a commitment is signed: the hub keeps only its keyed hash and checks it against
+    the district's list of broken commitments (失信名单); never stored or logged in clear."""
+    commitment_text: str | None = None
+    """Which commitment text the citizen agreed to (its version key)."""
+
+
+class CommitmentCheck(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /api/v1/sites/{site}/commitments/check``: may this citizen sign a commitment instead of a material?"""
+
+    id_number: str
+
+
+class CommitmentAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    allowed: bool
+    """False for a citizen on the district's list of broken commitments: the kiosk does not offer the commitment."""
+
+
+class CaseReceipt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The hub's answer about a case: its number for the receipt, where the citizen follows it, what is missing."""
+
+    case_number: str
+    state: CaseState
+    status_url: str
+    """The case's status page (printed as the receipt's QR code): a path on the hub, ``/case/<token>``."""
+    missing: tuple[PageRef, ...] = ()
+    """Pages the hub does not have yet."""
+    reason: str | None = None
+    """Why the case was returned (``returned`` only)."""
+
+
 # --- personal data on screens -----------------------------------------------------------------------------------
 
 

@@ -20,12 +20,16 @@ from hub.web_pages.access import guard
 from hub.web_pages.state import PAGES, HallReader, Pages
 from hub.web_pages.views import (
     appointment_settings,
+    archive,
     audit,
     configure,
     devices,
+    follow_ups,
     home,
     live,
+    officers,
     people,
+    reports,
     sign_in,
     voice,
     walls,
@@ -44,7 +48,22 @@ def pages_app(pages: Pages) -> web.Application:
     app[PAGES] = pages
     loader = jinja2.PackageLoader("hub.web_pages", "templates")
     aiohttp_jinja2.setup(app, loader=loader, autoescape=True, undefined=jinja2.StrictUndefined)
-    for module in (sign_in, home, audit, live, devices, people, configure, voice, appointment_settings, walls):
+    for module in (
+        sign_in,
+        home,
+        audit,
+        live,
+        devices,
+        people,
+        configure,
+        voice,
+        appointment_settings,
+        walls,
+        reports,
+        follow_ups,
+        officers,
+        archive,
+    ):
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, name="static")
     return app
