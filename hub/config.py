@@ -27,6 +27,8 @@
     [cluster]   hub_id = ""                          # set on every hub of a city (PostgreSQL only): sites are
                 prefer = "centre,xiaozhai"           # shared out among the hubs (docs/deployment.md)
                 address = "http://hub-a:8080"
+    [archive]   directory = "var/archive"            # page files of handed-in documents; retention_years = 30
+    [follow_ups] contacted_hours = 24 ...            # bad ratings' follow-up deadlines: hub/follow_ups.py
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
 """
@@ -47,6 +49,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from hub.appointments.rules import AppointmentsConfig
 from hub.district_file import SAMPLE_DISTRICT
+from hub.follow_ups import FollowUpRules
 
 
 class DatabaseConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -188,6 +191,17 @@ def load_secret(path: Path) -> bytes:
     return secret
 
 
+class ArchiveConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The archive of handed-in documents (hub/archive, docs/documents.md)."""
+
+    directory: str = "var/archive"
+    """Where the page files are kept, content-addressed (``<directory>/ab/cd/<sha256>``)."""
+    retention_years: int = 30
+    """``hall-hub archive purge`` removes cases created longer ago than this."""
+    max_page_bytes: int = 8 * 1024 * 1024
+    """A page file over this is refused (413)."""
+
+
 class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
     district: DistrictConfig = msgspec.field(default_factory=DistrictConfig)
@@ -201,6 +215,8 @@ class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     requests: RequestsConfig = msgspec.field(default_factory=RequestsConfig)
     web: WebConfig = msgspec.field(default_factory=WebConfig)
     cluster: ClusterConfig = msgspec.field(default_factory=ClusterConfig)
+    archive: ArchiveConfig = msgspec.field(default_factory=ArchiveConfig)
+    follow_ups: FollowUpRules = msgspec.field(default_factory=FollowUpRules)
 
 
 class ConfigError(ValueError):

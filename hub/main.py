@@ -26,6 +26,7 @@ import contract as wire
 from engine.district import District
 from hub.accounts import accounts_for
 from hub.appointments import desk_for, keyfile
+from hub.archive.store import archive_for
 from hub.audit import audit_for
 from hub.broker import ManagedMosquitto
 from hub.broker_accounts import with_broker_accounts
@@ -165,7 +166,12 @@ def _pages(
 async def _serve_web(
     config: HubConfig, hub: Hub, devices: DeviceCache, clock: Callable[[], datetime], pages: Pages
 ) -> web.AppRunner:
-    app = create_app(hub, devices.check_password, clock, pages)
+    archive = archive_for(
+        hub.gateway.service.store, Path(config.archive.directory), lambda: hub.gateway.district, hub.gateway.secret,
+        hub.gateway.citizen_ref, max_page_bytes=config.archive.max_page_bytes,
+        retention_years=config.archive.retention_years,
+    )  # fmt: skip
+    app = create_app(hub, devices.check_password, clock, pages, archive)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.http.host, config.http.port).start()

@@ -23,6 +23,8 @@ import contract as wire
 from engine import events as ev
 from engine.calendar import day_bounds
 from hub.appointments.web import add_routes
+from hub.archive.store import Archive
+from hub.archive.web import add_case_routes
 from hub.cluster import elsewhere
 from hub.gateway import KnownDevice
 from hub.ratings import ratings_report
@@ -214,6 +216,7 @@ def create_app(
     check_password: Callable[[str, str], bool],
     clock: Callable[[], datetime] | None = None,
     pages: Pages | None = None,
+    archive: Archive | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY + 1024, middlewares=[database_gone, site_hub])
     app[HUB] = hub
@@ -229,5 +232,7 @@ def create_app(
         add_pages(app, pages)  # /admin/: the people's pages, their sign-in and roles (hub/web_pages)
     if hub.gateway.appointments is not None:  # before the device actions: "appointments" is no action
         add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device)
+    if archive is not None:  # before the device actions: "cases" is no action (hub/archive, docs/documents.md)
+        add_case_routes(app, archive, _signed_in_device, clock or hub.gateway.clock)
     app.router.add_post("/api/v1/sites/{site}/{action}", command)
     return app

@@ -193,3 +193,171 @@ cluster_hubs = sa.Table(
 )
 """The hubs of a city as their heartbeats last said: web address, preferred sites, whether it takes a share of the
 other sites yet (not in its first seconds), when seen."""
+
+
+# --- the electronic archive of documents handed in at kiosks (hub/archive, issue 15) ---------------------------------
+
+archive_cases = sa.Table(
+    "archive_cases",
+    metadata,
+    sa.Column("case_id", sa.String(32), primary_key=True),
+    sa.Column("case_number", sa.String(40), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("submission_id", sa.String(64), nullable=False),
+    sa.Column("matter", sa.String(64), nullable=False),
+    sa.Column("ticket_id", sa.String(64), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("materials", sa.Text(), nullable=False),
+    sa.Column("citizen_ref", sa.String(64), nullable=True),
+    sa.Column("commitment_text", sa.String(64), nullable=True),
+    sa.Column("commitment_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("decided_by", sa.String(64), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.UniqueConstraint("case_number", name="uq_archive_cases_case_number"),
+    sa.UniqueConstraint("site_id", "submission_id", name="uq_archive_cases_submission"),
+    sa.UniqueConstraint("site_id", "day", "seq", name="uq_archive_cases_day_seq"),
+    sa.UniqueConstraint("token_hash", name="uq_archive_cases_token_hash"),
+)
+sa.Index("ix_archive_cases_site_created", archive_cases.c.site_id, archive_cases.c.created_at)
+"""Cases (``hub.archive``): number (per site and day), the kiosk's submission id (a retry is the same case), matter,
+ticket, state, the materials (JSON), the citizen's keyed ``citizen_ref`` only (never the ID number), the commitment
+signed, the sha256 of the status link's token, when submitted and decided, by whom and why."""
+
+archive_pages = sa.Table(
+    "archive_pages",
+    metadata,
+    sa.Column("case_id", sa.String(32), primary_key=True),
+    sa.Column("material", sa.Integer(), primary_key=True),
+    sa.Column("page", sa.Integer(), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer(), nullable=False),
+    sa.Column("shape", sa.String(16), nullable=False),
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=True),
+)
+"""A case's pages as the kiosk announced them; ``stored_at`` is set once the file (content-addressed by its sha256)
+is in the page store."""
+
+archive_denied = sa.Table(
+    "archive_denied",
+    metadata,
+    sa.Column("citizen_ref", sa.String(64), primary_key=True),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The district's list of broken commitments (失信名单), by keyed ID hash only: who may not sign a commitment."""
+
+
+# --- ratings follow-up (好差评 整改) and appeals (hub/follow_ups, issue 14) ---------------------------------------------
+
+follow_ups = sa.Table(
+    "follow_ups",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("ticket_id", sa.String(64), nullable=False),
+    sa.Column("window_id", sa.String(64), nullable=False),
+    sa.Column("staff_id", sa.String(64), nullable=True),
+    sa.Column("matter", sa.String(64), nullable=False),
+    sa.Column("level", sa.SmallInteger(), nullable=False),
+    sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done", sa.SmallInteger(), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("due_verified", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_contacted", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_put_right", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_reported", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Index("ix_follow_ups_site_rated", "site_id", "rated_at"),
+    sa.Index("ix_follow_ups_open_due", "closed_at", "due_at"),
+)
+"""A bad rating's follow-up item, keyed by the ``ServiceRated`` event's site and number: how many of its four steps
+are answered (``done``), each step's deadline and the next one's (``due_at``), when and how it closed."""
+
+follow_up_steps = sa.Table(
+    "follow_up_steps",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("step", sa.String(16), primary_key=True),
+    sa.Column("note", sa.Text(), nullable=False),
+    sa.Column("answered_by", sa.String(64), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The manager's answer of one step of an item, with its note."""
+
+follow_up_appeals = sa.Table(
+    "follow_up_appeals",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("appealed_by", sa.String(64), nullable=False),
+    sa.Column("appealed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=True),
+    sa.Column("decided_by", sa.String(64), nullable=True),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("decision_note", sa.Text(), nullable=True),
+)
+"""Staff's appeal of a rating (one per item) and the district administrator's decision (upheld, rejected)."""
+
+follow_up_checkpoints = sa.Table(
+    "follow_up_checkpoints",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+)
+"""The last rating event of each site that follow-ups were opened from."""
+
+
+# --- service experience officers (体验官): enrolment, visits, findings (hub/officers, issue 14) -----------------------
+
+officers = sa.Table(
+    "officers",
+    metadata,
+    sa.Column("officer_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("phone_masked", sa.String(16), nullable=False),
+    sa.Column("phone_hash", sa.String(64), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("enrolled_by", sa.String(64), nullable=False),
+    sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("code_hash", name="uq_officers_code_hash"),
+)
+"""The district's service experience officers (``hub.officers``): name, kind, the phone only masked and as a keyed
+hash (HMAC), the sha256 of their random code (shown once), who enrolled them and when, when revoked."""
+
+officer_visits = sa.Table(
+    "officer_visits",
+    metadata,
+    sa.Column("ticket_id", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.Date(), nullable=False),
+    sa.Column("issued_seq", sa.BigInteger(), nullable=False),
+    sa.Column("officer_id", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("findings", sa.Text(), nullable=True),
+    sa.Column("findings_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_officer_visits_day", "day"),
+)
+"""A ticket taken with an officer's code: hub-side only, never in an event, never published. ``issued_seq``: its
+``TicketIssued``'s, where its journey starts in the site's log; the officer's written findings."""
+
+officer_bookings = sa.Table(
+    "officer_bookings",
+    metadata,
+    sa.Column("booking_id", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("officer_id", sa.String(32), nullable=False),
+    sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""A booking made with an officer's code: it becomes a visit when it is checked in."""

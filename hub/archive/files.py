@@ -1,0 +1,74 @@
+"""Page files, content-addressed: a file is named by its SHA-256, so the same page sent twice is kept once.
+
+``PageFiles`` is what the archive needs of a store of files; ``DiskPageFiles`` keeps them under a folder as
+``<root>/ab/cd/<sha256>`` (written to a temporary file, fsynced, then renamed: a file with its name is complete).
+An S3-compatible bucket would be one more implementation (``put`` = PutObject with the sha256 as key, ``get`` =
+GetObject, ``delete`` = DeleteObject), chosen by ``[archive]`` configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class PageFiles(Protocol):
+    def put(self, sha256: str, data: bytes) -> None:
+        """Keep ``data`` under its checksum (the caller checked it); keeping the same file again is a no-op."""
+
+    def get(self, sha256: str) -> bytes | None: ...
+
+    def has(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+
+class DiskPageFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError("not a sha256")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, sha256: str, data: bytes) -> None:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError("the data does not match its checksum")
+        target = self.path(sha256)
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def get(self, sha256: str) -> bytes | None:
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)

@@ -1,0 +1,215 @@
+"""The kiosks' case routes (``contract``: "documents handed in at a kiosk") and the public status page ``/case/<t>``.
+
+Only a provisioned kiosk of the site (HTTP Basic, as for the device API) may use its site's case routes; another
+site's case is as unknown as none (404). Every answer is a ``contract.CaseReceipt``, a ``CommitmentAnswer`` or an
+``Error``. The page files are read with a limit and checked (size, checksum, a decodable JPEG/PNG) before anything
+is kept; the work on the database and the files runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+
+import jinja2
+import msgspec
+from aiohttp import BodyPartReader, web
+
+import contract as wire
+from engine.calendar import local_time
+from hub.archive.store import Archive, ArchiveError
+from hub.gateway import KnownDevice
+from hub.web_pages import texts
+
+ARCHIVE = web.AppKey("archive", Archive)
+MAX_REQUEST = 256 * 1024
+"""A ``CaseRequest`` (a few hundred pages' checksums) is at most this long."""
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+_environment = jinja2.Environment(
+    loader=jinja2.PackageLoader("hub.web_pages", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
+
+
+def _json(message: msgspec.Struct, status: int = 200) -> web.Response:
+    return web.Response(body=wire.encode(message), status=status, content_type="application/json")
+
+
+def _refused(status: int, code: str, zh: str, en: str) -> web.Response:
+    return _json(wire.Error(code=code, zh=zh, en=en), status)
+
+
+async def _off_loop(work: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(None, work, *args)
+
+
+DEVICE_OF: web.AppKey[Callable[[web.Request], KnownDevice | None]] = web.AppKey("archive_device_of")
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("archive_clock")
+Work = Callable[[Archive, str], Awaitable[Any]]
+
+
+def add_case_routes(
+    app: web.Application,
+    archive: Archive,
+    device_of: Callable[[web.Request], KnownDevice | None],
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Mount the case routes (before the device API's ``/api/v1/sites/{site}/{action}``) and ``/case/<token>``."""
+    app[ARCHIVE], app[DEVICE_OF], app[CLOCK] = archive, device_of, clock
+    cases = "/api/v1/sites/{site}/cases"
+    app.router.add_post(cases, open_case)
+    app.router.add_get(cases + "/{case}", get_case)
+    app.router.add_put(cases + "/{case}/pages/{material}/{page}", put_page)
+    app.router.add_post(cases + "/{case}/submit", submit)
+    app.router.add_post("/api/v1/sites/{site}/commitments/check", check_commitment)
+    app.router.add_get("/case/{token}", status_page)
+
+
+def _kiosk_refusal(request: web.Request) -> web.Response | None:
+    """None when a kiosk of the route's site asks; the refusal otherwise."""
+    device = request.app[DEVICE_OF](request)
+    if device is None:
+        return _refused(401, wire.ErrorCode.UNAUTHORISED, "设备认证失败", "Unknown device or wrong password")
+    if device.kind != wire.DeviceKind.KIOSK or device.site_id != request.match_info["site"]:
+        return _refused(403, wire.ErrorCode.UNAUTHORISED, "只有本服务点的自助终端可以提交材料",
+                        "Only a kiosk of this site hands in documents here")  # fmt: skip
+    return None
+
+
+async def _guarded(request: web.Request, work: Work) -> web.Response:
+    """A kiosk's request: authenticated, then ``work(archive, site)``; a refusal becomes its ``Error`` answer."""
+    refused = _kiosk_refusal(request)
+    if refused is not None:
+        return refused
+    try:
+        answer = await work(request.app[ARCHIVE], request.match_info["site"])
+    except ArchiveError as error:
+        log.info("%s %s refused: %s", request.method, request.path, error.error.code)
+        return _json(error.error, error.status)
+    return answer if isinstance(answer, web.Response) else _json(answer)
+
+
+async def open_case(request: web.Request) -> web.Response:
+    async def work(archive: Archive, site: str) -> Any:
+        body = await request.content.read(MAX_REQUEST + 1)
+        if len(body) > MAX_REQUEST:
+            raise ArchiveError(413, wire.ErrorCode.TOO_LARGE, "请求过大", "The case request is too long")
+        try:
+            asked = msgspec.json.decode(body, type=wire.CaseRequest)
+        except msgspec.DecodeError as error:
+            raise ArchiveError(400, wire.ErrorCode.MALFORMED, "请求格式有误", str(error)) from None
+        case, created = await _off_loop(archive.open_case, site, asked, request.app[CLOCK]())
+        return _json(archive.receipt(case), 201 if created else 200)
+
+    return await _guarded(request, work)
+
+
+async def put_page(request: web.Request) -> web.Response:
+    async def work(archive: Archive, site: str) -> Any:
+        try:
+            ref = wire.PageRef(material=int(request.match_info["material"]), page=int(request.match_info["page"]))
+        except ValueError:
+            raise ArchiveError(404, "no_page", "案卷中没有这一页", "No such page") from None
+        if request.content_length is not None and request.content_length > archive.max_page_bytes + 64 * 1024:
+            raise ArchiveError(413, wire.ErrorCode.TOO_LARGE, "页面文件过大",
+                               f"A page is at most {archive.max_page_bytes} bytes")  # fmt: skip
+        sha256, data = await _read_page(request, archive.max_page_bytes)
+        store = partial(archive.put_page, now=request.app[CLOCK]())
+        return archive.receipt(await _off_loop(store, site, request.match_info["case"], ref, sha256, data))
+
+    return await _guarded(request, work)
+
+
+async def submit(request: web.Request) -> web.Response:
+    async def work(archive: Archive, site: str) -> Any:
+        case = await _off_loop(archive.submit, site, request.match_info["case"], request.app[CLOCK]())
+        return archive.receipt(case)
+
+    return await _guarded(request, work)
+
+
+async def get_case(request: web.Request) -> web.Response:
+    async def work(archive: Archive, site: str) -> Any:
+        return archive.receipt(await _off_loop(archive.of_site, site, request.match_info["case"]))
+
+    return await _guarded(request, work)
+
+
+async def check_commitment(request: web.Request) -> web.Response:
+    async def work(archive: Archive, _site: str) -> Any:
+        try:
+            asked = msgspec.json.decode(await request.content.read(4096), type=wire.CommitmentCheck)
+        except msgspec.DecodeError as error:
+            raise ArchiveError(400, wire.ErrorCode.MALFORMED, "请求格式有误", str(error)) from None
+        return wire.CommitmentAnswer(allowed=await _off_loop(archive.may_commit, asked.id_number))
+
+    return await _guarded(request, work)
+
+
+async def _read_page(request: web.Request, limit: int) -> tuple[str, bytes]:
+    """The multipart body's ``sha256`` field and ``file``, the file read to at most ``limit`` bytes (413 beyond)."""
+    try:
+        reader = await request.multipart()
+    except (AssertionError, ValueError, KeyError):
+        raise ArchiveError(400, wire.ErrorCode.MALFORMED, "请以 multipart 上传页面",
+                           "Send the page as multipart/form-data: sha256 and file") from None  # fmt: skip
+    sha256, data = "", None
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "sha256":
+            sha256 = (await part.read(decode=False))[:128].decode(errors="replace").strip().lower()
+        elif part.name == "file":
+            chunks, size = [], 0
+            while chunk := await part.read_chunk(256 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise ArchiveError(413, wire.ErrorCode.TOO_LARGE, "页面文件过大", f"At most {limit} bytes a page")
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    if not sha256 or data is None:
+        raise ArchiveError(400, wire.ErrorCode.MALFORMED, "缺少校验值或文件", "Send both sha256 and file")
+    return sha256, data
+
+
+_STATES = {
+    wire.CaseState.RECEIVING: ("Receiving the materials", "材料接收中"),
+    wire.CaseState.SUBMITTED: ("Waiting for review", "待审核"),
+    wire.CaseState.ACCEPTED: ("Accepted", "已受理"),
+    wire.CaseState.RETURNED: ("Returned for correction", "退回补正"),
+}
+
+
+async def status_page(request: web.Request) -> web.Response:
+    """A case's state as the citizen follows it (the receipt's QR code): no personal data, Chinese first."""
+    archive = request.app[ARCHIVE]
+    token = request.match_info["token"]
+    case = await _off_loop(archive.by_token, token) if len(token) <= 64 else None
+    lang = texts.language(request)
+    _ = texts.translator(lang)
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+    if case is None:
+        body = _environment.get_template("archive_status.html").render(_=_, lang=lang, case=None)
+        return web.Response(text=body, status=404, content_type="text/html", headers=headers)
+    district = archive.district()
+    site, matter = district.site(case.site_id), district.matter(case.matter)
+    english = lang == texts.ENGLISH
+
+    def name(thing: Any, fallback: str) -> str:
+        return fallback if thing is None else (thing.name_en if english else thing.name_zh)
+
+    when = case.decided_at or case.submitted_at or case.created_at
+    view = {
+        "case_number": case.case_number, "state": case.state.value,
+        "state_text": _(_STATES[case.state][0]), "reason": case.reason if case.state == wire.CaseState.RETURNED
+        else None, "site": name(site, case.site_id), "matter": name(matter, case.matter),
+        "when": (local_time(site, when) if site else when).strftime("%Y-%m-%d %H:%M"),
+    }  # fmt: skip
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return web.json_response({"ok": True, "case": view}, headers=headers)
+    body = _environment.get_template("archive_status.html").render(_=_, lang=lang, case=view)
+    return web.Response(text=body, content_type="text/html", headers=headers)
