@@ -302,6 +302,10 @@ class IssueRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     """The citizen's ID card number as the kiosk's card reader read it, when the hall asks for one (one open ticket
     per citizen and matter). The hub keeps only its keyed hash, as bookings do, and never stores, logs or returns
     the number; a number whose check digit is wrong is refused (``bad_id_number``)."""
+    officer_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """A service experience officer's code (体验官, scanned or typed at the kiosk): the hub records the ticket as the
+    officer's visit on its own side only; no event, reply, board or log carries it. A code the hub does not know is
+    ignored: the ticket is issued as any other, and nobody is told."""
 
 
 class WindowRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
