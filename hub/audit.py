@@ -42,6 +42,20 @@ class Action(enum.StrEnum):
     """A wall screen's link made (``hub.wall_screens``; subject ``wall:<id>``, never the token)."""
     WALL_SCREEN_REVOKED = "wall_screen_revoked"
     """A wall screen's link revoked (its open streams ended at once)."""
+    ARCHIVE_CASE_VIEWED = "archive_case_viewed"
+    """A case of the archive opened (``hub.archive``; subject ``case:<number>``; no personal data)."""
+    ARCHIVE_PAGE_VIEWED = "archive_page_viewed"
+    """A page image of a case downloaded (subject ``case:<number>/<material>/<page>``)."""
+    ARCHIVE_CASE_ACCEPTED = "archive_case_accepted"
+    ARCHIVE_CASE_RETURNED = "archive_case_returned"
+    """A case returned for correction (reason: what the citizen is told)."""
+    FOLLOW_UP_STEP = "follow_up_step"
+    """A step of a bad rating's follow-up answered (``hub.follow_ups``; subject ``follow_up:<site>/<seq>``; never
+    the note)."""
+    FOLLOW_UP_APPEALED = "follow_up_appealed"
+    """A rating appealed by its window's staff or their manager."""
+    FOLLOW_UP_DECIDED = "follow_up_decided"
+    """A district administrator's decision of an appeal (upheld or rejected)."""
 
 
 @dataclass(frozen=True, slots=True)

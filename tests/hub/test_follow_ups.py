@@ -1,0 +1,230 @@
+"""Follow-up of bad ratings (hub.follow_ups): opened from the event log once only, however often and on however many
+hubs the sync runs; deadlines in hours and in working days of the district's calendar, measured with the test's
+clock; the steps in order; appeals upheld and rejected; the report's figures. On real SQLite and PostgreSQL stores
+with the sample district, ratings made through the hub's service as a window's evaluator makes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine import commands as cmd
+from hub.district_file import SAMPLE_DISTRICT, load_district
+from hub.follow_ups import (
+    REJECT,
+    UPHOLD,
+    FollowUpError,
+    FollowUpRules,
+    FollowUps,
+    add_working_days,
+    excluded_ratings,
+    follow_up_figures,
+)
+from hub.service import HallService
+from hub.store import EventStore, open_store
+from tests.support import postgres
+
+DISTRICT = load_district(SAMPLE_DISTRICT)
+CENTRE = DISTRICT.sites[0]
+assert CENTRE.id == "centre"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Wednesday 25 November 2026, 10:00 in Xi'an
+MORNING = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+class Hall:
+    """The centre's day through the hub's service: tickets issued, served at w01 and rated."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.service = HallService(DISTRICT, store)
+        self.now = MORNING
+        self._ids = 0
+        self.do(cmd.OpenDay)
+        self.do(cmd.OpenWindow, window_id="w01", staff_id="clerk-li")
+
+    def do(self, kind: type[cmd.Command], **fields: object) -> None:
+        self._ids += 1
+        outcome = self.service.execute(kind(command_id=f"c{self._ids}", site_id="centre", at=self.now, **fields))
+        assert outcome.events, outcome
+
+    def serve_and_rate(self, level: int) -> None:
+        self.do(cmd.IssueTicket, matters=("A02",))
+        self.now += timedelta(minutes=5)
+        self.do(cmd.CallNext, window_id="w01")
+        self.do(cmd.StartService, window_id="w01")
+        self.do(cmd.FinishService, window_id="w01")
+        self.do(cmd.RateService, window_id="w01", level=level)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hall.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        postgres.empty_database(url)
+    store = open_store(url)
+    yield store
+    store.close()
+
+
+def test_a_bad_rating_opens_one_item_however_often_and_wherever_the_sync_runs(store: EventStore) -> None:
+    hall = Hall(store)
+    for level in (5, 2, 3, 1, 4):
+        hall.serve_and_rate(level)
+    one, other = FollowUps(store), FollowUps(store)  # two hubs on one database
+
+    assert one.sync(DISTRICT, hall.now) == 2
+    assert other.sync(DISTRICT, hall.now) == 0
+    assert one.sync(DISTRICT, hall.now) == 0
+    items = one.find(state="all")
+    assert sorted(item.level for item in items) == [1, 2]
+    assert {item.window_id for item in items} == {"w01"} and {item.staff_id for item in items} == {"clerk-li"}
+
+    hall.serve_and_rate(2)  # a later bad rating: only it is new
+    assert other.sync(DISTRICT, hall.now) == 1
+    assert one.sync(DISTRICT, hall.now) == 0
+    assert len(one.find(state="all")) == 3
+
+
+def test_memory_store_follow_ups_work_the_same() -> None:
+    store = open_store("memory://")
+    hall = Hall(store)
+    hall.serve_and_rate(1)
+    follow_ups = FollowUps(store)
+    assert follow_ups.sync(DISTRICT, hall.now) == 1
+    assert follow_ups.sync(DISTRICT, hall.now) == 0
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_make_up_days() -> None:
+    friday = datetime(2026, 11, 27, 16, 0, tzinfo=SHANGHAI)
+    # Friday + 1 working day = Monday, ending at Tuesday's local midnight
+    assert add_working_days(CENTRE, DISTRICT.calendar, friday, 1) == datetime(2026, 12, 1, 0, 0, tzinfo=SHANGHAI)
+    # 30 September 2026 (Wed): 1-7 October are holidays, Saturday 10 October is a make-up working day
+    eve = datetime(2026, 9, 30, 9, 0, tzinfo=SHANGHAI)
+    assert DISTRICT.calendar.makeup_workdays >= {date(2026, 10, 10)}
+    assert add_working_days(CENTRE, DISTRICT.calendar, eve, 1) == datetime(2026, 10, 9, 0, 0, tzinfo=SHANGHAI)
+    assert add_working_days(CENTRE, DISTRICT.calendar, eve, 3) == datetime(2026, 10, 11, 0, 0, tzinfo=SHANGHAI)
+
+
+def test_deadlines_follow_the_rules_and_the_clock_makes_an_item_overdue(store: EventStore) -> None:
+    hall = Hall(store)
+    hall.serve_and_rate(2)
+    rules = FollowUpRules(verified_hours=4, contacted_hours=24, put_right_working_days=2, reported_working_days=1)
+    follow_ups = FollowUps(store, rules)
+    follow_ups.sync(DISTRICT, hall.now)
+    (item,) = follow_ups.find()
+    verified, contacted, put_right, reported = item.steps
+    assert verified.due_at == item.rated_at + timedelta(hours=4)
+    assert contacted.due_at == item.rated_at + timedelta(hours=24)
+    # rated Wednesday 25 November: two working days on, Friday 27th ends at Saturday's midnight
+    assert put_right.due_at == datetime(2026, 11, 28, 0, 0, tzinfo=SHANGHAI)
+    assert reported.due_at is None  # counted from the answer that puts it right
+
+    now = hall.now + timedelta(hours=3)
+    assert not item.overdue(now) and follow_ups.overdue_count(None, now) == 0
+    now = hall.now + timedelta(hours=5)
+    assert item.overdue(now) and follow_ups.overdue_count(["centre"], now) == 1
+    assert [i.seq for i in follow_ups.find(state="overdue", now=now)] == [item.seq]
+    assert follow_ups.overdue_count(["xiaozhai"], now) == 0
+
+    item = follow_ups.answer(DISTRICT, "centre", item.seq, step="verified", note="查看了录像", by="li", now=now)
+    assert item.steps[0].on_time is False and item.late
+    assert not item.overdue(now)  # the next step's deadline is later
+    item = follow_ups.answer(DISTRICT, "centre", item.seq, step="contacted", note="已电话联系", by="li", now=now)
+    friday = datetime(2026, 11, 27, 11, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    item = follow_ups.answer(DISTRICT, "centre", item.seq, step="put_right", note="已培训", by="li", now=friday)
+    assert item.steps[3].due_at == datetime(2026, 12, 1, 0, 0, tzinfo=SHANGHAI)  # the next working day: Monday
+    assert not item.overdue(datetime(2026, 11, 30, 23, 0, tzinfo=SHANGHAI))
+    assert item.overdue(datetime(2026, 12, 1, 0, 1, tzinfo=SHANGHAI))
+
+
+def test_steps_go_in_order_each_with_a_note_and_the_last_closes_the_item(store: EventStore) -> None:
+    hall = Hall(store)
+    hall.serve_and_rate(1)
+    follow_ups = FollowUps(store)
+    follow_ups.sync(DISTRICT, hall.now)
+    (item,) = follow_ups.find()
+    with pytest.raises(FollowUpError) as refused:
+        follow_ups.answer(DISTRICT, "centre", item.seq, step="contacted", note="跳过核实", by="li", now=hall.now)
+    assert refused.value.code == "step"
+    with pytest.raises(FollowUpError) as refused:
+        follow_ups.answer(DISTRICT, "centre", item.seq, step="verified", note="  ", by="li", now=hall.now)
+    assert refused.value.code == "note"
+    now = hall.now
+    for step in ("verified", "contacted", "put_right", "reported"):
+        now += timedelta(hours=1)
+        item = follow_ups.answer(DISTRICT, "centre", item.seq, step=step, note=f"{step} 说明", by="li", now=now)
+    assert item.closed and item.outcome == "done" and not item.late
+    assert (item.steps[0].note, item.steps[0].answered_by) == ("verified 说明", "li")
+    assert follow_ups.find() == [] and len(follow_ups.find(state="closed")) == 1
+    with pytest.raises(FollowUpError) as refused:
+        follow_ups.answer(DISTRICT, "centre", item.seq, step="reported", note="again", by="li", now=now)
+    assert refused.value.code == "closed"
+
+
+def test_an_upheld_appeal_closes_the_item_and_takes_the_rating_out_of_the_figures(store: EventStore) -> None:
+    hall = Hall(store)
+    hall.serve_and_rate(1)
+    hall.serve_and_rate(2)
+    follow_ups = FollowUps(store)
+    follow_ups.sync(DISTRICT, hall.now)
+    falsely, fairly = sorted(follow_ups.find(), key=lambda item: item.seq)
+
+    with pytest.raises(FollowUpError) as refused:
+        follow_ups.decide("centre", falsely.seq, decision=UPHOLD, note="", by="root", now=hall.now)
+    assert refused.value.code == "no_appeal"
+    item = follow_ups.appeal("centre", falsely.seq, reason="评价器按错，群众当场说明", by="zhao", now=hall.now)
+    assert item.appeal is not None and item.appeal.decision is None and not item.closed
+    with pytest.raises(FollowUpError) as refused:
+        follow_ups.appeal("centre", falsely.seq, reason="again", by="li", now=hall.now)
+    assert refused.value.code == "appealed"
+    item = follow_ups.decide("centre", falsely.seq, decision=UPHOLD, note="录像核实属实", by="root", now=hall.now)
+    assert item.closed and item.outcome == "appeal_upheld" and item.appeal and item.appeal.decided_by == "root"
+    assert excluded_ratings(follow_ups.engine, "centre") == {falsely.seq}
+
+    follow_ups.appeal("centre", fairly.seq, reason="不认可", by="li", now=hall.now)
+    item = follow_ups.decide("centre", fairly.seq, decision=REJECT, note="", by="root", now=hall.now)
+    assert not item.closed and item.appeal and item.appeal.decision == REJECT
+    item = follow_ups.answer(
+        DISTRICT, "centre", fairly.seq, step="verified", note="核实", by="li", now=hall.now
+    )  # it goes on
+    assert item.current is not None and item.current.name == "contacted"
+    assert [i.seq for i in follow_ups.find()] == [fairly.seq]
+
+
+def test_figures_count_opened_closed_on_time_and_overdue(store: EventStore) -> None:
+    hall = Hall(store)
+    for level in (1, 2, 2, 1, 5):
+        hall.serve_and_rate(level)
+    follow_ups = FollowUps(store, FollowUpRules(verified_hours=2))
+    follow_ups.sync(DISTRICT, hall.now)
+    quick, slow, appealed, waiting = sorted(follow_ups.find(), key=lambda item: item.seq)
+    now = hall.now
+    for step in ("verified", "contacted", "put_right", "reported"):
+        now += timedelta(minutes=30)
+        follow_ups.answer(DISTRICT, "centre", quick.seq, step=step, note="ok", by="li", now=now)
+    late = hall.now + timedelta(hours=3)  # after the 2 hours to verify
+    for step in ("verified", "contacted", "put_right", "reported"):
+        follow_ups.answer(DISTRICT, "centre", slow.seq, step=step, note="ok", by="li", now=late)
+    follow_ups.appeal("centre", appealed.seq, reason="误评", by="zhao", now=hall.now)
+    follow_ups.decide("centre", appealed.seq, decision=UPHOLD, note="", by="root", now=hall.now)
+
+    day = date(2026, 11, 25)
+    sites = [site for site in DISTRICT.sites]
+    figures = follow_up_figures(follow_ups.engine, sites, day, day, now=late)
+    assert (figures.opened, figures.closed, figures.on_time, figures.overdue) == (3, 2, 0.5, 1)
+    assert waiting.seq not in {quick.seq, slow.seq}
+    before = follow_up_figures(follow_ups.engine, sites, day, day, now=hall.now)
+    assert before.overdue == 0
+    other_days = follow_up_figures(follow_ups.engine, sites, date(2026, 11, 26), date(2026, 11, 30), now=late)
+    assert (other_days.opened, other_days.closed, other_days.on_time, other_days.overdue) == (0, 0, None, 0)
+
+
+def test_rules_need_a_deadline_for_every_step() -> None:
+    with pytest.raises(ValueError, match="verified"):
+        FollowUpRules(verified_hours=0)
