@@ -36,6 +36,7 @@ from hub.configuration import Configuration
 from hub.device_limits import DeviceLimits
 from hub.devices import Device, DeviceRegistry, registry_for
 from hub.district_file import load_district
+from hub.follow_ups import follow_ups_for
 from hub.gateway import Gateway
 from hub.mqtt_bridge import MqttBridge
 from hub.server import Hub
@@ -284,6 +285,7 @@ async def _tick(hub: Hub, pages: Pages, waits: SummaryWaits, clock: Callable[[],
         lambda: hub.run_schedule(clock()),
         lambda: publish_site_views(hub, waits, clock()),
         lambda: settle_appointments(hub, clock()),
+        lambda: pages.off_loop(follow_ups_for(pages.configuration.store).sync, pages.hall.district, clock()),
     ]
     if hub.sites.clustered:
         steps.insert(0, pages.configuration.refresh)  # a version saved on another hub
@@ -335,6 +337,7 @@ async def serve(config: HubConfig, stop: asyncio.Event | None = None) -> None:
     gc.freeze()  # what the start loaded lives as long as the hub: full collections no longer walk it (PERFORMANCE.md)
     waits = SummaryWaits(hub.gateway.estimators)
     pages = _pages(config, hub, devices.registry, clock, waits)
+    follow_ups_for(store, config.follow_ups)  # the bad ratings' follow-ups, with the configured deadlines
     runner = await _serve_web(config, hub, devices, clock, pages)
     log.info(
         "hub ready: %s, %d sites, %d devices; MQTT %s:%d%s; HTTP http://%s:%d",
