@@ -21,11 +21,12 @@ from aiohttp import BodyPartReader, web
 
 import contract as wire
 from engine.calendar import local_time
+from hub.archive.keys import ARCHIVE
 from hub.archive.store import Archive, ArchiveError
 from hub.gateway import KnownDevice
+from hub.openapi import ELSEWHERE, UNAVAILABLE, Answer, describe
 from hub.web_pages import texts
 
-ARCHIVE = web.AppKey("archive", Archive)
 MAX_REQUEST = 256 * 1024
 """A ``CaseRequest`` (a few hundred pages' checksums) is at most this long."""
 T = TypeVar("T")
@@ -69,6 +70,25 @@ def add_case_routes(
     app.router.add_get("/case/{token}", status_page)
 
 
+_TAG = "documents handed in at a kiosk"
+_KIOSK = (
+    Answer(401, "Unknown device or wrong password (``unauthorised``).", wire.Error),
+    Answer(403, "Not a kiosk of this site (``unauthorised``), or a commitment denied.", wire.Error),
+    Answer(404, "No such site, case or page (another site's case is unknown too).", wire.Error),
+    ELSEWHERE,
+    UNAVAILABLE,
+    Answer(503, "The case could not be numbered: try again (``unavailable``).", wire.Error),
+)
+_PAGE_FORM = {
+    "type": "object",
+    "required": ["sha256", "file"],
+    "properties": {
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The file's SHA-256 (hex)."},
+        "file": {"type": "string", "contentMediaType": "image/jpeg", "description": "The page: a JPEG or PNG."},
+    },
+}
+
+
 def _kiosk_refusal(request: web.Request) -> web.Response | None:
     """None when a kiosk of the route's site asks; the refusal otherwise."""
     device = request.app[DEVICE_OF](request)
@@ -93,6 +113,13 @@ async def _guarded(request: web.Request, work: Work) -> web.Response:
     return answer if isinstance(answer, web.Response) else _json(answer)
 
 
+@describe("Open a case (the same submission id again: the same case)", tag=_TAG, security="device",
+          body=wire.CaseRequest, answers=[
+    Answer(201, "Opened: the receipt, with the pages still missing.", wire.CaseReceipt),
+    Answer(200, "Opened before with this submission id: its receipt.", wire.CaseReceipt),
+    Answer(400, "Not a case request (``malformed``).", wire.Error),
+    Answer(413, "The request is too long.", wire.Error),
+    Answer(422, "An unknown matter, bad materials or pages, a bad ID number.", wire.Error), *_KIOSK])  # fmt: skip
 async def open_case(request: web.Request) -> web.Response:
     async def work(archive: Archive, site: str) -> Any:
         body = await request.content.read(MAX_REQUEST + 1)
@@ -108,6 +135,14 @@ async def open_case(request: web.Request) -> web.Response:
     return await _guarded(request, work)
 
 
+@describe("Upload a page (sent again after a cut: answered again)", tag=_TAG, security="device",
+          body=_PAGE_FORM, body_media="multipart/form-data", answers=[
+    Answer(200, "Stored: the receipt.", wire.CaseReceipt),
+    Answer(400, "Not multipart with ``sha256`` and ``file``.", wire.Error),
+    Answer(409, "The case is submitted already.", wire.Error),
+    Answer(413, "The page is too large.", wire.Error),
+    Answer(415, "Not a JPEG or PNG image.", wire.Error),
+    Answer(422, "The checksum does not match the file.", wire.Error), *_KIOSK])  # fmt: skip
 async def put_page(request: web.Request) -> web.Response:
     async def work(archive: Archive, site: str) -> Any:
         try:
@@ -124,6 +159,9 @@ async def put_page(request: web.Request) -> web.Response:
     return await _guarded(request, work)
 
 
+@describe("Submit the case: every page is in", tag=_TAG, security="device", answers=[
+    Answer(200, "Submitted: the receipt.", wire.CaseReceipt),
+    Answer(409, "Pages are missing.", wire.Error), *_KIOSK])  # fmt: skip
 async def submit(request: web.Request) -> web.Response:
     async def work(archive: Archive, site: str) -> Any:
         case = await _off_loop(archive.submit, site, request.match_info["case"], request.app[CLOCK]())
@@ -132,6 +170,8 @@ async def submit(request: web.Request) -> web.Response:
     return await _guarded(request, work)
 
 
+@describe("The case's receipt: its state and the pages the hub lacks", tag=_TAG, security="device", answers=[
+    Answer(200, "The receipt.", wire.CaseReceipt), *_KIOSK])  # fmt: skip
 async def get_case(request: web.Request) -> web.Response:
     async def work(archive: Archive, site: str) -> Any:
         return archive.receipt(await _off_loop(archive.of_site, site, request.match_info["case"]))
@@ -139,6 +179,11 @@ async def get_case(request: web.Request) -> web.Response:
     return await _guarded(request, work)
 
 
+@describe("May this citizen sign a commitment instead of a material?", tag=_TAG, security="device",
+          body=wire.CommitmentCheck, answers=[
+    Answer(200, "The answer.", wire.CommitmentAnswer),
+    Answer(400, "Not a commitment check (``malformed``).", wire.Error),
+    Answer(422, "Not a valid ID number.", wire.Error), *_KIOSK])  # fmt: skip
 async def check_commitment(request: web.Request) -> web.Response:
     async def work(archive: Archive, _site: str) -> Any:
         try:
