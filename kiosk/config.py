@@ -18,6 +18,8 @@
     camera = "0"                # check-in camera: an index (/dev/video0) or a video file / stream URL
     voice = true                # elder mode reads every screen aloud
     voice_cache = "var/kiosk-voice"
+    hub_url = "http://192.168.10.5:8080"   # the hub's HTTP address for handing in documents ("": public_url)
+    document_spool = "var/kiosk-documents"
 
 For example ``KIOSK_DEVICE_ID=kiosk-centre-2 KIOSK_FULLSCREEN=false KIOSK_PRINTER=serial:/dev/ttyUSB0``.
 """
@@ -62,10 +64,19 @@ class KioskConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     voice_cache: str = "var/kiosk-voice"
     timezone: str = "Asia/Shanghai"
     """The site's time zone, for the issue time printed on the ticket."""
+    hub_url: str = ""
+    """The hub's HTTP address as the kiosk reaches it, for handing in documents (``http://192.168.10.5:8080``);
+    empty: ``public_url``."""
+    document_spool: str = "var/kiosk-documents"
+    """Where documents handed in wait on disk until the hub has acknowledged them (kiosk/documents/spool.py)."""
 
     @property
     def camera_source(self) -> int | str:
         return int(self.camera) if self.camera.isdigit() else self.camera
+
+    @property
+    def hub_http(self) -> str:
+        return (self.hub_url or self.public_url).rstrip("/")
 
 
 def printer_transport(setting: str | Mapping[str, Any]) -> Transport | None:

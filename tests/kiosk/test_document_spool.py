@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import cv2
+import msgspec
+import numpy as np
 import pytest
 
 import contract as wire
+from devicekit.backoff import Backoff
+from hub.devices import Credentials as HubCredentials
 from kiosk.documents.spool import MANIFEST, Page, Spool, SpoolError, SpoolState, write_atomically
+from kiosk.documents.uploader import Credentials as KioskCredentials
+from kiosk.documents.uploader import GaveUp, Refused, Uploader
+from tests.support.hub_process import HubProcess
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.waits import eventually
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
 
@@ -145,3 +158,208 @@ def test_unknown_or_hostile_ids_are_refused(tmp_path: Path) -> None:
     for bad in ("", "../etc", "nope"):
         with pytest.raises(SpoolError):
             spool.load(bad)
+
+
+# -- the upload, against a real hub ---------------------------------------------------------------------------------
+
+SITE, MATTER = "jixiangcun", "B01"  # a community service room; 社会保障卡申领: three materials
+
+
+def page_jpeg(seed: int) -> bytes:
+    """A real JPEG (the hub decodes every page): a white sheet with a few dark lines on grey."""
+    image = np.full((400, 300), 90, np.uint8)
+    cv2.rectangle(image, (20, 20), (280, 380), 245, -1)
+    for line in range(6):
+        cv2.line(image, (40, 60 + 45 * line), (260 - 9 * line, 60 + 45 * line), 30, 3)
+    cv2.putText(image, str(seed), (60, 350), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 2)
+    ok, data = cv2.imencode(".jpg", image)
+    assert ok
+    return bytes(data.tobytes())
+
+
+_seeds = iter(range(1, 10_000))
+
+
+def pages() -> tuple[Page, ...]:
+    """Three pages never sent before (the hub keeps page files by checksum: one it has is not missing)."""
+    a, b, c = next(_seeds), next(_seeds), next(_seeds)
+    return Page(0, 1, page_jpeg(a)), Page(0, 2, page_jpeg(b), wire.PageShape.ID_CARD), Page(2, 1, page_jpeg(c))
+
+
+@pytest.fixture(scope="module")
+def real_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    directory = tmp_path_factory.mktemp("hub")
+    hub = HubProcess(directory)
+    hub.env["HALL_ARCHIVE_DIRECTORY"] = str(directory / "archive")
+    hub.start()
+    yield hub
+    hub.stop()
+    assert hub.log_defects() == []
+
+
+@pytest.fixture(scope="module")
+def kiosk(real_hub: HubProcess) -> KioskCredentials:
+    credentials = real_hub.provision(SITE, "kiosk")
+    eventually(lambda: real_hub.fetch("/api/v1/devices", credentials)[0] == 200, timeout=15)  # picked up
+    return KioskCredentials(credentials.device_id, credentials.password)
+
+
+def uploader(spool: Spool, hub: HubProcess, credentials: KioskCredentials, **options: Any) -> Uploader:
+    fast = lambda: Backoff(0.05, 0.4)  # noqa: E731
+    return Uploader(
+        spool, f"http://127.0.0.1:{hub.http_port}", credentials, site=SITE, backoff=fast, timeout=5, **options
+    )
+
+
+def spool_case(spool: Spool, *pages: Page, **extra: object) -> str:
+    materials = sorted({page.material for page in pages})
+    return spool.create(
+        site=SITE,
+        matter=str(extra.pop("matter", MATTER)),
+        materials=[wire.CaseMaterial(material=m) for m in materials],
+        pages=pages,
+        **extra,  # type: ignore[arg-type]
+    ).submission_id
+
+
+def case_of(hub: HubProcess, credentials: KioskCredentials, case_number: str) -> wire.CaseReceipt:
+    auth = HubCredentials(credentials.device_id, credentials.password)
+    status, body = hub.fetch(f"/api/v1/sites/{SITE}/cases/{case_number}", auth)
+    assert status == 200, body
+    assert body is not None
+    return msgspec.json.decode(body, type=wire.CaseReceipt)
+
+
+def test_a_submission_reaches_the_hub_and_is_acknowledged(
+    real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    submission = spool_case(spool, *pages(), ticket_id=None)
+    progress: list[tuple[int, int]] = []
+    receipt = uploader(spool, real_hub, kiosk, on_page=lambda ref, sent, total: progress.append((sent, total))).send(
+        submission
+    )
+    assert receipt.state == wire.CaseState.SUBMITTED and receipt.missing == ()
+    assert receipt.case_number.startswith("JIXIANGCUN-") and receipt.status_url.startswith("/case/")
+    assert progress == [(1, 3), (2, 3), (3, 3)]
+    manifest = spool.load(submission)
+    assert manifest.state == SpoolState.SUBMITTED and manifest.case_number == receipt.case_number
+    assert case_of(real_hub, kiosk, receipt.case_number).state == wire.CaseState.SUBMITTED
+    status, page = real_hub.fetch(receipt.status_url)
+    assert status == 200 and page is not None and receipt.case_number.encode() in page
+    spool.done(submission)
+    assert spool.pending() == []
+
+
+class Crash(BaseException):
+    """The kiosk loses power in the middle of an upload."""
+
+
+def test_a_kiosk_restarted_mid_upload_finishes_the_same_case(
+    real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    submission = spool_case(spool, *pages())
+
+    def crash(ref: wire.PageRef, sent: int, total: int) -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        uploader(spool, real_hub, kiosk, on_page=crash).send(submission)
+    interrupted = Spool(tmp_path).load(submission)
+    assert interrupted.state == SpoolState.OPENED and [p.uploaded for p in interrupted.pages] == [True, False, False]
+    case_number = interrupted.case_number
+    assert case_number is not None
+    assert len(case_of(real_hub, kiosk, case_number).missing) == 2
+
+    restarted = Spool(tmp_path)  # a new process: same folder
+    sent: list[wire.PageRef] = []
+    receipts = uploader(restarted, real_hub, kiosk, on_page=lambda ref, *_: sent.append(ref)).resume()
+    assert [r.case_number for r in receipts] == [case_number]  # the same case, not a second one
+    assert sent == [wire.PageRef(material=0, page=2), wire.PageRef(material=2, page=1)]  # only what was missing
+    assert receipts[0].state == wire.CaseState.SUBMITTED
+    # the same submission id again is the same case (a kiosk that crashed before it saw the hub's answer)
+    again = uploader(restarted, real_hub, kiosk)._receipt(
+        "POST",
+        f"/api/v1/sites/{SITE}/cases",
+        msgspec.json.encode(restarted.load(submission).request()),
+        "application/json",
+    )
+    assert again.case_number == case_number
+
+
+def test_the_upload_waits_out_a_network_drop(real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path) -> None:
+    proxy = TcpProxy("127.0.0.1", real_hub.http_port)
+    spool = Spool(tmp_path)
+    submission = spool_case(spool, *pages())
+    retries: list[str] = []
+
+    def cut_once(ref: wire.PageRef, sent: int, total: int) -> None:
+        if sent == 1:
+            proxy.cut()
+            threading.Timer(0.8, proxy.restore).start()
+
+    send = Uploader(
+        spool,
+        f"http://127.0.0.1:{proxy.port}",
+        kiosk,
+        backoff=lambda: Backoff(0.05, 0.3),
+        timeout=3,
+        on_page=cut_once,
+        on_retry=lambda attempt, why: retries.append(why),
+    )
+    try:
+        receipt = send.send(submission)
+    finally:
+        proxy.close()
+    assert receipt.state == wire.CaseState.SUBMITTED and retries
+    assert spool.load(submission).state == SpoolState.SUBMITTED
+
+
+def test_the_upload_survives_a_hub_killed_mid_submission(
+    real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    submission = spool_case(spool, *pages())
+    restarted = threading.Event()
+
+    def kill_once(ref: wire.PageRef, sent: int, total: int) -> None:
+        if sent == 1 and not restarted.is_set():
+            restarted.set()
+            real_hub.kill()  # SIGKILL: the hub restarts on the same ports while the kiosk keeps trying
+            threading.Thread(target=real_hub.start, daemon=True).start()
+
+    receipt = uploader(spool, real_hub, kiosk, on_page=kill_once).send(submission)
+    assert restarted.is_set() and receipt.state == wire.CaseState.SUBMITTED and receipt.missing == ()
+    assert case_of(real_hub, kiosk, receipt.case_number).state == wire.CaseState.SUBMITTED
+
+
+def test_a_refusal_is_clear_and_kept_in_the_spool(
+    real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    elsewhere = spool_case(spool, pages()[0], matter="A01")  # 企业开办 is not done in a community room
+    with pytest.raises(Refused) as refused:
+        uploader(spool, real_hub, kiosk).send(elsewhere)
+    assert refused.value.status == 422 and refused.value.error.code == "unknown_matter"
+    kept = spool.load(elsewhere)
+    assert kept.state == SpoolState.FAILED and kept.error_code == "unknown_matter" and kept.error_zh
+    assert spool.pending() == []
+
+    stranger = spool_case(spool, pages()[0])
+    with pytest.raises(Refused) as refused:
+        uploader(spool, real_hub, KioskCredentials(kiosk.device_id, "wrong")).send(stranger)
+    assert refused.value.status == 401 and spool.load(stranger).state == SpoolState.FAILED
+
+
+def test_a_hub_that_stays_away_leaves_the_submission_pending(kiosk: KioskCredentials, tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    submission = spool_case(spool, pages()[0])
+    nobody = Uploader(spool, "http://127.0.0.1:9", kiosk, attempts=3, backoff=lambda: Backoff(0.01, 0.02), timeout=1)
+    with pytest.raises(GaveUp):
+        nobody.send(submission)
+    assert [m.submission_id for m in spool.pending()] == [submission]
+
+
+def test_the_commitment_check_asks_the_hub(real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path) -> None:
+    assert uploader(Spool(tmp_path), real_hub, kiosk).check_commitment("11010519491231002X") is True
