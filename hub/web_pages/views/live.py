@@ -27,6 +27,7 @@ from hub.web_pages.access import allow
 from hub.web_pages.hall_view import Known, SiteViews
 from hub.web_pages.render import add_page, page, site_of
 from hub.web_pages.state import PAGES, HallReader, Pages
+from hub.web_pages.views.follow_ups import overdue_follow_ups
 
 routes = web.RouteTableDef()
 
@@ -143,7 +144,10 @@ def followed(hall: LiveHall, site_id: str | None) -> tuple[list[str] | None, Cal
 
 async def _page(request: web.Request, site_id: str | None, stream_path: str) -> web.Response:
     template, view = await first_view(live_hall(request), site_id)
-    return page(request, template, {"ok": True, "view": view, "stream": stream_path})
+    data: dict[str, Any] = {"ok": True, "view": view, "stream": stream_path}
+    if site_id is not None:
+        data["overdue_follow_ups"] = await overdue_follow_ups(request.app[PAGES], site_id)
+    return page(request, template, data)
 
 
 async def _stream(request: web.Request, site_id: str | None) -> web.StreamResponse:
