@@ -25,6 +25,7 @@ import msgspec
 from engine.district import District
 from hub.accounts import accounts_for
 from hub.accounts_cli import add_account_commands, run_account_command
+from hub.archive.cli import add_archive_commands, open_archive, run_archive_command
 from hub.config import load_config, make_clock, setup_logging
 from hub.console import Console, ConsoleError
 from hub.device_cli import add_device_commands, run_device_command
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     add_device_commands(commands)
     add_staff_commands(commands)
     add_account_commands(commands)
+    add_archive_commands(commands)
     args = parser.parse_args(argv)
     config = load_config(args.config)
     if args.command != "serve":
@@ -104,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_staff_command(args, staff_for(store, district))
         if args.command == "admin":
             return run_account_command(args, accounts_for(store, district))
+        if args.command == "archive":
+            return run_archive_command(args, open_archive(config, store, district), console.clock())
         if args.command == "init":
             print(f"{district.name_zh}: {len(district.sites)} sites, {len(district.catalogue)} matters → {args.db}")
         elif args.command == "do":

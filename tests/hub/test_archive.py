@@ -18,11 +18,14 @@ from aiohttp import FormData, encode_basic_auth, web
 from aiohttp.test_utils import TestClient
 
 import contract as wire
+from hub import cli
 from hub.appointments.privacy import citizen_ref
+from hub.archive.cli import open_archive
 from hub.archive.export import export, verify
 from hub.archive.files import DiskPageFiles
 from hub.archive.store import Archive, archive_for
 from hub.archive.web import add_case_routes
+from hub.config import load_config
 from hub.devices import registry_for
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.store import EventStore, open_store, sql
@@ -127,7 +130,8 @@ def refs(answer: dict[str, Any]) -> list[tuple[int, int]]:
     return [(ref["material"], ref["page"]) for ref in answer.get("missing", [])]
 
 
-async def put(client: Client, kiosk: Any, number: str, material: int, page: int, data: bytes, digest: str = "") -> Any:
+async def put(client: Client, kiosk: Any, number: str, ref: tuple[int, int], data: bytes, *, digest: str = "") -> Any:
+    material, page = ref
     form = FormData()
     form.add_field("sha256", digest or sha(data))
     form.add_field("file", data, filename="page.jpg", content_type="image/jpeg")
@@ -150,16 +154,16 @@ async def test_open_upload_submit_and_a_retry_is_the_same_case(setup: tuple[Clie
     again = await client.post(BASE, json=case_request(PAGES), headers=auth(kiosks.centre))
     assert again.status == 200 and (await again.json())["case_number"] == number  # the kiosk's retry
 
-    answer = await put(client, kiosks.centre, number, 0, 1, PAGES[0])
+    answer = await put(client, kiosks.centre, number, (0, 1), PAGES[0])
     assert answer.status == 200 and refs(await answer.json()) == [(0, 2), (1, 1)]
-    resent = await put(client, kiosks.centre, number, 0, 1, PAGES[0])  # the answer was lost: sent again
+    resent = await put(client, kiosks.centre, number, (0, 1), PAGES[0])  # the answer was lost: sent again
     assert resent.status == 200 and refs(await resent.json()) == [(0, 2), (1, 1)]
 
     early = await client.post(f"{BASE}/{number}/submit", headers=auth(kiosks.centre))
     assert early.status == 409 and (await early.json())["code"] == "pages_missing"
 
-    await put(client, kiosks.centre, number, 0, 2, PAGES[1])
-    await put(client, kiosks.centre, number, 1, 1, PAGES[2])
+    await put(client, kiosks.centre, number, (0, 2), PAGES[1])
+    await put(client, kiosks.centre, number, (1, 1), PAGES[2])
     status = await client.get(f"{BASE}/{number}", headers=auth(kiosks.centre))
     assert refs(await status.json()) == []
     submitted = await client.post(f"{BASE}/{number}/submit", headers=auth(kiosks.centre))
@@ -175,10 +179,10 @@ async def test_open_upload_submit_and_a_retry_is_the_same_case(setup: tuple[Clie
 
 
 async def test_content_addressing_keeps_a_page_once(setup: tuple[Client, Kiosks, Archive], tmp_path: Path) -> None:
-    client, kiosks, archive = setup
+    client, kiosks, _archive = setup
     first = await (await client.post(BASE, json=case_request(PAGES), headers=auth(kiosks.centre))).json()
     for (material, page), data in zip(refs(first), PAGES, strict=True):
-        assert (await put(client, kiosks.centre, first["case_number"], material, page, data)).status == 200
+        assert (await put(client, kiosks.centre, first["case_number"], (material, page), data)).status == 200
     second = await client.post(BASE, json=case_request(PAGES, "kiosk-sub-0002"), headers=auth(kiosks.centre))
     assert refs(await second.json()) == []  # every page is kept already: nothing to send again
     files = [path for path in (tmp_path / "pages").rglob("*") if path.is_file()]
@@ -206,19 +210,19 @@ async def test_garbage_uploads_are_refused_and_nothing_is_kept(
         ((1, 1), fake_jpeg, 415, "not_an_image"),
         ((0, 1), PAGES[0], 422, "checksum_mismatch"),  # another file than the one announced
     ]:
-        answer = await put(client, kiosks.centre, number, material, page, data)
+        answer = await put(client, kiosks.centre, number, (material, page), data)
         error = await answer.json()
         assert (answer.status, error["code"]) == (status, code), error
         assert error["zh"] and error["en"]
-    wrong_sum = await put(client, kiosks.centre, number, 0, 1, not_image, digest=sha(b"other"))
+    wrong_sum = await put(client, kiosks.centre, number, (0, 1), not_image, digest=sha(b"other"))
     assert wrong_sum.status == 422
-    unknown = await put(client, kiosks.centre, number, 5, 1, PAGES[0])
+    unknown = await put(client, kiosks.centre, number, (5, 1), PAGES[0])
     assert (unknown.status, (await unknown.json())["code"]) == (404, "no_page")
-    other_site = await put(client, kiosks.xiaozhai, number, 0, 1, not_image)
+    other_site = await put(client, kiosks.xiaozhai, number, (0, 1), not_image)
     assert other_site.status == 403  # a kiosk of Xiaozhai may not use the centre's routes
     elsewhere = await client.get(f"/api/v1/sites/xiaozhai/cases/{number}", headers=auth(kiosks.xiaozhai))
     assert elsewhere.status == 404  # and the centre's case is unknown at Xiaozhai
-    caller = await put(client, kiosks.caller, number, 0, 1, not_image)
+    caller = await put(client, kiosks.caller, number, (0, 1), not_image)
     assert caller.status == 403
     nobody = await client.get(f"{BASE}/{number}")
     assert nobody.status == 401
@@ -236,33 +240,34 @@ async def test_a_submitted_case_takes_no_new_page(setup: tuple[Client, Kiosks, A
     body["materials"] = [{"material": 0}, {"material": 1, "commitment": True}]
     body.update(id_number=ID_NUMBER, commitment_text="commitment-2026-01")
     number = (await (await client.post(BASE, json=body, headers=auth(kiosks.centre))).json())["case_number"]
-    await put(client, kiosks.centre, number, 0, 1, PAGES[0])
+    await put(client, kiosks.centre, number, (0, 1), PAGES[0])
     await client.post(f"{BASE}/{number}/submit", headers=auth(kiosks.centre))
     case = archive.get(number)
     assert case is not None and case.commitment_text == "commitment-2026-01" and case.commitment_at == NOW
     assert case.citizen_ref == citizen_ref(PEPPER, ID_NUMBER)
     assert ID_NUMBER not in json.dumps(case.summary())
     # the same page again is answered again; the case does not change
-    assert (await put(client, kiosks.centre, number, 0, 1, PAGES[0])).status == 200
+    assert (await put(client, kiosks.centre, number, (0, 1), PAGES[0])).status == 200
 
 
 async def test_refused_case_requests(setup: tuple[Client, Kiosks, Archive]) -> None:
     client, kiosks, _archive = setup
-    for change, status, code in [
+    changes: list[tuple[dict[str, Any], int, str]] = [
         ({"matter": "Z99"}, 422, "unknown_matter"),
         ({"materials": [{"material": 0}, {"material": 0}]}, 422, "bad_materials"),
         ({"materials": [{"material": 0}, {"material": 1, "commitment": True}]}, 422, "bad_pages"),
         ({"pages": [], "materials": [{"material": 1, "commitment": True}]}, 422, "commitment_incomplete"),
         ({"id_number": "123"}, 422, "bad_id_number"),
         ({"unknown_field": 1}, 400, "malformed"),
-    ]:
+    ]
+    for change, status, code in changes:
         answer = await client.post(BASE, json={**case_request(PAGES), **change}, headers=auth(kiosks.centre))
         assert (answer.status, (await answer.json())["code"]) == (status, code), change
 
 
 async def test_the_broken_commitment_list(setup: tuple[Client, Kiosks, Archive]) -> None:
     client, kiosks, archive = setup
-    check = f"/api/v1/sites/centre/commitments/check"
+    check = "/api/v1/sites/centre/commitments/check"
     answer = await client.post(check, json={"id_number": ID_NUMBER}, headers=auth(kiosks.centre))
     assert await answer.json() == {"allowed": True}
     assert archive.deny(ID_NUMBER, NOW) and not archive.deny(ID_NUMBER, NOW)
@@ -287,7 +292,7 @@ async def test_status_page_export_and_retention(setup: tuple[Client, Kiosks, Arc
     receipt = await (await client.post(BASE, json=case_request(PAGES), headers=auth(kiosks.centre))).json()
     number = receipt["case_number"]
     for (material, page), data in zip(refs(receipt), PAGES, strict=True):
-        await put(client, kiosks.centre, number, material, page, data)
+        await put(client, kiosks.centre, number, (material, page), data)
     await client.post(f"{BASE}/{number}/submit", headers=auth(kiosks.centre))
     archive.decide(number, wire.CaseState.RETURNED, "li", "身份证复印件不清晰，请重新提交", NOW)
 
@@ -324,3 +329,39 @@ def test_disk_page_files_refuse_a_wrong_checksum(tmp_path: Path) -> None:
     files.put(sha(b"data"), b"data")
     files.put(sha(b"data"), b"data")
     assert files.get(sha(b"data")) == b"data" and files.has(sha(b"data"))
+
+
+def test_the_cli_lists_a_broken_commitment_exports_and_purges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        f'[secrets]\npath = "{tmp_path / "secret"}"\n[appointments]\nkeys_file = "{tmp_path / "keys.toml"}"\n'
+        f'[archive]\ndirectory = "{tmp_path / "pages"}"\nretention_years = 1\n'
+    )
+    base = ["--config", str(config), "--db", f"sqlite:///{tmp_path / 'hall.db'}"]
+    assert cli.main([*base, "init"]) == 0
+    assert cli.main([*base, "archive", "deny-commitments", "add", ID_NUMBER]) == 0
+    assert cli.main([*base, "archive", "deny-commitments", "add", "12345"]) == 1
+    printed = capsys.readouterr()
+    assert ID_NUMBER not in printed.out + printed.err
+    store = open_store(f"sqlite:///{tmp_path / 'hall.db'}")
+    try:
+        archive = open_archive(load_config(config), store, DISTRICT)
+        assert not archive.may_commit(ID_NUMBER)
+        body = wire.CaseRequest(
+            submission_id="cli-sub-0001", matter="B01", materials=(wire.CaseMaterial(material=0),),
+            pages=(wire.CasePage(material=0, page=1, sha256=sha(PAGES[0]), size=len(PAGES[0])),),
+        )  # fmt: skip
+        case, _created = archive.open_case("centre", body, NOW)
+        archive.put_page("centre", case.case_number, wire.PageRef(material=0, page=1), sha(PAGES[0]), PAGES[0],
+                         now=NOW)  # fmt: skip
+    finally:
+        store.close()
+    assert cli.main([*base, "archive", "deny-commitments", "remove", ID_NUMBER]) == 0
+    assert cli.main([*base, "archive", "export", str(tmp_path / "out"), "--since", "2026-12-01"]) == 0
+    assert verify(tmp_path / "out" / case.case_number) == []
+    assert cli.main([*base, "--at", "2027-06-01T00:00+08:00", "archive", "purge"]) == 0
+    assert "0 cases" in capsys.readouterr().out
+    assert cli.main([*base, "--at", "2028-12-08T00:00+08:00", "archive", "purge"]) == 0
+    assert "1 cases" in capsys.readouterr().out
