@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 from playwright.async_api import Page, expect
 

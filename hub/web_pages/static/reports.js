@@ -12,11 +12,11 @@
       const low = Math.round(b.low / 60);
       return b.high === null ? `≥${low}` : `${low}–${Math.round(b.high / 60)}`;
     };
-    const base = { animation: false, tooltip: { trigger: "axis" }, grid: { left: 48, right: 48, top: 36, bottom: 32 } };
+    const base = { animation: false, tooltip: { trigger: "axis" }, grid: { left: 48, right: 48, top: 64, bottom: 32, containLabel: true } };
     return {
       hours: {
         ...base,
-        legend: { data: [words.arrivals, words.mean_wait] },
+        legend: { top: 0, data: [words.arrivals, words.mean_wait] },
         xAxis: { type: "category", data: report.hours.map((h) => `${String(h.hour).padStart(2, "0")}:00`) },
         yAxis: [{ type: "value", name: words.tickets }, { type: "value", name: words.minutes }],
         series: [
@@ -32,7 +32,7 @@
       },
       days: {
         ...base,
-        legend: { data: [words.ratings, words.satisfied] },
+        legend: { top: 0, data: [words.ratings, words.satisfied] },
         xAxis: { type: "category", data: report.days.map((d) => d.day) },
         yAxis: [{ type: "value", name: words.ratings }, { type: "value", name: "%", min: 0, max: 100 }],
         series: [
@@ -42,7 +42,7 @@
       },
       sites: {
         ...base,
-        legend: { data: [words.issued, words.served, words.mean_wait] },
+        legend: { top: 0, data: [words.issued, words.served, words.mean_wait] },
         xAxis: { type: "category", data: report.sites.map(name), axisLabel: { interval: 0, rotate: report.sites.length > 3 ? 20 : 0 } },
         yAxis: [{ type: "value", name: words.tickets }, { type: "value", name: words.minutes }],
         series: [
