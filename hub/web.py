@@ -22,11 +22,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import contract as wire
 from engine import events as ev
 from engine.calendar import day_bounds
+from engine.district import District
+from hub import openapi as api
 from hub.appointments.web import add_routes
 from hub.archive.store import Archive
 from hub.archive.web import add_case_routes
 from hub.cluster import elsewhere
 from hub.gateway import KnownDevice
+from hub.openapi import Answer, Param, describe, describe_each
 from hub.ratings import ratings_report
 from hub.server import Hub
 from hub.store.base import expected_failure
@@ -56,10 +59,13 @@ def _basic_auth(request: web.Request) -> tuple[str, str] | None:
     return device_id, password
 
 
+@describe("Alive", tag="health", answers=[Answer(200, "The hub answers.", api.Health)])
 async def health(_request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+@describe("Ready: connected to its broker", tag="health", answers=[
+    Answer(200, "Ready.", api.Readiness), Answer(503, "Not connected to the broker.", api.Readiness)])  # fmt: skip
 async def ready(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     connected = hub.bridge is not None and hub.bridge.connected.is_set()
@@ -92,11 +98,13 @@ async def site_hub(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
+@describe("Prometheus metrics", tag="health", answers=[Answer(200, "Prometheus text format.", None, "text/plain")])
 async def metrics(request: web.Request) -> web.Response:
     body = generate_latest(request.app[HUB].metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+@describe_each("action", lambda: api.device_actions(_HTTP_STATUS))
 async def command(request: web.Request) -> web.Response:
     credentials = _basic_auth(request)
     if credentials is None or not request.app[CHECK_PASSWORD](*credentials):
@@ -133,6 +141,8 @@ _HTTP_STATUS: dict[str, int] = {
 """The HTTP status of each error code of a device request; the engine's refusals are 409."""
 
 
+@describe("The site's snapshot (what the boards show)", tag="read models", answers=[
+    Answer(200, "The site's state now.", wire.Snapshot), api.NO_SITE, api.ELSEWHERE, api.UNAVAILABLE])  # fmt: skip
 async def snapshot(request: web.Request) -> web.Response:
     site_id = request.match_info["site"]
     hub = request.app[HUB]
@@ -142,6 +152,7 @@ async def snapshot(request: web.Request) -> web.Response:
     return _json(await asyncio.get_running_loop().run_in_executor(hub.writer, hub.gateway.snapshot, site_id))
 
 
+@describe("The district's configuration", tag="read models", answers=[Answer(200, "The district.", District)])
 async def district(request: web.Request) -> web.Response:
     return _json(request.app[HUB].gateway.district)
 
@@ -154,6 +165,9 @@ def _signed_in_device(request: web.Request) -> KnownDevice | None:
     return request.app[HUB].gateway.devices(credentials[0])
 
 
+@describe("The statuses of the asking device's site's devices", tag="read models", security="device", answers=[
+    Answer(200, "The last status each device reported.", list[wire.DeviceStatus]),
+    Answer(401, "No device credentials, or wrong ones.", None, "text/plain")])  # fmt: skip
 async def devices(request: web.Request) -> web.Response:
     """The last reported statuses (online, printer, help requested) of the devices of the asking device's site.
 
@@ -188,6 +202,12 @@ def _staff_device(request: web.Request) -> bool:
 
 
 def _ratings(may_see: Callable[[web.Request], bool]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    @describe("A day's ratings of the site", tag="read models", security="device", query=[
+        Param("day", date, "The site's local day, e.g. 2026-11-25.")], answers=[
+        Answer(200, "Counts, shares and the bad ratings (a ticket number, never a name).", api.RatingsReport),
+        Answer(400, "No day, or not an ISO date.", None, "text/plain"),
+        Answer(401, "Not a caller device of this site.", None, "text/plain"),
+        api.NO_SITE, api.ELSEWHERE, api.UNAVAILABLE])  # fmt: skip
     async def ratings(request: web.Request) -> web.Response:
         """GET /api/v1/sites/{site}/ratings?day=2026-11-25: the day's ratings (hub/ratings.py), for staff only."""
         hub = request.app[HUB]
@@ -234,5 +254,6 @@ def create_app(
         add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device)
     if archive is not None:  # before the device actions: "cases" is no action (hub/archive, docs/documents.md)
         add_case_routes(app, archive, _signed_in_device, clock or hub.gateway.clock)
+    api.add_docs(app)  # /api/openapi.json and /api/docs (docs/api.md)
     app.router.add_post("/api/v1/sites/{site}/{action}", command)
     return app

@@ -31,6 +31,19 @@ from aiohttp import web
 from hub.appointments.desk import AppointmentDesk, Booked
 from hub.appointments.texts import AppointmentRefusal, BookingReason
 from hub.appointments.throttle import Throttle
+from hub.officers import officers_of_desk
+from hub.openapi import (
+    ELSEWHERE,
+    UNAVAILABLE,
+    Answer,
+    BookedReply,
+    CancelledReply,
+    DayBookings,
+    ErrorReply,
+    Param,
+    Slots,
+    describe,
+)
 
 MAX_BODY = 4096
 
@@ -46,6 +59,9 @@ class BookingBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     name: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     request_id: Annotated[str, msgspec.Meta(min_length=8, max_length=128)] | None = None
     """A client-made id (a UUID): a retried POST with it returns the first booking."""
+    officer_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    """A service experience officer's code (体验官): the ticket the booking checks in becomes the officer's visit,
+    kept by the hub only (the booking, its answer and its ticket show nothing of it); a code not known is ignored."""
 
 
 class PhoneBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -57,6 +73,19 @@ Body = TypeVar("Body", bound=msgspec.Struct)
 _NOT_FOUND = {BookingReason.UNKNOWN_SITE, BookingReason.UNKNOWN_MATTER, BookingReason.UNKNOWN_APPOINTMENT}
 _BAD_REQUEST = {BookingReason.BAD_PHONE, BookingReason.BAD_ID_NUMBER, BookingReason.NO_SUCH_SLOT}
 _BAD_REQUEST |= {BookingReason.REQUEST_ID_REUSED}
+
+
+_TAG = "bookings"
+_REFUSED = (
+    Answer(400, "Malformed, or a bad phone or ID number, or no such slot.", ErrorReply),
+    Answer(404, "No such site, matter or appointment.", ErrorReply),
+    Answer(409, "Refused by the booking rules.", ErrorReply),
+    Answer(429, "Too many requests (``rate_limited``).", ErrorReply, headers=("Retry-After",)),
+    ELSEWHERE,
+    UNAVAILABLE,
+)
+_WITH_PHONE = (*_REFUSED, Answer(413, "Larger than 4096 bytes.", ErrorReply))
+_DAY = Param("day", date, "The day, e.g. 2026-11-25.")
 
 
 def _json(data: dict[str, Any], status: int = 200) -> web.Response:
@@ -142,6 +171,8 @@ class _Routes:
         """Desk calls touch the database: off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, partial(function, *args, **kwargs))
 
+    @describe("Slots with places left", tag=_TAG, query=[Param("matter", str, "A matter code, e.g. A02."), _DAY],
+              answers=[Answer(200, "The day's open slots.", Slots), *_REFUSED])  # fmt: skip
     async def slots(self, request: web.Request) -> web.Response:
         site_id, matter = request.match_info["site"], request.query.get("matter", "")
         day = _day(request)
@@ -165,6 +196,8 @@ class _Routes:
         ]
         return _json({"ok": True, "site_id": site_id, "matter": matter, "day": day.isoformat(), "slots": listed})
 
+    @describe("Book a slot", tag=_TAG, body=BookingBody, answers=[
+        Answer(201, "Booked: the booking and its QR code's text.", BookedReply), *_WITH_PHONE])  # fmt: skip
     async def book(self, request: web.Request) -> web.Response:
         refused = self._throttled(request)
         if refused is not None:
@@ -186,8 +219,21 @@ class _Routes:
             )
         except AppointmentRefusal as refusal:
             return _refused(refusal)
+        if body.officer_code:
+            await self._call(self._officer_booked, body.officer_code, booked)
         return _json(_booked(booked), status=201)
 
+    def _officer_booked(self, code: str, booked: Booked) -> None:
+        """Remember the booking as an officer's, for its check-in (``hub.officers``); a code not known: nothing."""
+        officers = officers_of_desk(self.desk)
+        officer = officers.verify(code) if officers is not None else None
+        if officers is not None and officer is not None:
+            booking = booked.booking
+            officers.booked(booking.booking_id, booking.site_id, officer.officer_id, self.clock())
+
+    @describe("The day's bookings, masked (staff)", tag=_TAG, security="device", query=[_DAY], answers=[
+        Answer(200, "The bookings.", DayBookings), Answer(401, "Not a caller device of the site.", ErrorReply),
+        *_REFUSED])  # fmt: skip
     async def list_day(self, request: web.Request) -> web.Response:
         if not self.may_list(request):
             return _error(401, "unauthorised", "需要工作人员登录", "Staff sign-in needed")
@@ -201,10 +247,14 @@ class _Routes:
         listed = [msgspec.to_builtins(booking) for booking in bookings]
         return _json({"ok": True, "day": day.isoformat(), "appointments": listed})
 
+    @describe("The booking's code again", tag=_TAG, body=PhoneBody, answers=[
+        Answer(200, "The booking and its QR code's text.", BookedReply), *_WITH_PHONE])  # fmt: skip
     async def code(self, request: web.Request) -> web.Response:
         answer = await self._with_phone(request, self.desk.booking)
         return answer if isinstance(answer, web.Response) else _json(_booked(answer))
 
+    @describe("Cancel a booking", tag=_TAG, body=PhoneBody, answers=[
+        Answer(200, "Cancelled.", CancelledReply), *_WITH_PHONE])  # fmt: skip
     async def cancel(self, request: web.Request) -> web.Response:
         now = self.clock()
         answer = await self._with_phone(request, lambda booking_id, phone: self.desk.cancel(booking_id, phone, now))

@@ -1,0 +1,219 @@
+"""The hub's OpenAPI document (hub/openapi.py, docs/api.md): valid OpenAPI 3.1, every route under /api/ described,
+and the running hub (``hall-hub serve``: real aiohttp server, SQLite, provisioned devices) answering schemathesis'
+generated requests to the device, booking and document routes with no server error and nothing the document does
+not say."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+import schemathesis
+from aiohttp import web
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+import contract as wire
+from hub.appointments import desk_for, keyfile
+from hub.archive.store import archive_for
+from hub.devices import Credentials
+from hub.district_file import SAMPLE_DISTRICT, load_district
+from hub.gateway import Gateway
+from hub.openapi import describe, document, undescribed
+from hub.server import Hub
+from hub.service import HallService
+from hub.store import open_store
+from hub.web import create_app
+from tests.support.hub_process import HubProcess
+from tests.support.waits import eventually
+from tests.web.conftest import Clock, make_pages
+
+DISTRICT = load_district(SAMPLE_DISTRICT)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def whole_app(directory: Path) -> web.Application:
+    """The hub's web app as ``hall-hub serve`` wires it: pages, bookings, documents, device actions."""
+    store = open_store(f"sqlite:///{directory}/hall.db")
+    clock = Clock()
+    desk = desk_for(store, DISTRICT, keyfile.load_or_create(directory / "keys.toml"))
+    gateway = Gateway(HallService(DISTRICT, store), lambda _device: None, clock, appointments=desk)
+    archive = archive_for(store, directory / "archive", lambda: DISTRICT, b"s" * 32, lambda _id: None)
+    return create_app(Hub(gateway), lambda _id, _password: False, clock, make_pages(store, clock), archive)
+
+
+class RunningHub:
+    def __init__(self, process: HubProcess, devices: dict[str, Credentials]) -> None:
+        self.process, self.devices = process, devices
+        self.url = f"http://127.0.0.1:{process.http_port}"
+
+    def document(self) -> dict[str, Any]:
+        body = self.process.get("/api/openapi.json")
+        assert body is not None
+        found: dict[str, Any] = json.loads(body)
+        return found
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningHub]:
+    process = HubProcess(tmp_path_factory.mktemp("hub"))
+    process.start()
+    devices = {
+        "kiosk": process.provision("centre", "kiosk"),
+        "caller": process.provision("centre", "caller", window_id="w01"),
+        "evaluator": process.provision("centre", "evaluator", window_id="w01"),
+    }
+    eventually(lambda: all(process.fetch("/api/v1/devices", auth)[0] == 200 for auth in devices.values()))
+    try:
+        yield RunningHub(process, devices)
+    finally:
+        process.stop()
+    assert process.log_defects() == [], "the hub logged a defect (see hub.log)"
+
+
+def test_the_served_document_is_valid_openapi_3_1(running: RunningHub) -> None:
+    found = running.document()
+    OPENAPI_31_VALIDATOR.validate(found)
+    assert found["openapi"] == "3.1.0"
+    for name, schema in found["components"]["schemas"].items():
+        assert jsonschema_rs.meta.is_valid(schema), name  # JSON Schema 2020-12, OpenAPI 3.1's dialect
+    text = json.dumps(found)
+    for ref in {part.split('"')[0] for part in text.split('"$ref": "#/components/schemas/')[1:]}:
+        assert ref in found["components"]["schemas"], f"a $ref to no component: {ref}"
+
+
+def test_operations_carry_the_code_s_own_schemas(running: RunningHub) -> None:
+    paths = running.document()["paths"]
+    issue = paths["/api/v1/sites/{site}/issue"]["post"]
+    body = issue["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/IssueRequest"}
+    assert issue["security"] == [{"deviceBasic": []}]
+    assert issue["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/Reply")
+    assert "Retry-After" in issue["responses"]["429"]["headers"]
+    assert {"application/json", "text/plain"} <= set(issue["responses"]["503"]["content"])
+    assert set(paths) >= {f"/api/v1/sites/{{site}}/{action.value}" for action in wire.Action}
+    booking = paths["/api/v1/sites/{site}/appointments"]
+    assert booking["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/BookingBody")
+    assert booking["get"]["security"] == [{"deviceBasic": []}]
+    assert booking["post"]["security"] == []
+    admin = paths["/admin/sites/{site}/devices.json"]["get"]
+    assert admin["security"] == [{"adminSession": []}] and "Roles:" in admin["description"]
+    case = paths["/api/v1/sites/{site}/cases"]["post"]
+    assert case["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CaseRequest")
+    page = paths["/api/v1/sites/{site}/cases/{case}/pages/{material}/{page}"]["put"]
+    assert "multipart/form-data" in page["requestBody"]["content"]
+
+
+def test_every_api_route_of_the_hub_is_described(tmp_path: Path) -> None:
+    app = whole_app(tmp_path)
+    assert undescribed(app) == []
+    described = {path for path in document(app)["paths"] if path.startswith("/api/")}
+    assert "/api/v1/sites/{site}/snapshot" in described and "/api/openapi.json" in described
+
+
+def test_a_route_without_a_description_is_named(tmp_path: Path) -> None:
+    async def quiet(_request: web.Request) -> web.Response:
+        return web.Response()
+
+    @describe("Said", tag="t", answers=[])
+    async def said(_request: web.Request) -> web.Response:
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_get("/api/v1/quiet/{thing}", quiet)
+    app.router.add_post("/api/v1/said", said)
+    app.router.add_get("/elsewhere", quiet)
+    assert undescribed(app) == ["GET /api/v1/quiet/{thing}"]
+
+
+def _basic(credentials: Credentials) -> str:
+    return "Basic " + base64.b64encode(f"{credentials.device_id}:{credentials.password}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def api_schema(running: RunningHub) -> Any:
+    """The served document, narrowed so that requests reach the handlers, not only the refusals in front of them:
+    ``{site}`` to the district's sites, a request's ``v`` to 1 and ``window_id`` to the devices' window."""
+    found = copy.deepcopy(running.document())
+    for component in found["components"]["schemas"].values():
+        properties = component.get("properties", {})
+        if "v" in properties and "id" in properties:  # a device's request
+            properties["v"] = {"const": wire.PROTOCOL_VERSION}
+            if "window_id" in properties:
+                properties["window_id"] = {"const": "w01"}
+    for operations in found["paths"].values():
+        for operation in operations.values():
+            for parameter in operation["parameters"]:
+                if parameter["name"] == "site":
+                    parameter["schema"] = {"enum": [site.id for site in DISTRICT.sites]}
+    schema = schemathesis.openapi.from_dict(found)
+    schema.config.update(base_url=running.url, suppress_health_check=list(HealthCheck))
+    schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE],
+        max_examples=6,
+        deterministic=True,
+        database="none",
+        with_security_parameters=False,  # the devices' own credentials, not made-up ones
+    )
+    return schema.include(path_regex="^/api/v1/").exclude(path_regex=r"/pages/")
+
+
+def _credentials_for(path: str, running: RunningHub) -> Credentials:
+    """The device whose kind may use the route: a kiosk for its actions and the documents, the evaluator to rate,
+    else the caller (staff routes, window actions)."""
+    action = path.rsplit("/", 1)[-1]
+    if "/cases" in path or "/commitments/" in path or action in {"issue", "check-in", "snapshot"}:
+        return running.devices["kiosk"]
+    if action == "rate":
+        return running.devices["evaluator"]
+    return running.devices["caller"]
+
+
+def _exercise(operation: Any, headers: dict[str, str], statuses: set[int]) -> None:
+    @settings(max_examples=6, deadline=None, database=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=operation.as_strategy())
+    def run(case: Any) -> None:
+        statuses.add(case.call_and_validate(headers=headers, checks=CHECKS, timeout=10).status_code)
+
+    run()
+
+
+def test_the_running_hub_answers_as_its_document_says(api_schema: Any, running: RunningHub) -> None:
+    """A few generated requests per operation (no shrinking: a failure is reported as found), each checked for a
+    5xx and against the document's statuses, media types, headers and schemas."""
+    failures: dict[str, str] = {}
+    seen: dict[str, set[int]] = {}
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 30
+    for operation in operations:
+        headers = {"Authorization": _basic(_credentials_for(operation.path, running))}
+        try:
+            _exercise(operation, headers, seen.setdefault(f"{operation.method.upper()} {operation.path}", set()))
+        except Exception as error:  # every operation is tried; all failures are reported together
+            failures[f"{operation.method.upper()} {operation.path}"] = str(error)[:1500]
+    assert failures == {}, "\n\n".join(f"{name}: {text}" for name, text in failures.items())
+    print(seen)
+    # the requests reached the handlers, not only the refusals in front of them
+    assert 200 in seen["GET /api/v1/district"] and 200 in seen["GET /api/v1/sites/{site}/snapshot"]
+    assert 200 in seen["POST /api/v1/sites/{site}/snapshot"] and 200 in seen["GET /api/v1/devices"]
