@@ -170,7 +170,7 @@ def test_the_workbook_has_a_sheet_per_table_with_numbers_as_numbers_and_english_
     assert book.sheetnames == ["Summary", "Breakdown", "Hours"]
     rows = list(book["Breakdown"].iter_rows(values_only=True))
     assert rows[0][:3] == ("Site", "Issued", "Served")
-    assert rows[1][:3] == ("Yanta", 10, 8) and rows[-1][:2] == ("Total", 12)
+    assert rows[1][:3] == ("Yanta Centre", 10, 8) and rows[-1][:2] == ("Total", 12)
     assert rows[1][rows[0].index("Satisfied (%)")] == 75.0
     assert list(book["Hours"].iter_rows(values_only=True)) == [
         ("Hour", "Arrivals", "Mean wait (min)"), ("09:00", 7, 7.5), ("10:00", 5, None)
