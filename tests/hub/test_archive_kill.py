@@ -29,7 +29,7 @@ def _auth(kiosk: Credentials) -> str:
     return "Basic " + base64.b64encode(f"{kiosk.device_id}:{kiosk.password}".encode()).decode()
 
 
-def call(hub: HubProcess, kiosk: Credentials, method: str, path: str, body: bytes = b"", kind: str = "") -> Any:
+def call(hub: HubProcess, kiosk: Credentials, method: str, path: str, *, body: bytes = b"", kind: str = "") -> Any:
     request = urllib.request.Request(f"http://127.0.0.1:{hub.http_port}{path}", data=body or None, method=method)
     request.add_header("Authorization", _auth(kiosk))
     if kind:
@@ -53,7 +53,7 @@ def multipart(data: bytes) -> tuple[bytes, str]:
 
 def put(hub: HubProcess, kiosk: Credentials, number: str, index: int) -> Any:
     body, kind = multipart(PAGES[index])
-    return call(hub, kiosk, "PUT", f"{BASE}/{number}/pages/0/{index + 1}", body, kind)
+    return call(hub, kiosk, "PUT", f"{BASE}/{number}/pages/0/{index + 1}", body=body, kind=kind)
 
 
 def half_sent(hub: HubProcess, kiosk: Credentials, number: str, index: int) -> socket.socket:
@@ -77,7 +77,7 @@ def test_a_hub_killed_mid_submission_loses_no_page_and_opens_no_second_case(hub:
         "submission_id": "kill-test-0001", "matter": "B01", "materials": [{"material": 0}],
         "pages": [{"material": 0, "page": i + 1, "sha256": sha(d), "size": len(d)} for i, d in enumerate(PAGES)],
     }).encode()  # fmt: skip
-    status, receipt = call(hub, kiosk, "POST", BASE, request, "application/json")
+    status, receipt = call(hub, kiosk, "POST", BASE, body=request, kind="application/json")
     assert status == 201, receipt
     number = receipt["case_number"]
     for index in range(3):
@@ -87,7 +87,7 @@ def test_a_hub_killed_mid_submission_loses_no_page_and_opens_no_second_case(hub:
     cut.close()
 
     hub.start()
-    status, again = call(hub, kiosk, "POST", BASE, request, "application/json")  # the kiosk's spool sends it again
+    status, again = call(hub, kiosk, "POST", BASE, body=request, kind="application/json")  # the kiosk's spool sends it again
     assert status == 200 and again["case_number"] == number
     missing = [ref["page"] for ref in again["missing"]]
     assert missing == [4, 5, 6]  # the three pages acknowledged before the kill are kept
