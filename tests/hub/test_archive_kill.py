@@ -44,10 +44,14 @@ def call(hub: HubProcess, kiosk: Credentials, method: str, path: str, *, body: b
 def multipart(data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="sha256"\r\n\r\n{sha(data)}\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
-        f"Content-Type: image/jpeg\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="sha256"\r\n\r\n{sha(data)}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -87,7 +91,8 @@ def test_a_hub_killed_mid_submission_loses_no_page_and_opens_no_second_case(hub:
     cut.close()
 
     hub.start()
-    status, again = call(hub, kiosk, "POST", BASE, body=request, kind="application/json")  # the kiosk's spool sends it again
+    # the kiosk's spool sends it again
+    status, again = call(hub, kiosk, "POST", BASE, body=request, kind="application/json")
     assert status == 200 and again["case_number"] == number
     missing = [ref["page"] for ref in again["missing"]]
     assert missing == [4, 5, 6]  # the three pages acknowledged before the kill are kept
