@@ -144,6 +144,17 @@ class PageRefusal(msgspec.Struct, frozen=True, kw_only=True):
     error: PageError
 
 
+TAGS = {
+    "device actions": "A provisioned device's requests: the same bodies and replies as over MQTT (docs/protocol.md).",
+    "read models": "What boards, kiosks and callers read: the district, a site's snapshot, devices, ratings.",
+    "bookings": "Appointments: open slots, booking, the code again, cancelling (docs/appointments.md).",
+    "documents handed in at a kiosk": "Cases, their pages and commitments (docs/documents.md).",
+    "admin pages (JSON)": "Every admin page's data as JSON, for a signed-in account (docs/web.md).",
+    "health": "Liveness, readiness and metrics for the hall's monitoring.",
+    "the hub's own API reference": "This document and its rendered reference.",
+}
+"""The operations' groups, in the reference's order."""
+
 HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Seconds to wait before asking again.", "schema": {"type": "integer"}},
     "Location": {"description": "The hub that holds the site.", "schema": {"type": "string"}},
@@ -208,7 +219,7 @@ def device_actions(statuses: Mapping[str, int]) -> dict[str, Described]:
 
 
 def _first_sentence(text: str) -> str:
-    return re.split(r"(?<=[.:;])\s", text.strip(), maxsplit=1)[0].rstrip(".:;")
+    return re.split(r"(?<=[.;])\s", text.strip(), maxsplit=1)[0].rstrip(".;")
 
 
 # --- the reply shapes the hub builds as plain JSON (their code builds dicts: these say what the dicts hold) ------
@@ -424,6 +435,7 @@ def document(app: web.Application) -> dict[str, Any]:
             "docs/protocol.md), read models, bookings, and the admin pages' data. Errors carry "
             "``code``, ``zh`` and ``en`` (``Error``).",
         },
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": components,
