@@ -113,7 +113,7 @@ async def test_a_manager_sees_their_own_sites_items_with_numbers_and_staff_their
     assert set(mine) == {"w01", "w02"} and mine["w01"]["level"] == 2 and mine["w02"]["level"] == 1
     assert re.fullmatch(r"[A-Z]\d{3}", mine["w01"]["number"])
     html = await (await client.get("/admin/follow-ups")).text()
-    assert mine["w01"]["number"] in html and "差评整改" in html and "已核实" in html
+    assert mine["w01"]["number"] in html and "差评整改" in html and "待核实" in html
     w02_page = f"/admin/follow-ups/centre/{mine['w02']['seq']}"
     client.session.cookie_jar.clear()
 

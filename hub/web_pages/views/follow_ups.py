@@ -30,7 +30,12 @@ routes = web.RouteTableDef()
 
 BACK = "/admin/follow-ups"
 STATES = ("open", "overdue", "closed", "all")
-STATE_LABELS = {"open": _("Still open"), "overdue": _("Past the deadline"), "closed": _("Closed items"), "all": _("All")}
+STATE_LABELS = {
+    "open": _("Still open"),
+    "overdue": _("Past the deadline"),
+    "closed": _("Closed items"),
+    "all": _("All"),
+}
 LEVELS = {1: _("Very dissatisfied"), 2: _("Dissatisfied")}
 STEP_LABELS = {
     "verified": _("Verified"),
@@ -38,6 +43,13 @@ STEP_LABELS = {
     "put_right": _("Put right"),
     "reported": _("Reported back"),
 }
+STEP_TODO = {
+    "verified": _("To verify"),
+    "contacted": _("To contact"),
+    "put_right": _("To put right"),
+    "reported": _("To report back"),
+}
+"""The step an item waits for, as the list says it."""
 OUTCOMES = {"done": _("Followed up"), "appeal_upheld": _("Appeal upheld")}
 DECISIONS = {UPHOLD: _("Upheld (rating excluded)"), REJECT: _("Rejected (follow-up goes on)")}
 REFUSALS = {
@@ -114,7 +126,9 @@ def _row(district: District, account: Account, item: FollowUp, now: datetime) ->
         "matter": names(matter) if matter else {"name_zh": item.matter, "name_en": item.matter},
         "window_id": item.window_id, "closed": item.closed, "closed_at": when(item.closed_at),
         "outcome": item.outcome, "outcome_label": OUTCOMES.get(item.outcome or ""),
-        "current": None if current is None else current.name, "due_at": when(current.due_at) if current else None,
+        "current": None if current is None else current.name,
+        "todo": None if current is None else STEP_TODO[current.name],
+        "due_at": when(current.due_at) if current else None,
         "overdue": item.overdue(now), "late": item.late, "steps": steps,
         "appeal": None if appeal is None else {
             "reason": appeal.reason, "appealed_by": appeal.appealed_by, "appealed_at": when(appeal.appealed_at),
