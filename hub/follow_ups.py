@@ -373,18 +373,22 @@ class FollowUps:
             values["due_at"] = item.steps[index + 1].due_at
         else:
             values |= {"closed_at": now, "outcome": DONE, "due_at": None}
-        with self.engine.begin() as connection:
-            connection.execute(
-                follow_up_steps.insert().values(
-                    site_id=site_id, seq=seq, step=step, note=note.strip(), answered_by=by, answered_at=now
-                )
-            )
-            connection.execute(
-                follow_ups.update()
-                .where(follow_ups.c.site_id == site_id, follow_ups.c.seq == seq, follow_ups.c.done == index)
-                .values(**values)
-            )
+        try:
+            answer = {"site_id": site_id, "seq": seq, "step": step, "note": note.strip(), "answered_by": by,
+                      "answered_at": now}  # fmt: skip
+            self._write_answer(answer, index, values)
+        except sa.exc.IntegrityError:  # answered meanwhile (another page, another hub)
+            raise FollowUpError("step", f"{step} was answered already") from None
         return self._must(site_id, seq)
+
+    def _write_answer(self, answer: dict[str, Any], index: int, values: dict[str, Any]) -> None:
+        """The step's answer and the item's next state, only if no other answer of the step came first."""
+        item = sa.and_(follow_ups.c.site_id == answer["site_id"], follow_ups.c.seq == answer["seq"])
+        with self.engine.begin() as connection:
+            connection.execute(follow_up_steps.insert().values(**answer))
+            moved = connection.execute(follow_ups.update().where(item, follow_ups.c.done == index).values(**values))
+            if moved.rowcount != 1:
+                raise sa.exc.IntegrityError("follow_ups.done", None, ValueError("answered meanwhile"))
 
     def appeal(self, site_id: str, seq: int, *, reason: str, by: str, now: datetime) -> FollowUp:
         """Staff's (or their manager's) appeal of the rating, once per item, while it is open."""
@@ -408,7 +412,7 @@ class FollowUps:
         if item.appeal is None or item.appeal.decision is not None:
             raise FollowUpError("no_appeal", "there is no appeal waiting for a decision")
         with self.engine.begin() as connection:
-            connection.execute(
+            decided = connection.execute(
                 follow_up_appeals.update()
                 .where(
                     follow_up_appeals.c.site_id == site_id,
@@ -417,6 +421,8 @@ class FollowUps:
                 )
                 .values(decision=decision, decided_by=by, decided_at=now, decision_note=note.strip() or None)
             )
+            if not decided.rowcount:
+                raise FollowUpError("no_appeal", "the appeal was decided meanwhile")
             if decision == UPHOLD:
                 connection.execute(
                     follow_ups.update()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import commands as cmd
+from hub.config import ConfigError, load_config
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.follow_ups import (
     REJECT,
@@ -228,3 +229,27 @@ def test_figures_count_opened_closed_on_time_and_overdue(store: EventStore) -> N
 def test_rules_need_a_deadline_for_every_step() -> None:
     with pytest.raises(ValueError, match="verified"):
         FollowUpRules(verified_hours=0)
+
+
+def test_a_step_answered_meanwhile_elsewhere_is_refused_not_doubled(store: EventStore) -> None:
+    hall = Hall(store)
+    hall.serve_and_rate(2)
+    here, there = FollowUps(store), FollowUps(store)
+    here.sync(DISTRICT, hall.now)
+    (item,) = here.find()
+    there.answer(DISTRICT, "centre", item.seq, step="verified", note="在另一个页面", by="li", now=hall.now)
+    with pytest.raises(FollowUpError) as refused:
+        here.answer(DISTRICT, "centre", item.seq, step="verified", note="同时", by="li", now=hall.now)
+    assert refused.value.code == "step"
+    (again,) = here.find()
+    assert again.steps[0].note == "在另一个页面" and again.current is not None and again.current.name == "contacted"
+
+
+def test_the_deadlines_come_from_the_hubs_configuration(tmp_path: Path) -> None:
+    toml = tmp_path / "hub.toml"
+    toml.write_text("[follow_ups]\ncontacted_hours = 8\nput_right_working_days = 10\n")
+    rules = load_config(toml, environ={}).follow_ups
+    assert (rules.contacted_hours, rules.put_right_working_days, rules.reported_working_days) == (8, 10, 5)
+    toml.write_text("[follow_ups]\nverified_hours = 0\n")
+    with pytest.raises(ConfigError, match="verified"):
+        load_config(toml, environ={})
