@@ -27,6 +27,8 @@ from engine.state import QueueKey, Ticket, TicketStatus
 from hub.appointments import AppointmentDesk, CheckIn, CheckInRefused, privacy
 from hub.board import SiteBoard
 from hub.device_limits import DeviceLimits
+from hub.officers import Channel as OfficerChannel
+from hub.officers import Officers, bind_desk, officers_for
 from hub.service import HallService, Outcome
 from hub.staff import SignInRefused, StaffDirectory
 
@@ -133,6 +135,8 @@ class _Pending(NamedTuple):
     """Of the request (``Gateway.digest``): the same id again with another digest is an id used twice."""
     staff: wire.StaffInfo | None = None
     check_in: CheckIn | None = None
+    officer_id: str | None = None
+    """The officer whose code came with an issue request (体验官): the ticket becomes their visit, hub-side only."""
 
 
 class Gateway:
@@ -146,11 +150,13 @@ class Gateway:
         secret: bytes = b"",
         appointments: AppointmentDesk | None = None,
         limits: DeviceLimits | None = None,
+        officers: Officers | None = None,
     ) -> None:
         """``staff``: the directory a clerk's PIN is checked against at sign-in (None: no check, for tests of other
         things). ``secret``: the key of the tickets' status-page tokens and of the requests' digests.
         ``appointments``: the desk that checks appointment codes in (None: ``check-in`` is refused). ``limits``: the
-        requests each device may send (None: unlimited)."""
+        requests each device may send (None: unlimited). ``officers``: where officers' visits are recorded (None:
+        beside the service's store)."""
         self.service = service
         self.limits = limits
         self._limited: set[str] = set()
@@ -161,6 +167,9 @@ class Gateway:
         self.staff = staff
         self.secret = secret
         self.appointments = appointments
+        self.officers = officers if officers is not None else officers_for(service.store)
+        if appointments is not None:
+            bind_desk(appointments, self.officers)  # the booking API records its officers' bookings there
         self.reserved: dict[str, dict[str, int]] = {}
         """Per site and matter, today's booked places not yet checked in: walk-ins leave them free
         (``reserve``)."""
@@ -184,6 +193,8 @@ class Gateway:
             self._observe(item.site_id, outcome)
             if item.check_in is not None:
                 self._settle_check_in(item.check_in, outcome)
+            if item.officer_id is not None:
+                self._officer_visit(item.officer_id, outcome)
         answered = iter(outcomes)
         return [
             (item, None) if isinstance(item, wire.Reply) else self._answer(item, next(answered)) for item in prepared
@@ -249,8 +260,36 @@ class Gateway:
                     log.warning("bad ID number in an issue request from %s/%s", site_id, device_id)
                     return refusal_reply(request.id, "bad_id_number")
                 command = self._command(site_id, device_id, wire.Action(action), request)
-                return _Pending(request.id, site_id, msgspec.structs.replace(command, citizen_ref=ref), digest)
-        return _Pending(request.id, site_id, self._command(site_id, device_id, wire.Action(action), request), digest)
+                command = msgspec.structs.replace(command, citizen_ref=ref)
+                return _Pending(request.id, site_id, command, digest, officer_id=self._officer_of(request))
+        command = self._command(site_id, device_id, wire.Action(action), request)
+        return _Pending(request.id, site_id, command, digest, officer_id=self._officer_of(request))
+
+    def _officer_of(self, request: wire.Request) -> str | None:
+        """The officer whose code an issue request carries; None for none and for a code not known (ignored, and
+        not logged: nothing says a code was tried)."""
+        code = request.officer_code if isinstance(request, wire.IssueRequest) else None
+        if not code:
+            return None
+        try:
+            officer = self.officers.verify(code)
+        except Exception:  # the officers' table failing never stops a ticket
+            log.exception("an officer's code could not be checked")
+            return None
+        return None if officer is None else officer.officer_id
+
+    def _officer_visit(self, officer_id: str, outcome: Outcome, booking_id: str | None = None) -> None:
+        """The ticket the outcome issued is the officer's visit (or the booking's officer's, at its check-in)."""
+        issued = next((event for event in outcome.events if isinstance(event, ev.TicketIssued)), None)
+        if issued is None:
+            return
+        try:
+            if booking_id is not None:
+                self.officers.checked_in(booking_id, issued, self.clock())
+            else:
+                self.officers.record_visit(issued, officer_id, OfficerChannel.KIOSK, self.clock())
+        except Exception:  # the ticket stands; only the visit is not recorded
+            log.exception("an officer's visit could not be recorded")
 
     def _check_in(
         self, site_id: str, command_id: str, request: wire.CheckInRequest, digest: str
@@ -274,6 +313,7 @@ class Gateway:
             self.appointments.release(check_in.booking_id, check_in.command_id)
             return
         self.appointments.mark_used(check_in.booking_id, issued.ticket_id, check_in.command_id)
+        self._officer_visit("", outcome, booking_id=check_in.booking_id)
         reserved = self.reserved.get(check_in.site_id, {})
         if reserved.get(check_in.matter, 0) > 0:
             reserved[check_in.matter] -= 1

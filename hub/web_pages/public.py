@@ -14,7 +14,9 @@
   only, without the admin bar; ``/wall/<token>/stream`` follows it through the screen's own feed, which revoking
   the screen ends. A malformed, unknown or revoked token gets one 404, the same for each.
 
-No session, no cookie but the language's, no CSRF: these pages change nothing. Their answers say how they may be
+No session, no cookie but the language's, no CSRF: these pages change nothing, but for a service experience
+officer's findings on their visit's ticket page (``/t/<token>/officer``, ``views.officers``), which only the
+officer's own code in the form lets through. Their answers say how they may be
 cached and that no other site may frame them or learn the link (``SECURITY``). The words are in
 ``web-public.po``; the static files are the admin pages' (``/admin/static/``: they carry no data).
 """
@@ -46,6 +48,7 @@ from hub.web_pages.render import Handler, add_page, page
 from hub.web_pages.state import LANG, Pages
 from hub.web_pages.ticket_index import TOKEN, Entry, TicketIndex
 from hub.web_pages.ticket_view import materials, ticket_view
+from hub.web_pages.views import officers
 from hub.web_pages.views.live import first_view, followed, hall_of
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ WORKER = Path(__file__).with_name("static") / "ticket.worker.js"
 SECURITY = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-        "worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "worker-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
@@ -244,8 +247,29 @@ async def ticket_page(request: web.Request) -> web.Response:
         "ticket": view,
         "materials": materials(public.hall.district, [matter["code"] for matter in view["matters"]], _lang(request)),
         "stream": _stream_path(request, f"/t/{token}/stream"),
+        "officer_path": f"/t/{token}/officer",
     }
     return page(request, "ticket.html", data)
+
+
+async def _officer(request: web.Request, answer: Any) -> web.Response:
+    """The officer's forms of a ticket page (``views.officers``): the same 404 as the page for an unknown token."""
+    public, token = request.app[PUBLIC], request.match_info["token"]
+    entry = await public.find(token)
+    if entry is None or elsewhere(public.hall.sites, entry.site_id, str(request.rel_url)):
+        return _missing(request, "No such ticket")
+    response: web.Response = await answer(request, public.pages, entry.ticket_id, f"/t/{token}/officer")
+    return response
+
+
+@ticket_routes.post("/{token}/officer")
+async def officer_entry(request: web.Request) -> web.Response:
+    return await _officer(request, officers.officer_entry)
+
+
+@ticket_routes.post("/{token}/officer/findings")
+async def officer_findings(request: web.Request) -> web.Response:
+    return await _officer(request, officers.officer_findings)
 
 
 @ticket_routes.get("/{token}/stream")
