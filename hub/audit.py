@@ -63,6 +63,11 @@ class Action(enum.StrEnum):
     """A rating appealed by its window's staff or their manager."""
     FOLLOW_UP_DECIDED = "follow_up_decided"
     """A district administrator's decision of an appeal (upheld or rejected)."""
+    OFFICER_ENROLLED = "officer_enrolled"
+    """A service experience officer enrolled (``hub.officers``; subject ``officer:<id>``; the name masked, never the
+    phone or the code)."""
+    OFFICER_REVOKED = "officer_revoked"
+    """An officer's code revoked: it is as unknown as one never made."""
 
 
 @dataclass(frozen=True, slots=True)
