@@ -90,6 +90,19 @@ class Case:
                 "state": self.state.value, "reason": self.reason}  # fmt: skip
 
 
+def _from_row(row: Any, pages: tuple[Page, ...]) -> Case:
+    return Case(
+        case_id=row["case_id"], case_number=row["case_number"], site_id=row["site_id"],
+        submission_id=row["submission_id"], matter=row["matter"], ticket_id=row["ticket_id"],
+        state=wire.CaseState(row["state"]),
+        materials=tuple(wire.CaseMaterial(**m) for m in json.loads(row["materials"])),
+        citizen_ref=row["citizen_ref"], commitment_text=row["commitment_text"],
+        commitment_at=_utc(row["commitment_at"]), created_at=as_utc(row["created_at"]),
+        submitted_at=_utc(row["submitted_at"]), decided_at=_utc(row["decided_at"]),
+        decided_by=row["decided_by"], reason=row["reason"], pages=pages,
+    )  # fmt: skip
+
+
 def memory_engine() -> Engine:
     """A private in-memory SQLite database with the archive's tables (a hub on the memory store)."""
     engine = sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -157,18 +170,9 @@ class Archive:
             .where(archive_pages.c.case_id == row["case_id"])
             .order_by(archive_pages.c.material, archive_pages.c.page)
         ).mappings()
-        return Case(
-            case_id=row["case_id"], case_number=row["case_number"], site_id=row["site_id"],
-            submission_id=row["submission_id"], matter=row["matter"], ticket_id=row["ticket_id"],
-            state=wire.CaseState(row["state"]),
-            materials=tuple(wire.CaseMaterial(**m) for m in json.loads(row["materials"])),
-            citizen_ref=row["citizen_ref"], commitment_text=row["commitment_text"],
-            commitment_at=_utc(row["commitment_at"]), created_at=as_utc(row["created_at"]),
-            submitted_at=_utc(row["submitted_at"]), decided_at=_utc(row["decided_at"]),
-            decided_by=row["decided_by"], reason=row["reason"],
-            pages=tuple(Page(p["material"], p["page"], p["sha256"], p["size"], p["shape"], _utc(p["stored_at"]))
-                        for p in pages),
-        )  # fmt: skip
+        pages_of = tuple(Page(p["material"], p["page"], p["sha256"], p["size"], p["shape"], _utc(p["stored_at"]))
+                         for p in pages)  # fmt: skip
+        return _from_row(row, pages_of)
 
     def get(self, case_number: str) -> Case | None:
         with self.engine.connect() as connection:
@@ -198,7 +202,8 @@ class Archive:
         offset: int = 0,
         limit: int = 50,
     ) -> tuple[list[Case], int]:
-        """Cases newest first (without their pages) and how many match; ``sites`` None: every site."""
+        """Cases newest first (without their pages: one query for the page) and how many match; ``sites`` None:
+        every site."""
         where: list[Any] = []
         c = archive_cases.c
         if sites is not None:
@@ -215,12 +220,21 @@ class Archive:
             where.append(c.state == state)
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).select_from(archive_cases).where(*where)).scalar()
-            numbers = connection.execute(
-                sa.select(c.case_number).where(*where).order_by(c.created_at.desc(), c.case_number.desc())
+            rows = connection.execute(
+                sa.select(archive_cases).where(*where).order_by(c.created_at.desc(), c.case_number.desc())
                 .offset(offset).limit(limit)
-            ).scalars().all()  # fmt: skip
-            cases = [self._case(connection, c.case_number == number) for number in numbers]
-        return [case for case in cases if case is not None], int(total or 0)
+            ).mappings().all()  # fmt: skip
+        return [_from_row(row, ()) for row in rows], int(total or 0)
+
+    def for_ticket(self, site_id: str, ticket_id: str) -> Case | None:
+        """The latest case handed in with this ticket (a caller shows its decision when the ticket is called)."""
+        with self.engine.connect() as connection:
+            number = connection.execute(
+                sa.select(archive_cases.c.case_number)
+                .where(archive_cases.c.site_id == site_id, archive_cases.c.ticket_id == ticket_id)
+                .order_by(archive_cases.c.created_at.desc()).limit(1)
+            ).scalar()  # fmt: skip
+            return None if number is None else self._case(connection, archive_cases.c.case_number == number)
 
     # --- a kiosk's submission ---------------------------------------------------------------------------------
 

@@ -225,6 +225,8 @@ archive_cases = sa.Table(
     sa.UniqueConstraint("token_hash", name="uq_archive_cases_token_hash"),
 )
 sa.Index("ix_archive_cases_site_created", archive_cases.c.site_id, archive_cases.c.created_at)
+sa.Index("ix_archive_cases_created", archive_cases.c.created_at)
+sa.Index("ix_archive_cases_ticket", archive_cases.c.site_id, archive_cases.c.ticket_id)
 """Cases (``hub.archive``): number (per site and day), the kiosk's submission id (a retry is the same case), matter,
 ticket, state, the materials (JSON), the citizen's keyed ``citizen_ref`` only (never the ID number), the commitment
 signed, the sha256 of the status link's token, when submitted and decided, by whom and why."""

@@ -175,7 +175,9 @@ async def test_open_upload_submit_and_a_retry_is_the_same_case(setup: tuple[Clie
     assert (await second.json())["case_number"] == "CENTRE-20261207-0002"
     cases, total = archive.search(sites=["centre"])
     assert total == 2
-    assert sorted(page.sha256 for page in cases[-1].pages) == sorted(sha(d) for d in PAGES)
+    assert [case.case_number for case in cases] == ["CENTRE-20261207-0002", number]  # newest first
+    first = archive.get(number)
+    assert first is not None and sorted(page.sha256 for page in first.pages) == sorted(sha(d) for d in PAGES)
 
 
 async def test_content_addressing_keeps_a_page_once(setup: tuple[Client, Kiosks, Archive], tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name="uq_archive_cases_token_hash"),
     )
     op.create_index("ix_archive_cases_site_created", "archive_cases", ["site_id", "created_at"])
+    op.create_index("ix_archive_cases_created", "archive_cases", ["created_at"])
+    op.create_index("ix_archive_cases_ticket", "archive_cases", ["site_id", "ticket_id"])
     op.create_table(
         "archive_pages",
         sa.Column("case_id", sa.String(32), primary_key=True),
@@ -63,5 +65,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("archive_denied")
     op.drop_table("archive_pages")
+    op.drop_index("ix_archive_cases_ticket", table_name="archive_cases")
+    op.drop_index("ix_archive_cases_created", table_name="archive_cases")
     op.drop_index("ix_archive_cases_site_created", table_name="archive_cases")
     op.drop_table("archive_cases")
