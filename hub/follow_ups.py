@@ -287,13 +287,13 @@ class FollowUps:
         if state in ("open", "overdue"):
             where.append(follow_ups.c.closed_at.is_(None))
         if state == "overdue" and now is not None:
-            where.append(follow_ups.c.due_at < now)
+            where.append(follow_ups.c.due_at < as_utc(now))
         if state == "closed":
             where.append(follow_ups.c.closed_at.is_not(None))
         return self._load(*where)
 
     def overdue_count(self, site_ids: Iterable[str] | None, now: datetime) -> int:
-        query = sa.select(sa.func.count()).where(follow_ups.c.closed_at.is_(None), follow_ups.c.due_at < now)
+        query = sa.select(sa.func.count()).where(follow_ups.c.closed_at.is_(None), follow_ups.c.due_at < as_utc(now))
         if site_ids is not None:
             query = query.where(follow_ups.c.site_id.in_(list(site_ids)))
         with self.engine.connect() as connection:
@@ -354,6 +354,7 @@ class FollowUps:
         self, district: District, site_id: str, seq: int, *, step: str, note: str, by: str, now: datetime
     ) -> FollowUp:
         """The manager's answer of the item's next step (steps go in order); the last closes the item."""
+        now = as_utc(now)  # SQLite keeps no time zone: every time stored is in UTC
         item = self._open_item(site_id, seq)
         current = item.current
         if current is None or current.name != step:
@@ -392,6 +393,7 @@ class FollowUps:
 
     def appeal(self, site_id: str, seq: int, *, reason: str, by: str, now: datetime) -> FollowUp:
         """Staff's (or their manager's) appeal of the rating, once per item, while it is open."""
+        now = as_utc(now)
         self._open_item(site_id, seq)
         if not reason.strip():
             raise FollowUpError("reason", "an appeal needs a reason")
@@ -406,6 +408,7 @@ class FollowUps:
     def decide(self, site_id: str, seq: int, *, decision: str, note: str, by: str, now: datetime) -> FollowUp:
         """The district administrator's decision of a pending appeal: upheld closes the item (its rating leaves the
         figures), rejected lets the follow-up go on."""
+        now = as_utc(now)
         if decision not in (UPHOLD, REJECT):
             raise FollowUpError("decision", "the decision is upheld or rejected")
         item = self._must(site_id, seq)

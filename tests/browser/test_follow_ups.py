@@ -105,6 +105,12 @@ async def test_the_clerk_appeals_and_an_administrator_upholds_it(signed_in: Open
         await admin.get_by_role("button", name="提交裁定").click()
     await expect(admin.locator("[data-field=decision]")).to_contain_text("成立（评价不计入）")
     await expect(admin.locator("[data-field=state]")).to_contain_text("申诉成立")
+    await admin.screenshot(path="/tmp/fu/item.png")
+
+    await admin.goto(f"/admin/follow-ups/{key}?lang=en")  # English available
+    await expect(admin.get_by_role("heading", level=1)).to_contain_text("Rating follow-up")
+    await expect(admin.locator("[data-field=decision]")).to_contain_text("Upheld (rating excluded)")
+    await admin.goto("/admin/follow-ups?lang=zh")
 
     await admin.goto("/admin/follow-ups?state=all")
     await expect(admin.locator("tr[data-follow-up]")).to_have_count(3)

@@ -156,11 +156,12 @@ def test_steps_go_in_order_each_with_a_note_and_the_last_closes_the_item(store: 
     with pytest.raises(FollowUpError) as refused:
         follow_ups.answer(DISTRICT, "centre", item.seq, step="verified", note="  ", by="li", now=hall.now)
     assert refused.value.code == "note"
-    now = hall.now
+    now = hall.now.astimezone(SHANGHAI)  # a clock in local time (as a hub's [clock] start gives): the same instants
     for step in ("verified", "contacted", "put_right", "reported"):
         now += timedelta(hours=1)
         item = follow_ups.answer(DISTRICT, "centre", item.seq, step=step, note=f"{step} 说明", by="li", now=now)
     assert item.closed and item.outcome == "done" and not item.late
+    assert item.closed_at == now and item.steps[0].answered_at == hall.now + timedelta(hours=1)
     assert (item.steps[0].note, item.steps[0].answered_by) == ("verified 说明", "li")
     assert follow_ups.find() == [] and len(follow_ups.find(state="closed")) == 1
     with pytest.raises(FollowUpError) as refused:

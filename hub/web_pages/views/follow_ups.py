@@ -108,7 +108,8 @@ def _row(district: District, account: Account, item: FollowUp, now: datetime) ->
     current = item.current
     steps = [
         {
-            "name": step.name, "label": STEP_LABELS[step.name], "due_at": when(step.due_at),
+            "name": step.name, "label": STEP_LABELS[step.name], "todo": STEP_TODO[step.name],
+            "due_at": when(step.due_at),
             "answered_at": when(step.answered_at), "on_time": step.on_time,
             "answered_by": None if staff else step.answered_by, "note": None if staff else step.note,
             "current": current is not None and current.name == step.name,
