@@ -151,7 +151,7 @@ def check(name: str, kind: str, phone: str) -> tuple[str, OfficerKind, str]:
 class Journey:
     """What happened to a visit's ticket, from the site's log. Seconds are whole; ``waits`` are from the ticket's
     issue (or its return to the queue: a transfer, the next matter, a park, a reactivation) to its next first call;
-    ``services`` from the call (or the start) to the finish at each window."""
+    ``services`` from that call (or the service's start) to the finish, transfer or park at each window."""
 
     ticket_id: str
     number: str = ""
@@ -213,15 +213,22 @@ class _Walk:
         if self.queued is not None:
             self.found.waits.append(_seconds(event.at, self.queued))
             self.found.windows.append(event.window_id)
-        self.queued, self.begun = None, event.at
+            self.begun = event.at
+        elif self.begun is None:
+            self.begun = event.at
+        self.queued = None
 
     def started(self, event: ev.ServiceStarted) -> None:
         self.begun = event.at
 
-    def finished(self, event: ev.ServiceFinished) -> None:
+    def _served(self, at: datetime) -> None:
+        """The service at the current window ends (finished, transferred or parked): its time counts."""
         if self.begun is not None:
-            self.found.services.append(_seconds(event.at, self.begun))
+            self.found.services.append(_seconds(at, self.begun))
         self.begun = None
+
+    def finished(self, event: ev.ServiceFinished) -> None:
+        self._served(event.at)
         if event.next_matter is not None:
             self.queued = event.at
         else:
@@ -229,11 +236,13 @@ class _Walk:
 
     def transferred(self, event: ev.TicketTransferred) -> None:
         self.found.transfers += 1
-        self.queued, self.begun = event.at, None
+        self._served(event.at)
+        self.queued = event.at
 
     def parked(self, event: ev.TicketParked) -> None:
         self.found.parked += 1
-        self.queued, self.begun = event.at, None
+        self._served(event.at)
+        self.queued = event.at
 
     def missed(self, _event: ev.TicketMissed) -> None:
         self.found.missed += 1
