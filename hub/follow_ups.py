@@ -276,9 +276,10 @@ class FollowUps:
         window_id: str | None = None,
         state: str = "open",
         now: datetime | None = None,
+        limit: int | None = None,
     ) -> list[FollowUp]:
-        """Items of the sites (None: all), newest first; ``state`` open, overdue (open and past a deadline at
-        ``now``), closed or all."""
+        """Items of the sites (None: all), newest first (at most ``limit``); ``state`` open, overdue (open and past
+        a deadline at ``now``), closed or all."""
         where: list[sa.ColumnElement[bool]] = []
         if site_ids is not None:
             where.append(follow_ups.c.site_id.in_(list(site_ids)))
@@ -290,7 +291,7 @@ class FollowUps:
             where.append(follow_ups.c.due_at < as_utc(now))
         if state == "closed":
             where.append(follow_ups.c.closed_at.is_not(None))
-        return self._load(*where)
+        return self._load(*where, limit=limit)
 
     def overdue_count(self, site_ids: Iterable[str] | None, now: datetime) -> int:
         query = sa.select(sa.func.count()).where(follow_ups.c.closed_at.is_(None), follow_ups.c.due_at < as_utc(now))
@@ -299,23 +300,28 @@ class FollowUps:
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
-    def _load(self, *where: sa.ColumnElement[bool]) -> list[FollowUp]:
+    def _load(self, *where: sa.ColumnElement[bool], limit: int | None = None) -> list[FollowUp]:
         key = (follow_ups.c.site_id, follow_ups.c.seq)
         with self.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(follow_ups).where(*where).order_by(follow_ups.c.rated_at.desc(), *key)
+                sa.select(follow_ups).where(*where).order_by(follow_ups.c.rated_at.desc(), *key).limit(limit)
             ).all()
             keys = [(row.site_id, row.seq) for row in rows]
             sites = sorted({site for site, _seq in keys})
+            seqs = sorted({seq for _site, seq in keys})
             answers: dict[tuple[str, int], dict[str, Any]] = {}
             appeals: dict[tuple[str, int], Appeal] = {}
             if sites:
                 for answer in connection.execute(
-                    sa.select(follow_up_steps).where(follow_up_steps.c.site_id.in_(sites))
+                    sa.select(follow_up_steps).where(
+                        follow_up_steps.c.site_id.in_(sites), follow_up_steps.c.seq.in_(seqs)
+                    )
                 ):
                     answers.setdefault((answer.site_id, answer.seq), {})[answer.step] = answer
                 for appeal in connection.execute(
-                    sa.select(follow_up_appeals).where(follow_up_appeals.c.site_id.in_(sites))
+                    sa.select(follow_up_appeals).where(
+                        follow_up_appeals.c.site_id.in_(sites), follow_up_appeals.c.seq.in_(seqs)
+                    )
                 ):
                     appeals[(appeal.site_id, appeal.seq)] = Appeal(
                         reason=appeal.reason, appealed_by=appeal.appealed_by, appealed_at=as_utc(appeal.appealed_at),

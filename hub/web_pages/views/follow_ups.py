@@ -29,6 +29,8 @@ from hub.web_pages.views.changes import EMPTY_FORM, Fields, _, done, invalid, no
 routes = web.RouteTableDef()
 
 BACK = "/admin/follow-ups"
+LIST_LIMIT = 500
+"""The newest items a list shows."""
 STATES = ("open", "overdue", "closed", "all")
 STATE_LABELS = {
     "open": _("Still open"),
@@ -155,7 +157,9 @@ async def follow_ups_page(request: web.Request) -> web.Response:
         state = "open"
     follow_ups, now = await synced(pages), pages.clock()
     sites, window = _scope(account)
-    items = await pages.off_loop(lambda: follow_ups.find(sites, window_id=window, state=state, now=now))
+    items = await pages.off_loop(
+        lambda: follow_ups.find(sites, window_id=window, state=state, now=now, limit=LIST_LIMIT)
+    )
     overdue = await pages.off_loop(follow_ups.overdue_count, sites, now)
     district = pages.hall.district
     rows = [_row(district, account, item, now) for item in items]
