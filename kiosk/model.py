@@ -12,13 +12,16 @@ import enum
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import contract as wire
 from devicekit.materials import material_line
 from devicekit.voice import ticket_en, ticket_zh
 from kiosk.id_reader import IdCard
 from kiosk.texts import Texts, spoken_wait_text, wait_text
+
+if TYPE_CHECKING:
+    from kiosk.documents.flow import DocumentFlow
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -32,6 +35,8 @@ class Screen(enum.StrEnum):
     MESSAGE = "message"
     CHECKIN = "checkin"
     """The camera looks for an appointment's QR code."""
+    DOCUMENTS = "documents"
+    """Handing in documents: ``KioskModel.documents`` (kiosk/documents/flow.py) has the steps."""
 
 
 class Effect(enum.StrEnum):
@@ -131,6 +136,8 @@ class KioskModel:
         """A message screen's second button: "checkin" (scan again) after a refused check-in."""
         self.card: IdCard | None = None
         """The ID card laid on the reader for this citizen's ticket (dropped with the ticket or back home)."""
+        self.documents: DocumentFlow | None = None
+        """The hand-in of documents, when the kiosk has a document camera (材料提交)."""
         self._last_touch: datetime | None = None
 
     # -- what the hub tells us --------------------------------------------------------------------------------
@@ -246,7 +253,10 @@ class KioskModel:
             effect = Effect.START_SCAN
         elif action == "nearby":
             self._show(Screen.NEARBY)
-        elif action == "documents":  # the camera hand-in comes with the document-acceptance wave
+        elif action == "documents" and self.documents is not None:
+            self._show(Screen.DOCUMENTS)
+            self.documents.start(card=self.card, ticket_id=None)
+        elif action == "documents":  # no document camera here
             self._show(Screen.MESSAGE, self.texts("Handing in documents here is not open yet. Please take a ticket."))
         elif action == "elder":
             self.elder_mode = not self.elder_mode
@@ -264,7 +274,9 @@ class KioskModel:
         matters."""
         self.card = card
         self.touch(now)
-        if self.screen == Screen.HOME:
+        if self.screen == Screen.DOCUMENTS and self.documents is not None:
+            self.documents.on_card(card)
+        elif self.screen == Screen.HOME:
             self._show(Screen.MATTERS)
 
     def card_note(self) -> str | None:
@@ -394,6 +406,8 @@ class KioskModel:
             sentences.append(t("Nearby service sites"))
         elif self.screen == Screen.CHECKIN:
             sentences += [t("Check in an appointment"), t("Hold the QR code of your appointment up to the camera.")]
+        elif self.screen == Screen.DOCUMENTS and self.documents is not None:
+            sentences += self.documents.spoken().sentences
         elif self.message:
             sentences.append(self.message)
         sentences = [sentence for sentence in sentences if sentence]
@@ -413,6 +427,8 @@ class KioskModel:
     # -- helpers ------------------------------------------------------------------------------------------------
 
     def _show(self, screen: Screen, message: str = "") -> None:
+        if self.screen == Screen.DOCUMENTS and screen != Screen.DOCUMENTS and self.documents is not None:
+            self.documents.leave()  # the camera stops; the next citizen sees nothing of this one's pages
         self.screen = screen
         self.message = message
         self.retry_action = None
