@@ -72,7 +72,12 @@ PROBLEMS = {
     "kind": _("Choose the officer's kind"),
     "phone": _("A mainland mobile number, 11 digits"),
 }
-OUTCOMES = {"open": _("Still in the hall"), "served": _("Served to the end"), "missed": _("Missed the call"), "cancelled": _("Cancelled")}
+OUTCOMES = {
+    "open": _("Still in the hall"),
+    "served": _("Served to the end"),
+    "missed": _("Missed the call"),
+    "cancelled": _("Cancelled"),
+}
 REPORT_DAYS = 366
 """The longest range a report covers."""
 
@@ -247,7 +252,12 @@ async def report_page(request: web.Request) -> web.Response:
 
 def _not_theirs(request: web.Request, path: str) -> web.Response:
     """One answer for a wrong code and for a ticket that is not the officer's visit: it tells nothing."""
-    data = {"ok": False, "error": {"code": "unknown_code", "message": "This code is not known"}, "action": path}
+    data = {
+        "ok": False,
+        "error": {"code": "unknown_code", "message": "This code is not known"},
+        "action": path,
+        "saved": False,
+    }
     return page(request, "officer_ticket.html", data, 403)
 
 
