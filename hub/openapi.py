@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import msgspec
+import msgspec.inspect as mi
 from aiohttp import web
 
 import contract as wire
@@ -359,11 +360,57 @@ class _Schemas:
         self.slots.append((holder, "schema"))
         return holder
 
-    def fill(self) -> dict[str, Any]:
+    def fill(self, field_docs: Callable[[type], Mapping[str, str]] | None = None) -> dict[str, Any]:
+        """Set every placeholder's schema; the components, each field given the docstring written under it in the
+        code (``field_docs(struct)``: by attribute name) as its description."""
         schemas, components = msgspec.json.schema_components(self.types, ref_template="#/components/schemas/{name}")
         for (holder, key), schema in zip(self.slots, schemas, strict=True):
             holder[key] = schema
+        _ecma_patterns([components, schemas])
+        if field_docs is not None:
+            for kind in _structs(self.types):
+                properties = components.get(kind.__name__, {}).get("properties", {})
+                for field in msgspec.structs.fields(kind):
+                    text = field_docs(kind).get(field.name)
+                    if text and field.encode_name in properties and "description" not in properties[field.encode_name]:
+                        properties[field.encode_name]["description"] = text
         return components
+
+
+def _ecma_patterns(schema: Any) -> None:
+    """msgspec's patterns are Python's: ``\\Z`` (the very end) is ``$`` in JSON Schema's ECMA-262 dialect."""
+    if isinstance(schema, dict):
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("\\Z"):
+            schema["pattern"] = pattern[:-2] + "$"
+        for value in schema.values():
+            _ecma_patterns(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _ecma_patterns(value)
+
+
+def _structs(types: Iterable[Any]) -> list[type[msgspec.Struct]]:
+    """Every Struct class in ``types``, nested ones too."""
+    found: dict[type[msgspec.Struct], None] = {}
+
+    def walk(info: mi.Type) -> None:
+        if isinstance(info, mi.StructType):
+            if info.cls in found:
+                return
+            found[info.cls] = None
+            for field in info.fields:
+                walk(field.type)
+            return
+        for name in ("item_type", "key_type", "value_type"):
+            if isinstance(getattr(info, name, None), mi.Type):
+                walk(getattr(info, name))
+        for nested in getattr(info, "item_types", ()) or getattr(info, "types", ()):
+            walk(nested)
+
+    for info in mi.multi_type_info(list(types)):
+        walk(info)
+    return list(found)
 
 
 def _operation(
@@ -408,6 +455,20 @@ def _operation(
     return operation
 
 
+def _cached(function: Callable[[type], dict[str, str]]) -> Callable[[type], Mapping[str, str]]:
+    known: dict[type, dict[str, str]] = {}
+
+    def cached(kind: type) -> Mapping[str, str]:
+        if kind not in known:
+            try:
+                known[kind] = function(kind)
+            except (OSError, TypeError):  # no source to read (a class made at run time)
+                known[kind] = {}
+        return known[kind]
+
+    return cached
+
+
 def document(app: web.Application) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``app``'s described routes and its admin pages' JSON twins."""
     schemas = _Schemas()
@@ -423,7 +484,9 @@ def document(app: web.Application) -> dict[str, Any]:
                 concrete = path.replace("{" + found.parameter + "}", value)
                 fixed = {found.parameter: value}
                 paths.setdefault(concrete, {})[method.lower()] = _operation(method, concrete, described, schemas, fixed)
-    components = schemas.fill()
+    from hub.protocol_doc import attribute_docs  # noqa: PLC0415  (it imports hub.main, which imports this)
+
+    components = schemas.fill(_cached(attribute_docs))
     from hub.web_pages.sessions import COOKIE  # noqa: PLC0415  (the pages' package imports this module)
 
     return {
