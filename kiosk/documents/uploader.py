@@ -208,3 +208,17 @@ def wait_sleep(seconds: float) -> bool:
     """A plain ``sleep`` for ``Uploader.sleep`` that is never told to stop."""
     time.sleep(seconds)
     return False
+
+
+def keep_sending(uploader: Uploader, stop: threading.Event, interval: float = 60.0) -> None:
+    """A kiosk's background sender (run it on a thread of its own from start-up): every ``interval`` seconds, send
+    what the spool still holds, so that a submission left by a restart or a long outage reaches the hub by itself."""
+    while not stop.is_set():
+        try:
+            uploader.resume()
+        except GaveUp as error:
+            log.info("case upload: still waiting for the hub (%s)", type(error).__name__)
+        except Exception:  # a damaged spool entry must not end the sender
+            log.exception("case upload: resume failed")
+        if stop.wait(interval):
+            return

@@ -3,6 +3,7 @@ analysis off the UI thread, and the submission sent to a real hub."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 import contract as wire
+from devicekit.texts import catalog
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.site_info import site_info
 from kiosk.documents import vision
@@ -380,3 +382,11 @@ def test_a_material_is_corrected_to_its_shape_and_the_receipt_prints_its_case_nu
     data = build_receipt(profile_named("pos58"), site, receipt)
     assert b"JIXIANGCUN-20261125-0001" in data and b"http://hall.example.cn/case/abc" in data
     assert "材料提交回执".encode("gb18030") in data
+
+
+def test_every_word_of_the_flow_has_its_chinese() -> None:
+    source = "\n".join(path.read_text() for path in Path("kiosk/documents").glob("*.py"))
+    used = set(re.findall(r'\b(?:t|texts|self\.texts)\(\s*"([^"]+)"', source))
+    assert len(used) > 20
+    chinese = catalog("kiosk", "zh_CN")
+    assert [message for message in used if chinese.gettext(message) == message] == []

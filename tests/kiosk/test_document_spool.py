@@ -19,7 +19,7 @@ from devicekit.backoff import Backoff
 from hub.devices import Credentials as HubCredentials
 from kiosk.documents.spool import MANIFEST, Page, Spool, SpoolError, SpoolState, write_atomically
 from kiosk.documents.uploader import Credentials as KioskCredentials
-from kiosk.documents.uploader import GaveUp, Refused, Uploader
+from kiosk.documents.uploader import GaveUp, Refused, Uploader, keep_sending
 from tests.support.hub_process import HubProcess
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waits import eventually
@@ -363,3 +363,21 @@ def test_a_hub_that_stays_away_leaves_the_submission_pending(kiosk: KioskCredent
 
 def test_the_commitment_check_asks_the_hub(real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path) -> None:
     assert uploader(Spool(tmp_path), real_hub, kiosk).check_commitment("11010519491231002X") is True
+
+
+def test_the_background_sender_delivers_what_a_restart_left(
+    real_hub: HubProcess, kiosk: KioskCredentials, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    left = [spool_case(spool, *pages()), spool_case(spool, *pages())]
+    stop = threading.Event()
+    sender = threading.Thread(target=keep_sending, args=(uploader(Spool(tmp_path), real_hub, kiosk), stop, 0.2))
+    sender.start()
+    try:
+        eventually(lambda: all(spool.load(s).state == SpoolState.SUBMITTED for s in left), timeout=20)
+    finally:
+        stop.set()
+        sender.join(10)
+    assert not sender.is_alive() and spool.pending() == []
+    numbers = {spool.load(s).case_number for s in left}
+    assert len(numbers) == 2
