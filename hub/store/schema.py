@@ -363,3 +363,82 @@ officer_bookings = sa.Table(
     sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
 )
 """A booking made with an officer's code: it becomes a visit when it is checked in."""
+
+
+# --- reports' read models: projections of the event log (hub/reports/projection.py, issue 14) ----------------------
+
+report_tickets = sa.Table(
+    "report_tickets",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("ticket_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date(), nullable=False),
+    sa.Column("matter", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("priority", sa.String(16), nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("issue_hour", sa.Integer(), nullable=False),
+    sa.Column("called_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("wait_seconds", sa.Integer(), nullable=True),
+    sa.Column("window_id", sa.String(64), nullable=True),
+    sa.Column("staff_id", sa.String(64), nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("transfers", sa.Integer(), nullable=False),
+    sa.Column("parks", sa.Integer(), nullable=False),
+    sa.Column("serving_since", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("serving_window", sa.String(64), nullable=True),
+    sa.Index("ix_report_tickets_day", "day", "site_id"),
+)
+"""One row per ticket: its first matter, when it was issued (and the local hour), its first call (wait in whole
+seconds; window and clerk of that call), its outcome (waiting, called, serving, served, missed, parked, cancelled),
+transfers and parks. ``serving_*``: the service under way, until its ``ServiceFinished`` makes a service row."""
+
+report_services = sa.Table(
+    "report_services",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("ticket_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.Date(), nullable=False),
+    sa.Column("window_id", sa.String(64), nullable=False),
+    sa.Column("staff_id", sa.String(64), nullable=True),
+    sa.Column("matter", sa.String(32), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seconds", sa.Integer(), nullable=False),
+    sa.Index("ix_report_services_day", "day", "site_id"),
+)
+"""One row per service finished (``seq``: its ``ServiceFinished``'s), in whole seconds."""
+
+report_ratings = sa.Table(
+    "report_ratings",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("ticket_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.Date(), nullable=False),
+    sa.Column("window_id", sa.String(64), nullable=False),
+    sa.Column("staff_id", sa.String(64), nullable=True),
+    sa.Column("matter", sa.String(32), nullable=False),
+    sa.Column("level", sa.Integer(), nullable=False),
+    sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_report_ratings_day", "day", "site_id"),
+)
+"""One row per ``ServiceRated`` (level 1 非常不满意 .. 5 非常满意)."""
+
+report_windows = sa.Table(
+    "report_windows",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("window_id", sa.String(64), primary_key=True),
+    sa.Column("staff_id", sa.String(64), nullable=True),
+)
+"""Who is signed in at each window, as far as the projection has read (a call's or service's clerk)."""
+
+report_checkpoints = sa.Table(
+    "report_checkpoints",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), nullable=False),
+)
+"""The last event of each site's log (per-site ``seq``, gap-free) that the read models include."""
