@@ -27,7 +27,7 @@ import contract
 
 WORK_SIDE: Final = 640
 """The long side of the copy the page is looked for on: ~3 ms of work for a 1080p frame."""
-SHARP_SIDE: Final = 640
+SHARP_SIDE: Final = 400
 """The page is warped to this long side (from the full frame) before sharpness is measured: the same scale for a
 near and a far page, so the figure means the same everywhere."""
 
@@ -35,9 +35,9 @@ MIN_PAGE_SHARE: Final = 0.06
 """A page covers at least this share of the frame (an ID card under a document camera covers ~10 %)."""
 EDGE_MARGIN: Final = 0.008
 """A corner nearer to the frame's edge than this share of the frame's long side touches it (``CUT_OFF``)."""
-MIN_SHARPNESS: Final = 0.20
-"""Below this the page is ``BLURRED`` (see ``sharpness()``; sharp print on the generated photographs is 0.35–1,
-blurred by a Gaussian of σ ≥ 3 px at 720p below 0.1)."""
+MIN_SHARPNESS: Final = 0.25
+"""Below this the page is ``BLURRED`` (see ``sharpness()``; sharp print on the generated photographs at 960×540
+measures 0.65–1.5, blurred by a Gaussian of σ 3–5 px below 0.1)."""
 MIN_BRIGHTNESS: Final = 70.0
 """Mean luminance (0–255) of the page below which it is ``TOO_DARK``."""
 MAX_GLARE_SHARE: Final = 0.015
@@ -333,7 +333,7 @@ def _side_ratio(corners: np.ndarray) -> float:
 def sharpness(frame_bgr: np.ndarray, corners: np.ndarray) -> float:
     """How sharp the page is: the energy of the Laplacian over the energy of the gradient, on the page warped to
     ``SHARP_SIDE``. For an edge blurred by a Gaussian of σ pixels it goes as 1/σ², whatever the print's contrast
-    or how much of the page is printed; a blank page (no gradient to speak of) counts as sharp."""
+    or how much of the page is printed; a blank page (no gradient above the noise) measures 0."""
     c = np.asarray(corners, dtype=np.float32)
     width_px = float(max(np.linalg.norm(c[1] - c[0]), np.linalg.norm(c[2] - c[3])))
     height_px = float(max(np.linalg.norm(c[3] - c[0]), np.linalg.norm(c[2] - c[1])))
@@ -353,20 +353,21 @@ def sharpness(frame_bgr: np.ndarray, corners: np.ndarray) -> float:
     matrix = cv2.getPerspectiveTransform(c, target)
     gray = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
     warped = cv2.warpPerspective(gray, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR).astype(np.float32)
-    page = cv2.GaussianBlur(warped, (3, 3), 0)
+    page = cv2.GaussianBlur(warped, (0, 0), 0.7)
     gx = cv2.Sobel(page, cv2.CV_32F, 1, 0, ksize=3) / 8
     gy = cv2.Sobel(page, cv2.CV_32F, 0, 1, ksize=3) / 8
     laplacian = cv2.Laplacian(page, cv2.CV_32F, ksize=1)
-    # sensor noise is no sharpness: most of a page is blank paper, where the filters see only noise, so their
-    # median magnitude gives the noise's share of each energy, taken off before the ratio
-    gradient = _signal_energy(gx * gx + gy * gy)
+    # sensor noise is no sharpness: most of a page is blank paper, where the filters see only noise, so the
+    # median of each energy gives the noise's part of its mean (for Gaussian noise, mean = median / 0.455 for the
+    # Laplacian's square, a χ² of 1 degree, and median / 0.693 for the gradient's, a χ² of 2), taken off first
+    gradient = _signal_energy(gx * gx + gy * gy, 1.44)
     if gradient < 0.5:
-        return 1.0
-    return _signal_energy(laplacian * laplacian) / gradient
+        return 0.0  # nothing but noise: a blank page, or print blurred away; nothing to read either way
+    return _signal_energy(laplacian * laplacian, 2.2) / gradient
 
 
-def _signal_energy(energy: np.ndarray) -> float:
-    return max(0.0, float(energy.mean()) - 1.5 * float(np.median(energy)))
+def _signal_energy(energy: np.ndarray, noise_factor: float) -> float:
+    return max(0.0, float(energy.mean()) - noise_factor * float(np.median(energy)))
 
 
 _SHAPE_MM: Final[dict[contract.PageShape, tuple[float, float]]] = {

@@ -148,7 +148,8 @@ def _background(kind: str, width: int, height: int, rng: np.random.Generator) ->
         stripes = ((xx * np.cos(angle) + yy * np.sin(angle)) // period).astype(np.int32) % 2
         checks = ((xx // period + yy // period) % 2) if rng.random() < 0.5 else stripes
         image = np.where(checks[:, :, None] == 1, a, b).astype(np.float32)
-    return np.clip(image, 0, 255).astype(np.float32)
+    result: np.ndarray = np.clip(image, 0, 255).astype(np.float32)
+    return result
 
 
 def _place(
@@ -176,7 +177,8 @@ def _place(
     else:
         room = np.maximum(np.array([width, height]) - span - 0.1 * np.array([width, height]), 0)
         centre = np.array([width / 2, height / 2]) + rng.uniform(-0.5, 0.5, 2) * room
-    return (corners - (corners.min(axis=0) + span / 2) + centre).astype(np.float32)
+    placed: np.ndarray = (corners - (corners.min(axis=0) + span / 2) + centre).astype(np.float32)
+    return placed
 
 
 def photograph(
@@ -202,7 +204,7 @@ def photograph(
     matrix = cv2.getPerspectiveTransform(source, corners)
     warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_LINEAR).astype(np.float32)
     mask = cv2.warpPerspective(np.ones((page_h, page_w), np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
-    image = _background(background, width, height, rng)
+    image: np.ndarray = _background(background, width, height, rng)
     image = image * (1 - mask[:, :, None]) + warped * mask[:, :, None]
 
     # a soft shadow across the frame (a hand, the camera's arm), and uneven light
@@ -222,10 +224,7 @@ def photograph(
     image = cv2.GaussianBlur(image, (0, 0), 0.7)  # the lens
     if variant == "blurred":
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(3.0, 5.0))
-    noise = np.empty(image.shape, np.float32)
-    cv2.setRNGSeed(seed)
-    cv2.randn(noise, 0.0, float(rng.uniform(1.5, 4.0)))
-    image += noise
+    image = image + rng.standard_normal(image.shape, dtype=np.float32) * np.float32(rng.uniform(1.5, 4.0))
     frame = np.clip(image, 0, 255).astype(np.uint8)
     return Photo(
         frame=frame,
