@@ -166,8 +166,14 @@ def api_schema(running: RunningHub) -> Any:
     slots = [slot["start"] for slot in offered["slots"]]
     assert slots, "the centre offers slots for A02 today"
     booking = found["components"]["schemas"]["BookingBody"]["properties"]
-    booking |= {"matter": {"const": "A02"}, "slot": {"enum": slots}, "phone": {"pattern": r"^1[3-9][0-9]{9}\Z"}}
+    booking |= {
+        "matter": {"const": "A02"},
+        "slot": {"enum": slots},
+        "phone": {"type": "string", "pattern": r"^1[3-9][0-9]{9}\Z"},
+    }
     booking["id_number"] = {"type": "null"}  # a made-up number fails its check digit: bad_id_number
+    if "officer_code" in booking:
+        booking["officer_code"] = {"type": "null"}  # a made-up officer's code is refused
     for component in found["components"]["schemas"].values():
         properties = component.get("properties", {})
         if "v" in properties and "id" in properties:  # a device's request
