@@ -278,15 +278,18 @@ class DocumentFlow:
         public_url: str = "",
         commitments: Mapping[str, Sequence[int]] | None = None,
         print_receipt: Callable[[Receipt], bool] | None = None,
+        attempts: int = 4,
     ) -> None:
         """``commitments``: matter code → indexes of its materials the district lets a citizen replace by a signed
         commitment (the catalogue does not say it yet). ``print_receipt`` prints the receipt (on a worker thread),
-        True when it did."""
+        True when it did. ``attempts``: tries while the citizen waits; then the receipt says the documents are
+        saved on the kiosk (the background sender, ``uploader.keep_sending``, delivers them)."""
         self.site_id, self.texts, self.spool, self.uploader = site_id, texts, spool, uploader
         self.run, self.post = run, post
         self.public_url = public_url
         self.commitments = {code: frozenset(indexes) for code, indexes in (commitments or {}).items()}
         self.print_receipt = print_receipt
+        self.attempts = attempts
         self.info: wire.SiteInfo | None = None
         self.elder_mode = False
         self.step = Step.MATTERS
@@ -502,7 +505,7 @@ class DocumentFlow:
                 return
             self.post(lambda: self._on_spooled(generation, manifest.submission_id))
             try:
-                receipt = self.uploader.send(manifest.submission_id)
+                receipt = self.uploader.send(manifest.submission_id, self.attempts)
             except Refused as refused:
                 said = refused.error
                 self.post(lambda: self._on_refused(generation, self.texts.pick(said.zh, said.en)))

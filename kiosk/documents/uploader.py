@@ -82,9 +82,10 @@ class Uploader:
     def stop(self) -> None:
         self._stop.set()
 
-    def send(self, submission_id: str) -> wire.CaseReceipt:
+    def send(self, submission_id: str, attempts: int | None = None) -> wire.CaseReceipt:
         """Send one spooled submission until the hub acknowledges it; its receipt. Raises ``Refused`` (marked
-        failed in the spool) or ``GaveUp`` (still pending)."""
+        failed in the spool) or ``GaveUp`` (still pending) after ``attempts`` tries (default: ``self.attempts``)."""
+        limit = attempts if attempts is not None else self.attempts
         backoff = self.backoff()
         attempt = 0
         while True:
@@ -92,7 +93,7 @@ class Uploader:
                 return self._send_once(self.spool.load(submission_id))
             except UploadError as error:
                 attempt += 1
-                if self.attempts is not None and attempt >= self.attempts:
+                if limit is not None and attempt >= limit:
                     raise GaveUp(f"submission {submission_id}: {error}") from error
                 self.on_retry(attempt, str(error))
                 wait = backoff.next()
@@ -101,13 +102,13 @@ class Uploader:
                 if stopped:
                     raise GaveUp(f"submission {submission_id}: stopped") from error
 
-    def resume(self) -> list[wire.CaseReceipt]:
+    def resume(self, attempts: int | None = None) -> list[wire.CaseReceipt]:
         """Send every submission a restarted kiosk left pending, oldest first; the refused ones are marked failed
         and skipped. Raises ``GaveUp`` when the hub stays away."""
         receipts = []
         for manifest in self.spool.pending():
             try:
-                receipts.append(self.send(manifest.submission_id))
+                receipts.append(self.send(manifest.submission_id, attempts))
             except Refused as refused:
                 log.warning("case upload %s refused: %s", manifest.submission_id[:8], refused.error.code)
         return receipts
@@ -210,12 +211,13 @@ def wait_sleep(seconds: float) -> bool:
     return False
 
 
-def keep_sending(uploader: Uploader, stop: threading.Event, interval: float = 60.0) -> None:
+def keep_sending(uploader: Uploader, stop: threading.Event, interval: float = 60.0, attempts: int = 3) -> None:
     """A kiosk's background sender (run it on a thread of its own from start-up): every ``interval`` seconds, send
-    what the spool still holds, so that a submission left by a restart or a long outage reaches the hub by itself."""
+    what the spool still holds (``attempts`` tries each round), so that a submission left by a restart or a long
+    outage reaches the hub by itself."""
     while not stop.is_set():
         try:
-            uploader.resume()
+            uploader.resume(attempts)
         except GaveUp as error:
             log.info("case upload: still waiting for the hub (%s)", type(error).__name__)
         except Exception:  # a damaged spool entry must not end the sender

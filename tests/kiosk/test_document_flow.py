@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import contract as wire
+from devicekit.backoff import Backoff
 from devicekit.texts import catalog
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.site_info import site_info
@@ -109,7 +110,7 @@ def flow_for(
     spool = Spool(tmp_path / "spool")
     uploader = Uploader(
         spool, options.pop("hub_url", f"http://127.0.0.1:{hub.http_port}"), options.pop("auth", credentials),
-        site=SITE, timeout=5, attempts=options.pop("attempts", None),
+        site=SITE, timeout=5, backoff=lambda: Backoff(0.05, 0.4),
     )  # fmt: skip
     flow = DocumentFlow(
         SITE, options.pop("texts", Texts()), spool, uploader, run=worker, post=ui.post,
