@@ -49,13 +49,6 @@ class Action(enum.StrEnum):
     ARCHIVE_CASE_ACCEPTED = "archive_case_accepted"
     ARCHIVE_CASE_RETURNED = "archive_case_returned"
     """A case returned for correction (reason: what the citizen is told)."""
-    ARCHIVE_CASE_VIEWED = "archive_case_viewed"
-    """A case of the archive opened (``hub.archive``; subject ``case:<number>``; no personal data)."""
-    ARCHIVE_PAGE_VIEWED = "archive_page_viewed"
-    """A page image of a case downloaded (subject ``case:<number>/<material>/<page>``)."""
-    ARCHIVE_CASE_ACCEPTED = "archive_case_accepted"
-    ARCHIVE_CASE_RETURNED = "archive_case_returned"
-    """A case returned for correction (reason: what the citizen is told)."""
     FOLLOW_UP_STEP = "follow_up_step"
     """A step of a bad rating's follow-up answered (``hub.follow_ups``; subject ``follow_up:<site>/<seq>``; never
     the note)."""
