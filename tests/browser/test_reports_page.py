@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from pathlib import Path
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 
 from tests.browser.conftest import OpenPage, Shot, start_web_hub
 from tests.browser.test_live_pages import DAY, play_morning
 from tests.support.hub_process import HubProcess
 
 REPORT = f"/admin/reports?period=day&date={DAY}"
+TALL = ViewportSize(width=1366, height=1400)
+"""A hall PC's width, tall enough for the screenshot to hold the figures and the four charts."""
 
 PAINTED = """element => {
   const chart = echarts.getInstanceByDom(element);
@@ -51,7 +54,7 @@ async def opened_report(page: Page, path: str = REPORT) -> None:
 async def test_an_administrators_report_shows_its_four_charts_drawn_from_the_figures(
     signed_in: OpenPage, shot: Shot
 ) -> None:
-    page = await signed_in("root")
+    page = await signed_in("root", viewport=TALL)
     await page.get_by_role("link", name="统计报表").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("统计报表")
 
@@ -72,7 +75,7 @@ async def test_an_administrators_report_shows_its_four_charts_drawn_from_the_fig
     await shot(page, "report")
 
 
-async def test_a_report_is_exported_downloaded_and_opened(signed_in: OpenPage) -> None:
+async def test_a_report_is_exported_downloaded_and_opened(signed_in: OpenPage, tmp_path: Path) -> None:
     page = await signed_in("root")
     await opened_report(page, REPORT + "&by=matter")
     issued = int(await page.locator("[data-figure=issued]").inner_text())
@@ -81,7 +84,9 @@ async def test_a_report_is_exported_downloaded_and_opened(signed_in: OpenPage) -
         await page.get_by_role("link", name="导出 Excel").click()
     workbook = await downloading.value
     assert workbook.suggested_filename == f"report-{DAY}-{DAY}-matter.xlsx"
-    book = openpyxl.load_workbook(await workbook.path())
+    saved = tmp_path / workbook.suggested_filename
+    await workbook.save_as(saved)
+    book = openpyxl.load_workbook(saved)
     assert book.sheetnames == ["概况", "明细", "时段"]
     assert dict(book["概况"].iter_rows(min_row=2, values_only=True))["取号"] == issued
     assert next(book["明细"].iter_rows(values_only=True))[0] == "事项"
@@ -89,7 +94,9 @@ async def test_a_report_is_exported_downloaded_and_opened(signed_in: OpenPage) -
     async with page.expect_download() as downloading:
         await page.get_by_role("link", name="导出 CSV").click()
     table = await downloading.value
-    with open(await table.path(), encoding="utf-8-sig", newline="") as opened:
+    assert table.suggested_filename.endswith(".csv")
+    await table.save_as(saved := tmp_path / table.suggested_filename)
+    with saved.open(encoding="utf-8-sig", newline="") as opened:
         lines = list(csv.reader(opened))
     summary = dict(line for line in lines[2 : lines.index([])] if len(line) == 2)
     assert int(summary["取号"]) == issued
