@@ -138,16 +138,22 @@ def _background(kind: str, width: int, height: int, rng: np.random.Generator) ->
     elif kind == "desk":
         grey = float(rng.choice([45.0, 80.0, 120.0, 150.0]))
         tint = rng.uniform(0.8, 1.2, 3).astype(np.float32)
-        image = np.ones((height, width, 3), np.float32) * grey * tint[None, None, :]
+        image = np.empty((height, width, 3), np.float32)
+        image[:] = grey * tint
     else:
         a = np.array(rng.integers(60, 140, 3), np.float32)
         b = np.array(rng.integers(30, 110, 3), np.float32)
         period = int(rng.integers(12, 40))
-        yy, xx = np.mgrid[0:height, 0:width]
         angle = rng.uniform(0, np.pi)
-        stripes = ((xx * np.cos(angle) + yy * np.sin(angle)) // period).astype(np.int32) % 2
-        checks = ((xx // period + yy // period) % 2) if rng.random() < 0.5 else stripes
-        image = np.where(checks[:, :, None] == 1, a, b).astype(np.float32)
+        x = np.arange(width, dtype=np.float32)[None, :]
+        y = np.arange(height, dtype=np.float32)[:, None]
+        if rng.random() < 0.5:
+            checks = ((x // period + y // period) % 2).astype(np.float32)
+        else:
+            checks = (((x * np.float32(np.cos(angle)) + y * np.float32(np.sin(angle))) // period) % 2).astype(
+                np.float32
+            )
+        image = b[None, None, :] + checks[:, :, None] * (a - b)[None, None, :]
     result: np.ndarray = np.clip(image, 0, 255).astype(np.float32)
     return result
 
@@ -204,28 +210,32 @@ def photograph(
     matrix = cv2.getPerspectiveTransform(source, corners)
     warped = cv2.warpPerspective(page, matrix, (width, height), flags=cv2.INTER_LINEAR).astype(np.float32)
     mask = cv2.warpPerspective(np.ones((page_h, page_w), np.float32), matrix, (width, height), flags=cv2.INTER_LINEAR)
-    image: np.ndarray = _background(background, width, height, rng)
-    image = image * (1 - mask[:, :, None]) + warped * mask[:, :, None]
+    image: np.ndarray = cv2.blendLinear(warped, _background(background, width, height, rng), mask, 1 - mask)
 
     # a soft shadow across the frame (a hand, the camera's arm), and uneven light
     xx = np.linspace(-1, 1, width, dtype=np.float32)[None, :]
     yy = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = np.cos(angle) * xx + np.sin(angle) * yy
-    light = 1 - rng.uniform(0.05, 0.25) * (1 / (1 + np.exp(-6 * (ramp - rng.uniform(-0.3, 0.5)))))
-    image *= light[:, :, None]
+    ramp = np.float32(np.cos(angle)) * xx + np.float32(np.sin(angle)) * yy
+    shade = np.float32(rng.uniform(0.05, 0.25))
+    light = 1 - shade / (1 + np.exp(-6 * (ramp - np.float32(rng.uniform(-0.3, 0.5)))))
     if variant == "glare":
         c = corners.mean(axis=0) + rng.uniform(-0.15, 0.15, 2) * (corners.max(axis=0) - corners.min(axis=0))
         radius = 0.16 * float(np.linalg.norm(corners[0] - corners[2]))
-        d2 = ((np.arange(width)[None, :] - c[0]) ** 2 + (np.arange(height)[:, None] - c[1]) ** 2) / radius**2
-        image += (400 * np.exp(-d2 * 1.5))[:, :, None]
+        gx = ((np.arange(width, dtype=np.float32) - c[0]) / radius) ** 2
+        gy = ((np.arange(height, dtype=np.float32) - c[1]) / radius) ** 2
+        glare = 400 * np.exp(-1.5 * gy)[:, None] * np.exp(-1.5 * gx)[None, :]
     if variant == "dark":
-        image *= rng.uniform(0.12, 0.22)
+        light = light * np.float32(rng.uniform(0.12, 0.22))
+    image = cv2.multiply(image, cv2.merge([light, light, light]))
+    if variant == "glare":
+        image = cv2.add(image, cv2.merge([glare, glare, glare]))
     image = cv2.GaussianBlur(image, (0, 0), 0.7)  # the lens
     if variant == "blurred":
-        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(3.0, 5.0))
-    image = image + rng.standard_normal(image.shape, dtype=np.float32) * np.float32(rng.uniform(1.5, 4.0))
-    frame = np.clip(image, 0, 255).astype(np.uint8)
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(3.0, 5.0) * height / 540)  # defocus: a share of the view
+    noise = rng.standard_normal((height, width, 3), dtype=np.float32)
+    image = cv2.scaleAdd(noise, float(rng.uniform(1.5, 4.0)), image)
+    frame = np.clip(image, 0, 255, out=image).astype(np.uint8)
     return Photo(
         frame=frame,
         corners=corners,
