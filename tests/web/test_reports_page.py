@@ -37,6 +37,7 @@ from hub.reports.model import (
 from hub.store import EventStore, open_store
 from hub.web_pages import Pages, add_pages
 from hub.web_pages.views.reports import BadQuery, days_of, parse_query, query_string
+from tests.support import postgres
 from tests.web.conftest import DISTRICT, Client, Clock, add_accounts, sign_in
 from tests.web.test_public import Hall
 from tests.web.test_wall_screens import pages_on
@@ -197,6 +198,20 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
     store.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
+    """A store on SQLite, then on PostgreSQL (emptied first)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hall.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        postgres.empty_database(url)
+    store = open_store(url)
+    add_accounts(accounts_for(store, DISTRICT))
+    yield store
+    store.close()
+
+
 @pytest.fixture
 def pages(store: EventStore, clock: Clock, writer: ThreadPoolExecutor) -> Pages:
     return pages_on(store, clock, writer)
@@ -251,7 +266,13 @@ async def test_the_charts_script_is_served_by_the_hub_itself(client: Client) -> 
     assert b"echarts" in (await response.read())[:4000]
 
 
-async def test_the_exports_read_back_with_the_same_figures(client: Client, pages: Pages) -> None:
+async def test_the_exports_read_back_with_the_same_figures(
+    any_store: EventStore, clock: Clock, writer: ThreadPoolExecutor, aiohttp_client: Callable[..., Awaitable[Client]]
+) -> None:
+    pages = pages_on(any_store, clock, writer)
+    app = web.Application()
+    add_pages(app, pages)
+    client = await aiohttp_client(app)
     await served_three_issued_four(pages)
     await sign_in(client, "root")
     query = "period=range&start=2026-11-20&end=2026-11-25&by=window&site=centre"
