@@ -24,6 +24,7 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.estimate_bench
 	$(BIN)/python -m bench.hub_bench
 	$(BIN)/python -m bench.kiosk_bench
+	$(BIN)/python -m bench.document_bench
 	$(BIN)/python -m bench.board_bench
 	$(BIN)/python -m bench.idle_bench
 	$(BIN)/python -m bench.web_bench
