@@ -33,6 +33,8 @@ from hub.devices import registry_for
 from hub.district_file import load_district
 from hub.hall import run_hall
 from hub.main import open_district, serve
+from hub.reports.cli import COMMAND as REPORTS
+from hub.reports.cli import add_reports_commands, run_reports_command
 from hub.service import HallService
 from hub.staff import staff_for
 from hub.staff_cli import add_staff_commands, run_staff_command
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     add_staff_commands(commands)
     add_account_commands(commands)
     add_archive_commands(commands)
+    add_reports_commands(commands)
     args = parser.parse_args(argv)
     config = load_config(args.config)
     if args.command != "serve":
@@ -108,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_account_command(args, accounts_for(store, district))
         if args.command == "archive":
             return run_archive_command(args, open_archive(config, store, district), console.clock())
+        if args.command == REPORTS:
+            return run_reports_command(args, store, district)
         if args.command == "init":
             print(f"{district.name_zh}: {len(district.sites)} sites, {len(district.catalogue)} matters → {args.db}")
         elif args.command == "do":

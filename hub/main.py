@@ -39,6 +39,7 @@ from hub.district_file import load_district
 from hub.follow_ups import follow_ups_for
 from hub.gateway import Gateway
 from hub.mqtt_bridge import MqttBridge
+from hub.reports.projection import project_now
 from hub.server import Hub
 from hub.service import HallService
 from hub.site_info import SummaryWaits, district_summary, merged_summary, site_info
@@ -286,6 +287,7 @@ async def _tick(hub: Hub, pages: Pages, waits: SummaryWaits, clock: Callable[[],
         lambda: publish_site_views(hub, waits, clock()),
         lambda: settle_appointments(hub, clock()),
         lambda: pages.off_loop(follow_ups_for(pages.configuration.store).sync, pages.hall.district, clock()),
+        lambda: pages.off_loop(project_now, pages.configuration.store, pages.hall.district),  # the reports' tables
     ]
     if hub.sites.clustered:
         steps.insert(0, pages.configuration.refresh)  # a version saved on another hub

@@ -180,9 +180,9 @@ class Projector:
         self.reader = reader
         self.batch = batch
 
-    def project(self, district: District) -> int:
-        """Project every site's new events; how many were projected."""
-        return sum(self.project_site(site) for site in district.sites)
+    def project(self, district: District, limit: int | None = None) -> int:
+        """Project every site's new events (``limit``: at most that many per site); how many were projected."""
+        return sum(self.project_site(site, limit) for site in district.sites)
 
     def project_site(self, site: Site, limit: int | None = None) -> int:
         """Project the site's events after its checkpoint, in batches (``limit``: at most that many in all)."""
@@ -313,7 +313,13 @@ def projector_for(store: EventStore) -> Projector | None:
     return kept
 
 
+PER_TICK = 20 * BATCH
+"""Events per site one tick of the hub projects at most: a hub catching up on a long log does so over several ticks
+and its other periodic work goes on meanwhile."""
+
+
 def project_now(store: EventStore, district: District) -> int:
-    """The hub's periodic step: the store's read models brought up to date (nothing for a memory store)."""
+    """The hub's periodic step (every second): the store's read models brought up to date, at most ``PER_TICK``
+    events per site (nothing for a memory store)."""
     projector = projector_for(store)
-    return 0 if projector is None else projector.project(district)
+    return 0 if projector is None else projector.project(district, PER_TICK)
