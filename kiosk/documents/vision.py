@@ -44,6 +44,9 @@ MAX_GLARE_SHARE: Final = 0.015
 """Share of saturated pixels in the page above which it has ``GLARE``."""
 MIN_SIDE_RATIO: Final = 0.72
 """The shorter of two opposite sides over the longer: below this the page is tilted or curled (``NOT_FLAT``)."""
+CANNY_LOW, CANNY_HIGH = 15, 45
+"""Edge thresholds on the smoothed working copy: low enough for a pale card on a light desk (a step of ~20 grey
+levels); the extra edges of a textured desk only add candidates, which ``MIN_CONTRAST`` sorts out."""
 MIN_CONTRAST: Final = 12.0
 """A page is at least this much lighter (0–255) than the desk just around it."""
 FILLED_PAPER_SHARE: Final = 0.85
@@ -203,8 +206,10 @@ def _find_page(small: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, bool, b
     if region is not None:
         region_hull, region_area = region
         touches = _touches_edge(region_hull, width, height, margin)
-        covers = quad is None or cv2.contourArea(quad) < 0.7 * region_area
-        if touches and covers and region_area < 0.97 * frame_area:
+        # a quadrilateral that stands out from its surroundings is the page: a printed box on a page running off
+        # the frame is no lighter than the paper around it, while the light half of a shadowed desk can be the
+        # largest light region
+        if touches and quad is None and region_area < 0.97 * frame_area:
             return _four_corners(region_hull), True, False
         if quad is None and not touches:
             candidate = _four_corners(region_hull)
@@ -221,9 +226,7 @@ def _find_page(small: np.ndarray, gray: np.ndarray) -> tuple[np.ndarray, bool, b
 def _edge_quad(blurred: np.ndarray, frame_area: float, margin: float, width: int, height: int) -> np.ndarray | None:
     """The largest convex quadrilateral of the edge map that is lighter inside than just outside and clear of the
     frame's edge (an outline closed by the frame's edge is a pattern's; a page running off is the region's case)."""
-    median = float(np.median(blurred))
-    low, high = max(8.0, 0.33 * median), max(24.0, 0.8 * median)
-    edges = cv2.Canny(blurred, low, high)
+    edges = cv2.Canny(blurred, CANNY_LOW, CANNY_HIGH)
     edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     candidates: list[tuple[float, np.ndarray]] = []

@@ -146,6 +146,15 @@ def test_a_page_filling_the_frame_is_the_whole_frame() -> None:
     assert verdict.corners is not None and vision.page_size(verdict.corners) > 1000
 
 
+def test_a_pale_card_on_a_light_shadowed_desk_is_found() -> None:
+    """A 4:3 camera; the card only ~20 grey levels lighter than the desk, whose lit half is the largest light region."""
+    photo = documents.photograph(778, size=(1024, 768))
+    assert (photo.kind, photo.background) == ("card", "desk")
+    verdict = vision.analyse(photo.frame)
+    assert verdict.ok, verdict.problems
+    assert corner_error(photo, verdict) <= CORNER_TOLERANCE
+
+
 def test_a_steep_page_is_not_flat() -> None:
     photo = documents.photograph(1, kind="form", size=SIZE)
     c = photo.corners.copy()
