@@ -216,7 +216,9 @@ class FollowUps:
         if isinstance(store, SqlStore):
             self.engine = store.engine
         else:
-            self.engine = sa.create_engine("sqlite://", poolclass=StaticPool)
+            self.engine = sa.create_engine(  # used from the pages' executor threads too
+                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
             tables = [follow_ups, follow_up_steps, follow_up_appeals, follow_up_checkpoints]
             metadata.create_all(self.engine, tables=tables)
 

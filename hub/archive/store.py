@@ -488,8 +488,8 @@ def day_range(
 ) -> tuple[datetime | None, datetime | None]:
     """The instants a search's dates cover, in the site's (or the district's first site's) time zone."""
     site = (district.site(site_id) if site_id else None) or district.sites[0]
-    since = day_bounds(site, first)[0] if first else None
-    until = day_bounds(site, last)[1] if last else None
+    since = as_utc(day_bounds(site, first)[0]) if first else None  # UTC, as stored: SQLite compares the text
+    until = as_utc(day_bounds(site, last)[1]) if last else None
     return since, until
 
 

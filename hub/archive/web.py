@@ -146,8 +146,9 @@ async def open_case(request: web.Request) -> web.Response:
 async def put_page(request: web.Request) -> web.Response:
     async def work(archive: Archive, site: str) -> Any:
         try:
-            ref = wire.PageRef(material=int(request.match_info["material"]), page=int(request.match_info["page"]))
-        except ValueError:
+            asked = {"material": int(request.match_info["material"]), "page": int(request.match_info["page"])}
+            ref = msgspec.convert(asked, wire.PageRef)  # checks the bounds the contract gives
+        except (ValueError, msgspec.ValidationError):
             raise ArchiveError(404, "no_page", "案卷中没有这一页", "No such page") from None
         if request.content_length is not None and request.content_length > archive.max_page_bytes + 64 * 1024:
             raise ArchiveError(413, wire.ErrorCode.TOO_LARGE, "页面文件过大",

@@ -135,6 +135,8 @@ class Spool:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._id_numbers: dict[str, str] = {}
+        for folder in self.root.glob(".*.building"):  # a crash while spooling; never touched while one is written
+            shutil.rmtree(folder, ignore_errors=True)
 
     def create(
         self,
@@ -179,13 +181,14 @@ class Spool:
                 commitment_text=commitment_text,
             )
             write_atomically(building / MANIFEST, msgspec.json.encode(manifest))
+            if id_number:  # before the folder appears: the sender may pick it up at once
+                self._id_numbers[submission_id] = id_number
             os.replace(building, self.root / submission_id)
             _fsync_dir(self.root)
         except BaseException:
+            self._id_numbers.pop(submission_id, None)
             shutil.rmtree(building, ignore_errors=True)
             raise
-        if id_number:
-            self._id_numbers[submission_id] = id_number
         return manifest
 
     def load(self, submission_id: str) -> Manifest:
@@ -197,12 +200,10 @@ class Spool:
             raise SpoolError(f"submission {submission_id}: unreadable manifest: {error}") from None
 
     def all(self) -> list[Manifest]:
-        """Every spooled submission, oldest first; a leftover temporary folder (a crash while spooling) is removed."""
+        """Every spooled submission, oldest first (a folder still being written is not one yet)."""
         manifests = []
         for folder in self.root.iterdir():
             if folder.name.startswith("."):
-                if folder.is_dir() and folder.name.endswith(".building"):
-                    shutil.rmtree(folder, ignore_errors=True)
                 continue
             if (folder / MANIFEST).exists():
                 try:

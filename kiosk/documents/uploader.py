@@ -26,7 +26,7 @@ import msgspec
 
 import contract as wire
 from devicekit.backoff import DEVICE_BASE, DEVICE_CAP, Backoff
-from kiosk.documents.spool import Manifest, Spool, SpoolState
+from kiosk.documents.spool import Manifest, Spool, SpoolError, SpoolState
 
 log = logging.getLogger(__name__)
 AGAIN = (408, 425, 429)
@@ -111,6 +111,8 @@ class Uploader:
                 receipts.append(self.send(manifest.submission_id, attempts))
             except Refused as refused:
                 log.warning("case upload %s refused: %s", manifest.submission_id[:8], refused.error.code)
+            except (SpoolError, KeyError) as damaged:  # one damaged entry must not hold back the newer ones
+                log.error("case upload %s skipped, its spool entry is damaged: %s", manifest.submission_id[:8], damaged)
         return receipts
 
     def check_commitment(self, id_number: str) -> bool:

@@ -220,6 +220,9 @@ async def test_garbage_uploads_are_refused_and_nothing_is_kept(
     assert wrong_sum.status == 422
     unknown = await put(client, kiosks.centre, number, (5, 1), PAGES[0])
     assert (unknown.status, (await unknown.json())["code"]) == (404, "no_page")
+    for beyond in ((10**20, 1), (0, 10**20), (64, 1), (0, 0)):  # outside the contract's bounds: no query at all
+        answer = await put(client, kiosks.centre, number, beyond, PAGES[0])
+        assert (answer.status, (await answer.json())["code"]) == (404, "no_page")
     other_site = await put(client, kiosks.xiaozhai, number, (0, 1), not_image)
     assert other_site.status == 403  # a kiosk of Xiaozhai may not use the centre's routes
     elsewhere = await client.get(f"/api/v1/sites/xiaozhai/cases/{number}", headers=auth(kiosks.xiaozhai))

@@ -114,6 +114,7 @@ async def test_a_manager_sees_their_own_sites_items_with_numbers_and_staff_their
     assert re.fullmatch(r"[A-Z]\d{3}", mine["w01"]["number"])
     html = await (await client.get("/admin/follow-ups")).text()
     assert mine["w01"]["number"] in html and "差评整改" in html and "待核实" in html
+    assert (await client.get(f"/admin/follow-ups/centre/{2**64}")).status == 404  # not a database error
     w02_page = f"/admin/follow-ups/centre/{mine['w02']['seq']}"
     client.session.cookie_jar.clear()
 

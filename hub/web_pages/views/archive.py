@@ -88,7 +88,7 @@ async def search_page(request: web.Request) -> web.Response:
     if asked["site"]:
         sites = [asked["site"]] if sites is None or asked["site"] in sites else sites
     try:
-        number = max(1, int(query.get("page", "1")))
+        number = min(max(1, int(query.get("page", "1"))), 100_000)
     except ValueError:
         number = 1
     since, until = day_range(pages.hall.district, account.site_id, _date(asked["since"]), _date(asked["until"]))

@@ -176,6 +176,8 @@ async def _item_of(request: web.Request) -> FollowUp:
     pages = request.app[PAGES]
     try:
         seq = int(request.match_info["seq"])
+        if not 1 <= seq < 2**63:
+            raise ValueError(seq)
     except ValueError:
         raise refusal(request, 404, "no_follow_up", "No such follow-up") from None
     follow_ups = await synced(pages)
