@@ -254,7 +254,7 @@ archive_denied = sa.Table(
 """The district's list of broken commitments (失信名单), by keyed ID hash only: who may not sign a commitment."""
 
 
-# --- ratings follow-up (好差评 整改) and appeals (hub/follow_ups, issue 14) ---------------------------------------------
+# --- ratings follow-up (好差评 整改) and appeals (hub/follow_ups, issue 14) ----------------------------------------
 
 follow_ups = sa.Table(
     "follow_ups",
