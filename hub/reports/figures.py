@@ -88,6 +88,14 @@ class Part:
     waits: Counter[int] = field(default_factory=Counter)
     services: Counter[int] = field(default_factory=Counter)
     levels: Counter[int] = field(default_factory=Counter)
+    wait_sum: float = 0.0
+    wait_count: int = 0
+    """The waits' sum and count where the distribution was not read (``_Reader.day_lines``)."""
+
+    def mean_wait(self) -> float | None:
+        if self.waits:
+            return durations(self.waits).mean
+        return self.wait_sum / self.wait_count if self.wait_count else None
 
     def merge(self, other: Part) -> None:
         for name in ("issued", "served", "no_shows", "transfers", "parked", "cancelled", "booked", "kept", "missed"):
@@ -133,6 +141,10 @@ def _key_columns(table: sa.Table, by: Breakdown | None) -> list[sa.ColumnElement
     return [table.c[name] for name in names]
 
 
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
 def _within(table: sa.Table, sites: Sequence[str], start: date, end: date) -> sa.ColumnElement[bool]:
     return sa.and_(table.c.site_id.in_(list(sites)), table.c.day >= start, table.c.day <= end)
 
@@ -162,49 +174,39 @@ class _Reader:
 
         tickets = report_tickets
         keys = _key_columns(tickets, by)
-        served = sa.func.sum(sa.case((tickets.c.outcome == "served", 1), else_=0))
-        missed = sa.func.sum(sa.case((tickets.c.outcome == "missed", 1), else_=0))
-        cancelled = sa.func.sum(sa.case((tickets.c.outcome == "cancelled", 1), else_=0))
-        parked = sa.func.sum(sa.case((tickets.c.parks > 0, 1), else_=0))
-        select = sa.select(
-            *keys, tickets.c.site_id.label("site"), tickets.c.wait_seconds, sa.func.count().label("n"),
-            served.label("served"), missed.label("missed"), cancelled.label("cancelled"), parked.label("parked"),
-            sa.func.sum(tickets.c.transfers).label("transfers"),
-        ).where(_within(tickets, self.site_ids, self.query.start, self.query.end))  # fmt: skip
-        select = select.group_by(*keys, tickets.c.site_id, tickets.c.wait_seconds)
         width = len(keys)
+        where = _within(tickets, self.site_ids, self.query.start, self.query.end)
+        target = sa.case(self.targets, value=tickets.c.site_id, else_=0)
+        select = sa.select(
+            *keys, sa.func.count(), _count(tickets.c.outcome == "served"), _count(tickets.c.outcome == "missed"),
+            _count(tickets.c.outcome == "cancelled"), _count(tickets.c.parks > 0), sa.func.sum(tickets.c.transfers),
+            _count(tickets.c.wait_seconds <= target),
+        ).where(where).group_by(*keys)  # fmt: skip
         for row in self.connection.execute(select):
             line = part(self._key(by, row[:width]))
-            line.issued += int(row.n)
-            line.served += int(row.served)
-            line.no_shows += int(row.missed)
-            line.cancelled += int(row.cancelled)
-            line.parked += int(row.parked)
-            line.transfers += int(row.transfers)
-            if row.wait_seconds is not None:
-                line.waits[int(row.wait_seconds)] += int(row.n)
-                if row.wait_seconds <= self.targets[row.site]:
-                    line.within += int(row.n)
-
+            issued, served, missed, cancelled, parked, transfers, within = (int(value or 0) for value in row[width:])
+            line.issued += issued
+            line.served += served
+            line.no_shows += missed
+            line.cancelled += cancelled
+            line.parked += parked
+            line.transfers += transfers
+            line.within += within
+        # the distributions: one line per key and distinct value (whole seconds), whatever the number of tickets
+        self._histogram(
+            by,
+            table=tickets,
+            value=tickets.c.wait_seconds,
+            condition=tickets.c.wait_seconds.is_not(None),
+            part=part,
+            counter="waits",
+        )
         services = report_services
-        keys = _key_columns(services, by)
-        select = (
-            sa.select(*keys, services.c.seconds, sa.func.count().label("n"))
-            .where(_within(services, self.site_ids, self.query.start, self.query.end))
-            .group_by(*keys, services.c.seconds)
+        self._histogram(
+            by, table=services, value=services.c.seconds, condition=sa.true(), part=part, counter="services"
         )
-        for row in self.connection.execute(select):
-            part(self._key(by, row[: len(keys)])).services[int(row.seconds)] += int(row.n)
-
         ratings = report_ratings
-        keys = _key_columns(ratings, by)
-        select = (
-            sa.select(*keys, ratings.c.level, sa.func.count().label("n"))
-            .where(_within(ratings, self.site_ids, self.query.start, self.query.end))
-            .group_by(*keys, ratings.c.level)
-        )
-        for row in self.connection.execute(select):
-            part(self._key(by, row[: len(keys)])).levels[int(row.level)] += int(row.n)
+        self._histogram(by, table=ratings, value=ratings.c.level, condition=sa.true(), part=part, counter="levels")
 
         for key, status in self._appointments(by):
             line = part(key)
@@ -216,6 +218,54 @@ class _Reader:
             elif status == "no_show":
                 line.missed += 1
         return parts
+
+    def _histogram(
+        self,
+        by: Breakdown,
+        *,
+        table: sa.Table,
+        value: sa.ColumnElement[Any],
+        condition: sa.ColumnElement[bool],
+        part: Any,
+        counter: str,
+    ) -> None:
+        keys = _key_columns(table, by)
+        width = len(keys)
+        select = (
+            sa.select(*keys, value, sa.func.count())
+            .where(_within(table, self.site_ids, self.query.start, self.query.end), condition)
+            .group_by(*keys, value)
+        )
+        for row in self.connection.execute(select):
+            getattr(part(self._key(by, row[:width])), counter)[int(row[width])] += int(row[width + 1])
+
+    def day_lines(self) -> dict[Key, Part]:
+        """Per day only what the day-by-day figures need (counts, mean wait, ratings), without distributions."""
+        tickets, ratings = report_tickets, report_ratings
+        lines: dict[Key, Part] = {}
+        select = (
+            sa.select(
+                tickets.c.day,
+                sa.func.count(),
+                _count(tickets.c.outcome == "served"),
+                sa.func.sum(tickets.c.wait_seconds),
+                sa.func.count(tickets.c.wait_seconds),
+            )
+            .where(_within(tickets, self.site_ids, self.query.start, self.query.end))
+            .group_by(tickets.c.day)
+        )
+        for day, issued, served, waited, called in self.connection.execute(select):
+            line = lines.setdefault((_day(day),), Part())
+            line.issued, line.served = int(issued), int(served or 0)
+            line.wait_sum, line.wait_count = float(waited or 0), int(called)
+        select = (
+            sa.select(ratings.c.day, ratings.c.level, sa.func.count())
+            .where(_within(ratings, self.site_ids, self.query.start, self.query.end))
+            .group_by(ratings.c.day, ratings.c.level)
+        )
+        for day, level, count in self.connection.execute(select):
+            lines.setdefault((_day(day),), Part()).levels[int(level)] += int(count)
+        return lines
 
     def _key(self, by: Breakdown, values: Sequence[Any]) -> Key:
         if by is Breakdown.DAY:
@@ -352,15 +402,16 @@ def _days(query: ReportQuery, parts: dict[Key, Part]) -> tuple[DayFigures, ...]:
     days = []
     for ordinal in range(query.start.toordinal(), query.end.toordinal() + 1):
         day = date.fromordinal(ordinal)
-        figures = parts.get((day,), Part()).figures()
+        part = parts.get((day,), Part())
+        ratings = part.ratings()
         days.append(
             DayFigures(
                 day=day,
-                issued=figures.issued,
-                served=figures.served,
-                mean_wait=figures.wait.mean,
-                ratings=figures.ratings.count,
-                satisfied=figures.ratings.satisfied,
+                issued=part.issued,
+                served=part.served,
+                mean_wait=part.mean_wait(),
+                ratings=ratings.count,
+                satisfied=ratings.satisfied,
             )
         )
     return tuple(days)
@@ -381,7 +432,7 @@ def report(engine: Engine, district: District, query: ReportQuery, *, now: datet
         reader = _Reader(connection, district, query, sites)
         by_site = reader.parts(Breakdown.SITE)
         by_query = by_site if query.by is Breakdown.SITE else reader.parts(query.by)
-        by_day = by_query if query.by is Breakdown.DAY else reader.parts(Breakdown.DAY)
+        by_day = by_query if query.by is Breakdown.DAY else reader.day_lines()
         hours = reader.hours()
         names = reader.staff_names(key[0] for key in by_query) if query.by is Breakdown.STAFF else {}
     total = Part()
