@@ -42,33 +42,53 @@ WAIT_BUCKET_MINUTES = (0, 5, 10, 15, 20, 30, 45, 60)
 PEAK_HOURS = 3
 
 
-def _at_rank(values: Sequence[tuple[int, int]], rank: int) -> int:
+def _bucket(seconds: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The histogram bucket of a time in whole seconds: the second itself below two minutes, then 5 s up to ten
+    minutes, 10 s up to an hour, a minute beyond (the lower bound; every bound of ``WAIT_BUCKET_MINUTES`` is one)."""
+    return sa.case(
+        (seconds < 120, seconds),
+        (seconds < 600, seconds // 5 * 5),
+        (seconds < 3600, seconds // 10 * 10),
+        else_=seconds // 60 * 60,
+    )
+
+
+def _at_rank(values: Sequence[tuple[int, float]], counts: dict[int, int], rank: int) -> float:
     seen = 0
-    for value, count in values:
-        seen += count
+    for bucket, mean in values:
+        seen += counts[bucket]
         if rank < seen:
-            return value
-    return values[-1][0]
+            return mean
+    return values[-1][1]
 
 
-def quantile(values: Sequence[tuple[int, int]], q: float) -> float | None:
+def quantile(values: Sequence[tuple[float, int]], q: float) -> float | None:
     """The ``q`` quantile of values given as sorted (value, count) pairs, interpolated between order statistics."""
-    total = sum(count for _, count in values)
+    counts = {index: count for index, (_, count) in enumerate(values)}
+    return _quantile([(index, float(value)) for index, (value, _) in enumerate(values)], counts, q)
+
+
+def _quantile(values: Sequence[tuple[int, float]], counts: dict[int, int], q: float) -> float | None:
+    total = sum(counts.values())
     if total == 0:
         return None
     position = q * (total - 1)
     rank = int(position)
-    low, high = _at_rank(values, rank), _at_rank(values, min(rank + 1, total - 1))
+    low, high = _at_rank(values, counts, rank), _at_rank(values, counts, min(rank + 1, total - 1))
     return float(low + (high - low) * (position - rank))
 
 
-def durations(counts: Counter[int]) -> Durations:
-    values = sorted(counts.items())
+def durations(counts: Counter[int], sums: Counter[int] | None = None) -> Durations:
+    """Mean, median and 95th percentile from a histogram: how many in each bucket and (``sums``) their sum; each
+    order statistic is taken as its bucket's mean, exact where a bucket holds one value (every time below two
+    minutes, and small inputs), within the bucket's width otherwise. Without ``sums`` the buckets are the values."""
     total = sum(counts.values())
     if total == 0:
         return Durations(count=0)
-    mean = sum(value * count for value, count in values) / total
-    return Durations(count=total, mean=mean, median=quantile(values, 0.5), p95=quantile(values, 0.95))
+    sums = sums if sums is not None else Counter({value: value * count for value, count in counts.items()})
+    values = [(bucket, sums[bucket] / counts[bucket]) for bucket in sorted(counts) if counts[bucket]]
+    mean = sum(sums.values()) / total
+    return Durations(count=total, mean=mean, median=_quantile(values, counts, 0.5), p95=_quantile(values, counts, 0.95))
 
 
 @dataclass(slots=True)
@@ -86,7 +106,10 @@ class Part:
     missed: int = 0
     within: int = 0
     waits: Counter[int] = field(default_factory=Counter)
+    """How many waits in each bucket (``_bucket``), and their sum."""
+    wait_sums: Counter[int] = field(default_factory=Counter)
     services: Counter[int] = field(default_factory=Counter)
+    service_sums: Counter[int] = field(default_factory=Counter)
     levels: Counter[int] = field(default_factory=Counter)
     wait_sum: float = 0.0
     wait_count: int = 0
@@ -94,7 +117,7 @@ class Part:
 
     def mean_wait(self) -> float | None:
         if self.waits:
-            return durations(self.waits).mean
+            return durations(self.waits, self.wait_sums).mean
         return self.wait_sum / self.wait_count if self.wait_count else None
 
     def merge(self, other: Part) -> None:
@@ -102,7 +125,9 @@ class Part:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.within += other.within
         self.waits.update(other.waits)
+        self.wait_sums.update(other.wait_sums)
         self.services.update(other.services)
+        self.service_sums.update(other.service_sums)
         self.levels.update(other.levels)
 
     def ratings(self) -> RatingFigures:
@@ -119,8 +144,8 @@ class Part:
         return Figures(
             issued=self.issued, served=self.served, no_shows=self.no_shows, transfers=self.transfers,
             parked=self.parked, cancelled=self.cancelled, appointments_booked=self.booked,
-            appointments_kept=self.kept, appointments_missed=self.missed, wait=durations(self.waits),
-            service=durations(self.services), within_target=self.within / called if called else None,
+            appointments_kept=self.kept, appointments_missed=self.missed, wait=durations(self.waits, self.wait_sums),
+            service=durations(self.services, self.service_sums), within_target=self.within / called if called else None,
             ratings=self.ratings(),
         )  # fmt: skip
 
@@ -177,14 +202,18 @@ class _Reader:
         width = len(keys)
         where = _within(tickets, self.site_ids, self.query.start, self.query.end)
         target = sa.case(self.targets, value=tickets.c.site_id, else_=0)
+        wait = _bucket(tickets.c.wait_seconds)
         select = sa.select(
-            *keys, sa.func.count(), _count(tickets.c.outcome == "served"), _count(tickets.c.outcome == "missed"),
-            _count(tickets.c.outcome == "cancelled"), _count(tickets.c.parks > 0), sa.func.sum(tickets.c.transfers),
-            _count(tickets.c.wait_seconds <= target),
-        ).where(where).group_by(*keys)  # fmt: skip
+            *keys, wait, sa.func.count(), sa.func.sum(tickets.c.wait_seconds), _count(tickets.c.outcome == "served"),
+            _count(tickets.c.outcome == "missed"), _count(tickets.c.outcome == "cancelled"),
+            _count(tickets.c.parks > 0), sa.func.sum(tickets.c.transfers), _count(tickets.c.wait_seconds <= target),
+        ).where(where).group_by(*keys, wait)  # fmt: skip
         for row in self.connection.execute(select):
             line = part(self._key(by, row[:width]))
-            issued, served, missed, cancelled, parked, transfers, within = (int(value or 0) for value in row[width:])
+            bucket = row[width]
+            issued, waited, served, missed, cancelled, parked, transfers, within = (
+                int(value or 0) for value in row[width + 1 :]
+            )
             line.issued += issued
             line.served += served
             line.no_shows += missed
@@ -192,21 +221,30 @@ class _Reader:
             line.parked += parked
             line.transfers += transfers
             line.within += within
-        # the distributions: one line per key and distinct value (whole seconds), whatever the number of tickets
-        self._histogram(
-            by,
-            table=tickets,
-            value=tickets.c.wait_seconds,
-            condition=tickets.c.wait_seconds.is_not(None),
-            part=part,
-            counter="waits",
-        )
+            if bucket is not None:
+                line.waits[int(bucket)] += issued
+                line.wait_sums[int(bucket)] += waited
         services = report_services
-        self._histogram(
-            by, table=services, value=services.c.seconds, condition=sa.true(), part=part, counter="services"
+        keys = _key_columns(services, by)
+        seconds = _bucket(services.c.seconds)
+        select = (
+            sa.select(*keys, seconds, sa.func.count(), sa.func.sum(services.c.seconds))
+            .where(_within(services, self.site_ids, self.query.start, self.query.end))
+            .group_by(*keys, seconds)
         )
+        for row in self.connection.execute(select):
+            line = part(self._key(by, row[: len(keys)]))
+            line.services[int(row[len(keys)])] += int(row[len(keys) + 1])
+            line.service_sums[int(row[len(keys)])] += int(row[len(keys) + 2])
         ratings = report_ratings
-        self._histogram(by, table=ratings, value=ratings.c.level, condition=sa.true(), part=part, counter="levels")
+        keys = _key_columns(ratings, by)
+        select = (
+            sa.select(*keys, ratings.c.level, sa.func.count())
+            .where(_within(ratings, self.site_ids, self.query.start, self.query.end))
+            .group_by(*keys, ratings.c.level)
+        )
+        for row in self.connection.execute(select):
+            part(self._key(by, row[: len(keys)])).levels[int(row[len(keys)])] += int(row[len(keys) + 1])
 
         for key, status in self._appointments(by):
             line = part(key)
@@ -218,26 +256,6 @@ class _Reader:
             elif status == "no_show":
                 line.missed += 1
         return parts
-
-    def _histogram(
-        self,
-        by: Breakdown,
-        *,
-        table: sa.Table,
-        value: sa.ColumnElement[Any],
-        condition: sa.ColumnElement[bool],
-        part: Any,
-        counter: str,
-    ) -> None:
-        keys = _key_columns(table, by)
-        width = len(keys)
-        select = (
-            sa.select(*keys, value, sa.func.count())
-            .where(_within(table, self.site_ids, self.query.start, self.query.end), condition)
-            .group_by(*keys, value)
-        )
-        for row in self.connection.execute(select):
-            getattr(part(self._key(by, row[:width])), counter)[int(row[width])] += int(row[width + 1])
 
     def day_lines(self) -> dict[Key, Part]:
         """Per day only what the day-by-day figures need (counts, mean wait, ratings), without distributions."""
