@@ -4,11 +4,12 @@ wait, hours and peaks, the wait distribution, ratings, appointments, and every b
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hub.reports.figures import quantile, report
+from hub.reports.figures import durations, quantile, report
 from hub.reports.model import Breakdown, Durations, ReportQuery
 from hub.reports.projection import Projector
 from hub.store.schema import appointments
@@ -135,3 +136,11 @@ def test_quantiles_interpolate_between_order_statistics() -> None:
     assert quantile([(10, 3), (20, 1)], 0.5) == 10.0
     assert quantile([(0, 19), (100, 1)], 0.95) == pytest.approx(5.0)
     assert quantile([], 0.5) is None
+
+
+def test_long_times_fall_in_buckets_whose_mean_stands_for_them() -> None:
+    exact = durations(Counter({4000: 1, 4030: 1}), Counter({4000: 4000, 4030: 4030}))
+    assert exact == Durations(count=2, mean=4015.0, median=4015.0, p95=pytest.approx(4028.5))
+    # 4000 and 4030 s share the minute bucket 3960: the mean stays exact, the quantiles are the bucket's mean
+    bucketed = durations(Counter({3960: 2}), Counter({3960: 8030}))
+    assert bucketed == Durations(count=2, mean=4015.0, median=4015.0, p95=4015.0)
