@@ -435,6 +435,14 @@ def _days(query: ReportQuery, parts: dict[Key, Part]) -> tuple[DayFigures, ...]:
     return tuple(days)
 
 
+def _sites_of(by_window: dict[Key, Part]) -> dict[Key, Part]:
+    """The sites' parts as the sums of their windows' (every window key starts with its site)."""
+    sites: dict[Key, Part] = {}
+    for (site_id, _window), part in by_window.items():
+        sites.setdefault((site_id,), Part()).merge(part)
+    return sites
+
+
 def report_sites(district: District, query: ReportQuery) -> list[Site]:
     """The sites a query covers: those it names that exist, or every site."""
     if not query.sites:
@@ -448,8 +456,12 @@ def report(engine: Engine, district: District, query: ReportQuery, *, now: datet
     sites = report_sites(district, query)
     with engine.connect() as connection:
         reader = _Reader(connection, district, query, sites)
-        by_site = reader.parts(Breakdown.SITE)
-        by_query = by_site if query.by is Breakdown.SITE else reader.parts(query.by)
+        by_query = reader.parts(query.by)
+        by_site = (
+            by_query if query.by is Breakdown.SITE else _sites_of(by_query) if query.by is Breakdown.WINDOW else None
+        )
+        if by_site is None:
+            by_site = reader.parts(Breakdown.SITE)
         by_day = by_query if query.by is Breakdown.DAY else reader.day_lines()
         hours = reader.hours()
         names = reader.staff_names(key[0] for key in by_query) if query.by is Breakdown.STAFF else {}

@@ -105,6 +105,8 @@ def test_breakdown_by_window_and_staff(projected: SqlStore) -> None:
     assert (w02.service.count, w02.service.mean) == (2, 450.0)
     assert [w01.ratings.count, w02.ratings.count] == [1, 2]
     assert w01.appointments_kept == 1  # the kept booking's ticket was called at w01
+    by_site = report(projected.engine, DISTRICT, _query(), now=NOON)
+    assert report(projected.engine, DISTRICT, _query(Breakdown.WINDOW), now=NOON).sites == by_site.sites
 
     by_staff = {
         row.key: row.figures for row in report(projected.engine, DISTRICT, _query(Breakdown.STAFF), now=NOON).rows
