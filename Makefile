@@ -28,6 +28,7 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.board_bench
 	$(BIN)/python -m bench.idle_bench
 	$(BIN)/python -m bench.web_bench
+	$(BIN)/python -m bench.report_bench
 	$(BIN)/python -m simulator
 
 bench-city: deps ## city scale (~8 min): one hub with 2,000 sites; boards on a 3-node NATS cluster; takeover
