@@ -112,7 +112,7 @@ class SiteDay:
     def run(self) -> list[Entry]:
         site, rng = self.site, self.rng
         self.do(self.opening - timedelta(minutes=5), cmd.OpenDay)
-        served = set()
+        served: set[str] = set()
         for number, window in enumerate(site.windows):
             self.do(self.opening, cmd.OpenWindow, window_id=window.id, staff_id=f"{site.id}-clerk-{number + 1}")
             served.update(window.weights)
