@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from engine.calendar import day_bounds, local_day
 from engine.district import District, Site
+from hub.follow_ups import UPHELD, follow_up_figures
 from hub.reports.model import (
     Breakdown,
     DayFigures,
@@ -33,7 +35,7 @@ from hub.reports.model import (
     WaitBucket,
 )
 from hub.store.base import as_utc
-from hub.store.schema import appointments, report_ratings, report_services, report_tickets, staff
+from hub.store.schema import appointments, follow_ups, report_ratings, report_services, report_tickets, staff
 
 SATISFIED_LEVEL = 4
 """满意 or better."""
@@ -174,6 +176,14 @@ def _within(table: sa.Table, sites: Sequence[str], start: date, end: date) -> sa
     return sa.and_(table.c.site_id.in_(list(sites)), table.c.day >= start, table.c.day <= end)
 
 
+def _counted(ratings: sa.Table) -> sa.ColumnElement[bool]:
+    """A rating an upheld appeal took out of the figures (``hub.follow_ups``) is not counted."""
+    upheld = sa.select(follow_ups.c.seq).where(
+        follow_ups.c.site_id == ratings.c.site_id, follow_ups.c.seq == ratings.c.seq, follow_ups.c.outcome == UPHELD
+    )
+    return ~upheld.exists()
+
+
 def _day(value: Any) -> date:
     """A ``day`` column as a date (SQLite may give the text back in grouped, untyped expressions)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
@@ -240,7 +250,7 @@ class _Reader:
         keys = _key_columns(ratings, by)
         select = (
             sa.select(*keys, ratings.c.level, sa.func.count())
-            .where(_within(ratings, self.site_ids, self.query.start, self.query.end))
+            .where(_within(ratings, self.site_ids, self.query.start, self.query.end), _counted(ratings))
             .group_by(*keys, ratings.c.level)
         )
         for row in self.connection.execute(select):
@@ -278,7 +288,7 @@ class _Reader:
             line.wait_sum, line.wait_count = float(waited or 0), int(called)
         select = (
             sa.select(ratings.c.day, ratings.c.level, sa.func.count())
-            .where(_within(ratings, self.site_ids, self.query.start, self.query.end))
+            .where(_within(ratings, self.site_ids, self.query.start, self.query.end), _counted(ratings))
             .group_by(ratings.c.day, ratings.c.level)
         )
         for day, level, count in self.connection.execute(select):
@@ -474,7 +484,9 @@ def report(engine: Engine, district: District, query: ReportQuery, *, now: datet
     return Report(
         query=query,
         generated_at=now,
-        total=total.figures(),
+        total=msgspec.structs.replace(
+            total.figures(), follow_ups=follow_up_figures(engine, sites, query.start, query.end, now=now)
+        ),
         rows=_rows(district, query.by, by_query, names),
         sites=_rows(district, Breakdown.SITE, by_site, {}),
         hours=hours,
