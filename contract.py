@@ -346,11 +346,60 @@ class TransferRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_f
     """A window id: only that window may call it then."""
 
 
+RatingLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
+"""1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
+
+
+class RatingAspects(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The on-site sub-indicators of a rating (GB/T 39734-2020), each a level like the overall one; an evaluator
+    without them sends none."""
+
+    efficiency: RatingLevel | None = None
+    """办事效率."""
+    service_level: RatingLevel | None = None
+    """服务水平."""
+    attitude: RatingLevel | None = None
+    """服务态度."""
+
+
+class RatingReason(enum.StrEnum):
+    """Why a citizen is not satisfied (optional, several allowed): what a follow-up verifies first."""
+
+    LONG_WAIT = "long_wait"
+    """等候时间长."""
+    SLOW = "slow"
+    """办理效率低."""
+    ATTITUDE = "attitude"
+    """服务态度差."""
+    NOT_TOLD_AT_ONCE = "not_told_at_once"
+    """未一次性告知."""
+    TOO_MANY_MATERIALS = "too_many_materials"
+    """材料要求多."""
+    CAME_AGAIN = "came_again"
+    """多次跑动."""
+    FACILITIES = "facilities"
+    """环境设施差."""
+    OTHER = "other"
+    """其他."""
+
+
+class RatingSource(enum.StrEnum):
+    """Where the citizen rated (好差评 channels on site)."""
+
+    EVALUATOR = "evaluator"
+    """The window's evaluator (评价器)."""
+    KIOSK = "kiosk"
+    """A kiosk, after scanning the ticket's QR code."""
+    TICKET_PAGE = "ticket_page"
+    """The ticket's own page on the citizen's phone."""
+
+
 class RateRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The window's evaluator: the citizen just served rates the service, 1 非常不满意 ... 5 非常满意."""
 
-    level: Annotated[int, msgspec.Meta(ge=1, le=5)]
-    """1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
+    level: RatingLevel
+    aspects: RatingAspects | None = None
+    reasons: Annotated[tuple[RatingReason, ...], msgspec.Meta(max_length=len(RatingReason))] = ()
 
 
 class TicketRequest(Request, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -849,6 +898,46 @@ class CaseReceipt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     """Pages the hub does not have yet."""
     reason: str | None = None
     """Why the case was returned (``returned`` only)."""
+
+
+# --- a ticket rated by its holder (kiosk or ticket page -> hub over HTTP; docs/ratings.md) --------------------------
+# ``GET /api/v1/tickets/{token}/rating`` says whether the ticket's last finished service may be rated (a
+# ``RatingOffer``); ``POST`` the same path with a ``TicketRating`` rates it once (一次一评) and answers the offer again
+# (``state`` then ``rated``) or an ``Error`` (``nothing_to_rate``: not served yet; ``already_rated``). The token is
+# the one in the ticket's QR code (``/t/{token}``); it is the only credential, as for the ticket page.
+
+
+class TicketRating(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    level: RatingLevel
+    aspects: RatingAspects | None = None
+    reasons: Annotated[tuple[RatingReason, ...], msgspec.Meta(max_length=len(RatingReason))] = ()
+    comment: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    """Free words for the site's manager only: kept hub-side, never in an event, on a device or in a log."""
+    source: RatingSource = RatingSource.TICKET_PAGE
+    """``kiosk`` or ``ticket_page`` (``evaluator`` is refused here: an evaluator rates over MQTT)."""
+
+
+class RatingOfferState(enum.StrEnum):
+    OPEN = "open"
+    """A service was finished and is not rated yet: the form may be shown."""
+    RATED = "rated"
+    """Rated already (here or on the window's evaluator)."""
+    NOT_YET = "not_yet"
+    """No service of the ticket has finished yet."""
+
+
+class RatingOffer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a rating form shows: which service (never who served it)."""
+
+    state: RatingOfferState
+    number: str
+    """The ticket number (A012)."""
+    matter_zh: str = ""
+    matter_en: str = ""
+    window_number: int | None = None
+    """The window that served it (a number, never the clerk)."""
+    level: int | None = None
+    """The level given, once ``rated``."""
 
 
 # --- personal data on screens -----------------------------------------------------------------------------------

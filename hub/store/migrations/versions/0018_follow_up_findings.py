@@ -1,0 +1,19 @@
+"""Officers' findings followed up like bad ratings (hub/follow_ups).
+
+Revision ID: 0018
+Revises: 0017
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
