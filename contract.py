@@ -18,10 +18,11 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 
-from engine.commands import Channel, Priority
+from engine.commands import Channel, Priority, RatingAspects, RatingLevel, RatingReason, RatingSource
 from engine.events import AnyEvent, CallKind
 
-__all__ = ["AnyEvent"]  # re-exported: the events devices receive
+__all__ = ["AnyEvent", "RatingAspects", "RatingLevel", "RatingReason", "RatingSource"]  # re-exported: the events
+# devices receive, and the ratings' parts (engine.commands)
 
 PROTOCOL_VERSION = 1
 ROOT = "hall/v1"
@@ -346,54 +347,6 @@ class TransferRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_f
     """A window id: only that window may call it then."""
 
 
-RatingLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
-"""1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
-
-
-class RatingAspects(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
-    """The on-site sub-indicators of a rating (GB/T 39734-2020), each a level like the overall one; an evaluator
-    without them sends none."""
-
-    efficiency: RatingLevel | None = None
-    """办事效率."""
-    service_level: RatingLevel | None = None
-    """服务水平."""
-    attitude: RatingLevel | None = None
-    """服务态度."""
-
-
-class RatingReason(enum.StrEnum):
-    """Why a citizen is not satisfied (optional, several allowed): what a follow-up verifies first."""
-
-    LONG_WAIT = "long_wait"
-    """等候时间长."""
-    SLOW = "slow"
-    """办理效率低."""
-    ATTITUDE = "attitude"
-    """服务态度差."""
-    NOT_TOLD_AT_ONCE = "not_told_at_once"
-    """未一次性告知."""
-    TOO_MANY_MATERIALS = "too_many_materials"
-    """材料要求多."""
-    CAME_AGAIN = "came_again"
-    """多次跑动."""
-    FACILITIES = "facilities"
-    """环境设施差."""
-    OTHER = "other"
-    """其他."""
-
-
-class RatingSource(enum.StrEnum):
-    """Where the citizen rated (好差评 channels on site)."""
-
-    EVALUATOR = "evaluator"
-    """The window's evaluator (评价器)."""
-    KIOSK = "kiosk"
-    """A kiosk, after scanning the ticket's QR code."""
-    TICKET_PAGE = "ticket_page"
-    """The ticket's own page on the citizen's phone."""
-
-
 class RateRequest(WindowRequest, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The window's evaluator: the citizen just served rates the service, 1 非常不满意 ... 5 非常满意."""
 
@@ -699,6 +652,8 @@ class MaterialInfo(msgspec.Struct, frozen=True, kw_only=True):
     name_en: str
     originals: int
     copies: int
+    commitment_allowed: bool = False
+    """A signed commitment (告知承诺制) may replace this material; absent in older payloads."""
 
 
 class MatterInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -900,6 +855,34 @@ class CaseReceipt(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     """Why the case was returned (``returned`` only)."""
 
 
+# A caller asks ``GET /api/v1/sites/{site}/tickets/{ticket}/cases`` (HTTP Basic, a caller device of the site) when a
+# ticket is called to its window, and again on its refresh timer: the cases handed in with that ticket, so the clerk
+# knows the materials are in the archive already, or what the citizen must correct.
+
+
+class TicketCase(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A case handed in with a ticket, as the caller shows it: its number, state and size, nothing personal."""
+
+    case_number: str
+    matter: str
+    """The matter's code (the caller names it from the site's info)."""
+    state: CaseState
+    pages: int
+    """The page images the case holds (or announced, while ``receiving``)."""
+    commitments: int = 0
+    """Materials replaced by a signed commitment (告知承诺制): they have no pages."""
+    reason: str | None = None
+    """Why a clerk returned it for correction (``returned`` only)."""
+    handed_in_at: datetime
+    decided_at: datetime | None = None
+
+
+class TicketCases(msgspec.Struct, frozen=True, kw_only=True):
+    ticket_id: str
+    cases: tuple[TicketCase, ...]
+    """Newest first; empty when the citizen handed nothing in with the ticket."""
+
+
 # --- a ticket rated by its holder (kiosk or ticket page -> hub over HTTP; docs/ratings.md) --------------------------
 # ``GET /api/v1/tickets/{token}/rating`` says whether the ticket's last finished service may be rated (a
 # ``RatingOffer``); ``POST`` the same path with a ``TicketRating`` rates it once (一次一评) and answers the offer again
@@ -924,6 +907,8 @@ class RatingOfferState(enum.StrEnum):
     """Rated already (here or on the window's evaluator)."""
     NOT_YET = "not_yet"
     """No service of the ticket has finished yet."""
+    CLOSED = "closed"
+    """The ticket's day is over and its service was not rated: it can no longer be (``rating_closed``)."""
 
 
 class RatingOffer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -136,12 +137,71 @@ class Transfer(Command, frozen=True, kw_only=True, tag=True):
     to_window: str | None = None
 
 
-class RateService(Command, frozen=True, kw_only=True, tag=True):
-    """The citizen just served at a window rates the service on its evaluator (好差评, one rating per service): level
-    1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
+RatingLevel = Annotated[int, msgspec.Meta(ge=1, le=5)]
+"""1 非常不满意, 2 不满意, 3 基本满意, 4 满意, 5 非常满意 (GB/T 39734-2020)."""
+SATISFIED = 4
+"""满意 and better; a rating below it may say why (``RatingReason``)."""
 
-    window_id: str
+
+class RatingAspects(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The on-site sub-indicators of a rating (GB/T 39734-2020), each a level like the overall one; an evaluator
+    without them sends none."""
+
+    efficiency: RatingLevel | None = None
+    """办事效率."""
+    service_level: RatingLevel | None = None
+    """服务水平."""
+    attitude: RatingLevel | None = None
+    """服务态度."""
+
+
+class RatingReason(enum.StrEnum):
+    """Why a citizen is not satisfied (optional, several allowed): what a follow-up verifies first."""
+
+    LONG_WAIT = "long_wait"
+    """等候时间长."""
+    SLOW = "slow"
+    """办理效率低."""
+    ATTITUDE = "attitude"
+    """服务态度差."""
+    NOT_TOLD_AT_ONCE = "not_told_at_once"
+    """未一次性告知."""
+    TOO_MANY_MATERIALS = "too_many_materials"
+    """材料要求多."""
+    CAME_AGAIN = "came_again"
+    """多次跑动."""
+    FACILITIES = "facilities"
+    """环境设施差."""
+    OTHER = "other"
+    """其他."""
+
+
+class RatingSource(enum.StrEnum):
+    """Where the citizen rated (好差评 channels on site)."""
+
+    EVALUATOR = "evaluator"
+    """The window's evaluator (评价器)."""
+    KIOSK = "kiosk"
+    """A kiosk, after scanning the ticket's QR code."""
+    TICKET_PAGE = "ticket_page"
+    """The ticket's own page on the citizen's phone."""
+
+
+class RateService(Command, frozen=True, kw_only=True, tag=True):
+    """A citizen rates a service (好差评, one rating per service): level 1 非常不满意 ... 5 非常满意 (GB/T 39734-2020),
+    with the sub-indicators and, below 满意, reasons if they like.
+
+    By ``window_id`` (the window's evaluator): the service last finished there, while the window has not called the
+    next citizen. By ``ticket_id`` (kiosk, ticket page): that ticket's last finished service, at any time of its day,
+    also while it waits for a further matter."""
+
+    window_id: str | None = None
+    ticket_id: str | None = None
     level: int
+    aspects: RatingAspects | None = None
+    reasons: tuple[RatingReason, ...] = ()
+    """Kept only for a level below ``SATISFIED``; each once."""
+    source: RatingSource = RatingSource.EVALUATOR
 
 
 class CancelTicket(Command, frozen=True, kw_only=True, tag=True):

@@ -436,20 +436,45 @@ def _cancel(ctx: _Context, command: cmd.CancelTicket) -> Rejection | None:
     return None
 
 
-def _rate(ctx: _Context, command: cmd.RateService) -> Rejection | None:
-    """One rating per service, while the next citizen has not been called to the window (好差评 一次一评)."""
-    if not 1 <= command.level <= 5:
+def _rating_fields(command: cmd.RateService) -> dict[str, Any] | Rejection:
+    """The rating's level, sub-indicators and reasons if each is a level from 1 to 5 (reasons each once, and kept
+    only below 满意)."""
+    aspects = command.aspects
+    given = (aspects.efficiency, aspects.service_level, aspects.attitude) if aspects is not None else ()
+    if not all(1 <= level <= 5 for level in (command.level, *(g for g in given if g is not None))):
         return reject(Reason.BAD_RATING)
-    window = ctx.site.window(command.window_id)
+    reasons = tuple(dict.fromkeys(command.reasons)) if command.level < cmd.SATISFIED else ()
+    kept = aspects if any(g is not None for g in given) else None
+    return {"level": command.level, "aspects": kept, "reasons": reasons, "source": command.source}
+
+
+def _rate(ctx: _Context, command: cmd.RateService) -> Rejection | None:
+    """One rating per service, only after it (好差评 一次一评): the window's last service while the next citizen has
+    not been called there, or the ticket's last service at any time of its day."""
+    fields = _rating_fields(command)
+    if isinstance(fields, Rejection):
+        return fields
+    if command.ticket_id is not None:
+        ticket = ctx.ticket(command.ticket_id)
+        if isinstance(ticket, Rejection):
+            return ticket
+        if ticket.last_service is None:
+            return reject(Reason.NOTHING_TO_RATE)
+        if ticket.last_rating:
+            return reject(Reason.ALREADY_RATED, number=ticket.number)
+        window_id, matter, staff_id = ticket.last_service
+        ctx.emit(ev.ServiceRated, ticket_id=ticket.id, window_id=window_id, staff_id=staff_id, matter=matter, **fields)
+        return None
+    window = ctx.site.window(command.window_id or "")
     if window is None:
-        return reject(Reason.UNKNOWN_WINDOW, window=command.window_id)
+        return reject(Reason.UNKNOWN_WINDOW, window=command.window_id or "")
     state = ctx.state.window(window.id)
     if state.last_served is None:
         return reject(Reason.NOTHING_TO_RATE)
     ticket_id, matter = state.last_served
     ctx.emit(
         ev.ServiceRated, ticket_id=ticket_id, window_id=window.id, staff_id=state.last_served_by, matter=matter,
-        level=command.level,
+        **fields,
     )  # fmt: skip
     return None
 

@@ -31,6 +31,8 @@ class Material(msgspec.Struct, frozen=True, kw_only=True):
     name_en: str
     originals: int = 1
     copies: int = 0
+    commitment_allowed: bool = False
+    """The district lets a citizen replace this material by a signed commitment (告知承诺制)."""
 
 
 class Matter(msgspec.Struct, frozen=True, kw_only=True):

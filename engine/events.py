@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from engine.commands import Channel, Priority
+from engine.commands import Channel, Priority, RatingAspects, RatingReason, RatingSource
 
 
 class CallKind(enum.StrEnum):
@@ -125,13 +125,17 @@ class TicketCancelled(Event, frozen=True, kw_only=True, tag=True):
 
 
 class ServiceRated(Event, frozen=True, kw_only=True, tag=True):
-    """A service rated on the window's evaluator: who served which matter of which ticket, and the level (1-5)."""
+    """A service rated: who served which matter of which ticket, the level (1-5), its sub-indicators and reasons, and
+    where the citizen rated. The fields after ``level`` have defaults: a log written before them still decodes."""
 
     ticket_id: str
     window_id: str
     staff_id: str
     matter: str
     level: int
+    aspects: RatingAspects | None = None
+    reasons: tuple[RatingReason, ...] = ()
+    source: RatingSource = RatingSource.EVALUATOR
 
 
 AnyEvent = (

@@ -43,6 +43,7 @@ class Reason(enum.StrEnum):
     TRANSFER_NOWHERE = "transfer_nowhere"
     NOTHING_TO_RATE = "nothing_to_rate"
     BAD_RATING = "bad_rating"
+    ALREADY_RATED = "already_rated"
 
 
 _TEXTS: dict[Reason, tuple[str, str]] = {
@@ -92,6 +93,10 @@ _TEXTS: dict[Reason, tuple[str, str]] = {
     Reason.TRANSFER_NOWHERE: ("请选择转往的事项或窗口", "Choose a matter or a window to transfer to"),
     Reason.NOTHING_TO_RATE: ("本窗口暂无可评价的服务", "There is no service to rate at this window now"),
     Reason.BAD_RATING: ("评价须为 1 至 5 级", "A rating is a level from 1 to 5"),
+    Reason.ALREADY_RATED: (
+        "{number} 的本次服务已评价过，每次服务只能评价一次",
+        "This service of ticket {number} is rated already: one rating per service",
+    ),
 }
 
 

@@ -59,6 +59,10 @@ class Ticket(msgspec.Struct, kw_only=True, gc=False):
     calls: int = 0
     overtaken: int = 0
     citizen_ref: str | None = None
+    last_service: tuple[str, str, str] | None = None
+    """(window id, matter, clerk) of its last finished service: what its holder may rate (kiosk, ticket page)."""
+    last_rating: int = 0
+    """The level that service was given, 0 while it is not rated."""
 
     @property
     def matter(self) -> str:
@@ -255,6 +259,7 @@ def _on_finished(state: SiteState, event: ev.ServiceFinished) -> None:
     _leave_window(state, ticket)
     window = _window(state, event.window_id)
     window.last_served, window.last_served_by = (ticket.id, event.matter), window.staff_id
+    ticket.last_service, ticket.last_rating = (window.id, event.matter, window.staff_id), 0
     if event.next_matter is None:
         ticket.status = TicketStatus.DONE
         ticket.window_id = None
@@ -295,7 +300,14 @@ def _on_transferred(state: SiteState, event: ev.TicketTransferred) -> None:
 
 
 def _on_rated(state: SiteState, event: ev.ServiceRated) -> None:
-    _window(state, event.window_id).last_served = None  # one rating per service
+    """One rating per service, whichever way it came: neither the window's evaluator nor the ticket's holder may
+    rate it again (the window's or the ticket's next service may be rated)."""
+    window = _window(state, event.window_id)
+    if window.last_served == (event.ticket_id, event.matter):
+        window.last_served = None
+    ticket = state.tickets.get(event.ticket_id)
+    if ticket is not None and ticket.last_service is not None and ticket.last_service[:2] == (window.id, event.matter):
+        ticket.last_rating = event.level
 
 
 def _on_cancelled(state: SiteState, event: ev.TicketCancelled) -> None:

@@ -437,7 +437,10 @@ class Gateway:
                 targets: dict[str, Any] = {"to_matter": request.to_matter, "to_window": request.to_window}
                 return cmd.Transfer(**base, window_id=request.window_id, **targets)
             case wire.RateRequest():
-                return cmd.RateService(**base, window_id=request.window_id, level=request.level)
+                return cmd.RateService(
+                    **base, window_id=request.window_id, level=request.level, aspects=request.aspects,
+                    reasons=request.reasons, source=cmd.RatingSource.EVALUATOR,
+                )  # fmt: skip
             case wire.ChosenTicketRequest():
                 kind = cmd.CallTicket if action == wire.Action.CALL_TICKET else cmd.CallBack
                 return kind(**base, window_id=request.window_id, ticket_id=self._ticket_id(site_id, request.ticket))

@@ -24,6 +24,7 @@ import msgspec
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 import contract as wire
+from engine.commands import Command
 from engine.district import District
 from hub.cluster import EverySite, SiteGate
 from hub.device_settings import configured
@@ -253,6 +254,15 @@ class Hub:
             if outcome.events:
                 self._publish_events(command.site_id, outcome)
                 self._publish_snapshot(command.site_id)
+
+    def run_command(self, command: Command) -> Outcome:
+        """On the writer thread: a command of the hub's web side (a ticket rated on its page), decided like a
+        device's, its events published to the devices and the live pages."""
+        outcome = self.gateway.execute(command)
+        if outcome.events:
+            self._stale[command.site_id] = None
+            self._publish_safely(self._publish_events, command.site_id, outcome)
+        return outcome
 
     @staticmethod
     def _publish_safely(publish: Callable[..., None], *args: Any) -> None:

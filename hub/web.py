@@ -33,6 +33,7 @@ from hub.openapi import Answer, Param, describe, describe_each
 from hub.ratings import ratings_report
 from hub.server import Hub
 from hub.store.base import expected_failure
+from hub.ticket_ratings import RUN_COMMAND
 from hub.web_pages import Pages, add_pages
 from hub.web_pages.render import Handler
 
@@ -249,6 +250,7 @@ def create_app(
     app.router.add_get("/api/v1/sites/{site}/snapshot", snapshot)
     app.router.add_get("/api/v1/sites/{site}/ratings", _ratings(_staff_device))
     if pages is not None:
+        app[RUN_COMMAND] = hub.run_command  # a ticket rated on its page: its events published
         add_pages(app, pages)  # /admin/: the people's pages, their sign-in and roles (hub/web_pages)
     if hub.gateway.appointments is not None:  # before the device actions: "appointments" is no action
         add_routes(app, hub.gateway.appointments, clock=clock or hub.gateway.clock, may_list=_staff_device)

@@ -40,6 +40,7 @@ from engine.estimate import EstimatorConfig
 from hub.cluster import elsewhere
 from hub.hall_feed import HallFeed, ViewCache, stream
 from hub.store.base import expected_failure
+from hub.ticket_ratings import RATINGS, TicketRatings, add_rating_routes
 from hub.wall_screens import TOKEN as WALL_TOKEN
 from hub.wall_screens import WallScreen
 from hub.web_pages import texts
@@ -47,7 +48,7 @@ from hub.web_pages.board_view import board_view, zones
 from hub.web_pages.render import Handler, add_page, page
 from hub.web_pages.state import LANG, Pages
 from hub.web_pages.ticket_index import TOKEN, Entry, TicketIndex
-from hub.web_pages.ticket_view import materials, ticket_view
+from hub.web_pages.ticket_view import RATING_ERRORS, materials, submit_form, ticket_view
 from hub.web_pages.views import officers
 from hub.web_pages.views.live import first_view, followed, hall_of
 
@@ -248,6 +249,8 @@ async def ticket_page(request: web.Request) -> web.Response:
         "materials": materials(public.hall.district, [matter["code"] for matter in view["matters"]], _lang(request)),
         "stream": _stream_path(request, f"/t/{token}/stream"),
         "officer_path": f"/t/{token}/officer",
+        "rating_path": f"/t/{token}/rating",
+        "rating_error": RATING_ERRORS.get(request.query.get("rating", ""), ""),
     }
     return page(request, "ticket.html", data)
 
@@ -270,6 +273,18 @@ async def officer_entry(request: web.Request) -> web.Response:
 @ticket_routes.post("/{token}/officer/findings")
 async def officer_findings(request: web.Request) -> web.Response:
     return await _officer(request, officers.officer_findings)
+
+
+@ticket_routes.post("/{token}/rating")
+async def rating_form(request: web.Request) -> web.Response:
+    """The ticket page's rating form (plain form POST, no script needed): rated, or why not, then back to the
+    page (303, post/redirect/get)."""
+    public, token = request.app[PUBLIC], request.match_info["token"]
+    entry = await public.find(token)
+    if entry is None or elsewhere(public.hall.sites, entry.site_id, str(request.rel_url)):
+        return _missing(request, "No such ticket")
+    refused = await submit_form(request, request.app[RATINGS], entry)
+    raise web.HTTPSeeOther(f"/t/{token}" + (f"?rating={refused}" if refused else "") + "#rating")
 
 
 @ticket_routes.get("/{token}/stream")
@@ -384,6 +399,9 @@ def add_public(app: web.Application, pages: Pages) -> None:
     )
     tickets = _public_app(public, ticket_routes, environment)
     tickets.cleanup_ctx.append(public.follow_tickets)
+    ratings = TicketRatings(public.hall, public.index, public.find, pages.clock)
+    add_rating_routes(app, ratings)  # /api/v1/tickets/{token}/rating (the kiosk's, the page's form's)
+    tickets[RATINGS] = ratings
     app.add_subapp("/t", tickets)
     app.add_subapp("/board", _public_app(public, board_routes, environment))
     app.add_subapp("/wall", _public_app(public, wall_routes, environment))

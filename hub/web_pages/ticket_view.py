@@ -10,14 +10,23 @@ open when its day ended without being closed shows as expired.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+from aiohttp import web
+
+import contract as wire
 from devicekit.wait_words import wait_words
 from engine.district import District, Site
 from engine.state import TERMINAL, Ticket, TicketStatus
+from hub.ratings import ASPECTS
+from hub.ticket_ratings import offer_of
 from hub.web_pages.public_texts import PublicTexts, material_lines
 from hub.web_pages.ticket_index import Entry, TicketIndex
+
+if TYPE_CHECKING:
+    from hub.ticket_ratings import TicketRatings
 
 NEAR = 2
 """People ahead at which the page tells the citizen to come back ("third in line")."""
@@ -68,6 +77,13 @@ def ticket_view(index: TicketIndex, entry: Entry, lang: str, now: datetime) -> d
     }
     if status == TicketStatus.WAITING:
         view |= _wait(index, site, ticket, texts, now)
+    offer = offer_of(index.gateway.district, ticket, site.id, today)
+    view["rating"] = {
+        "state": offer.state.value,
+        "level": offer.level,
+        "matter": texts.pick(offer.matter_zh, offer.matter_en),
+        "window": offer.window_number,
+    }
     return view
 
 
@@ -103,3 +119,35 @@ def materials(district: District, codes: list[str], lang: str) -> list[dict[str,
         for matter in found
         if matter.materials
     ]
+
+
+RATING_ERRORS = {
+    "already_rated": "This service is rated already: one rating per service",
+    "nothing_to_rate": "There is no finished service to rate yet",
+    "rating_closed": "The ticket's day is over: it can no longer be rated",
+    "malformed": "Please choose how satisfied you are (one of the five levels)",
+    "bad_rating": "Please choose how satisfied you are (one of the five levels)",
+}
+"""The rating form's refusals as the page says them (message ids of ``web-ratings.po``), by code."""
+
+
+def _form_rating(form: Any) -> wire.TicketRating | None:
+    """The ticket page's form as a rating (empty fields left out), or None when it is not one."""
+    try:
+        aspects = {name: int(form[name]) for name in ASPECTS if form.get(name)}
+        return msgspec.convert(
+            {"level": int(form.get("level", "")), "aspects": aspects or None, "reasons": form.getall("reason", []),
+             "comment": str(form.get("comment", "")).strip(), "source": wire.RatingSource.TICKET_PAGE},
+            wire.TicketRating,
+        )  # fmt: skip
+    except (ValueError, TypeError, msgspec.ValidationError):
+        return None
+
+
+async def submit_form(request: web.Request, ratings: TicketRatings, entry: Entry) -> str | None:
+    """Rate from the ticket page's form; the refusal's code, or None when rated."""
+    rating = _form_rating(await request.post())
+    if rating is None:
+        return "malformed"
+    refused = await ratings.rate(request, entry, rating)
+    return refused.code if refused is not None else None

@@ -71,6 +71,10 @@ function render(view) {
     source?.close(); // the hub no longer knows the ticket
     return;
   }
+  if (view.rating.state === "open" && root.dataset.rating !== "open") {
+    location.reload(); // a service just finished: the page comes back with its rating form (a plain form)
+    return;
+  }
   root.className = `ticket state-${view.state}`;
   text(field("status"), view.status);
   text(field("people"), view.people);
