@@ -35,7 +35,13 @@ def site_info(district: District, site: Site) -> wire.SiteInfo:
         if matter is None:
             continue
         materials = tuple(
-            wire.MaterialInfo(name_zh=m.name_zh, name_en=m.name_en, originals=m.originals, copies=m.copies)
+            wire.MaterialInfo(
+                name_zh=m.name_zh,
+                name_en=m.name_en,
+                originals=m.originals,
+                copies=m.copies,
+                commitment_allowed=m.commitment_allowed,
+            )
             for m in matter.materials
         )
         matters.append(

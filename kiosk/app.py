@@ -9,7 +9,9 @@ the model and the view.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +29,15 @@ from devicekit.window import configure_window as configure_device_window
 from kiosk.camera import CameraScan
 from kiosk.config import KioskConfig, printer_transport
 from kiosk.controller import CardReader, KioskController, Printing, Scan
+from kiosk.documents.camera import open_document_camera
+from kiosk.documents.flow import Capture, CapturedPage, DocumentFlow, Receipt, Viewfinder, build_receipt
+from kiosk.documents.spool import Spool
+from kiosk.documents.uploader import Credentials, Uploader, keep_sending
 from kiosk.id_reader import IdCardReader
 from kiosk.model import KioskModel
 from kiosk.printer import TicketPrinter
 from kiosk.printer_profile import profile_named
+from kiosk.rating import RatingClient, RatingFlow
 from kiosk.speech import ScreenReader
 from kiosk.texts import Texts
 from kiosk.view import KioskView
@@ -57,6 +64,26 @@ def printing_for(settings: KioskConfig) -> Printing | None:
     return Printing(TicketPrinter(transport, profile), profile, settings.public_url, settings.timezone)
 
 
+@dataclass(frozen=True)
+class DocumentParts:
+    """What handing in documents needs of the world: the spool on disk, the sender to the hub, the camera."""
+
+    spool: Spool
+    uploader: Uploader
+    camera: Capture
+
+
+def documents_for(settings: KioskConfig) -> DocumentParts | None:
+    """The spool, the uploader (the hub's HTTP address, the device's own credentials) and the document camera, or
+    None when the kiosk does not take documents."""
+    if not settings.documents:
+        return None
+    spool = Spool(Path(settings.document_spool))
+    credentials = Credentials(settings.device_id, settings.password)
+    uploader = Uploader(spool, settings.hub_http, credentials, site=settings.site)
+    return DocumentParts(spool, uploader, open_document_camera(settings.document_camera))
+
+
 def reader_for(settings: KioskConfig) -> ScreenReader | None:
     """Elder mode's read-aloud through the hall's voice (devicekit.voice) (espeak-ng), or None when switched off."""
     if not settings.voice:
@@ -76,6 +103,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         scan: Scan | None = None,
         reader: ScreenReader | None = None,
         cards: CardReader | None = None,
+        documents: DocumentParts | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -97,6 +125,15 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
             refresh=self._redraw,
             now=self.now,
         )
+        self.documents = documents
+        self.viewfinder: Viewfinder | None = None
+        self._sending = threading.Event()
+        """Set to end the background sender of spooled documents."""
+        if documents is not None:
+            self.model.documents = self._document_flow(documents)
+        self.model.rating = RatingFlow(  # 服务评价: over the hub's HTTP, the ticket's QR code its only credential
+            self.model.texts, RatingClient(settings.hub_http), run=_in_worker, post=self._post_and_redraw
+        )
 
     @staticmethod
     def now() -> datetime:
@@ -115,6 +152,11 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         Clock.schedule_interval(lambda _dt: controller.check_printer(), PRINTER_POLL_SECONDS)
         controller.check_printer()
         controller.watch_cards()
+        if self.documents is not None:  # what a restart or an outage left in the spool goes by itself
+            uploader = self.documents.uploader
+            threading.Thread(
+                target=keep_sending, args=(uploader, self._sending), name="kiosk-documents", daemon=True
+            ).start()
         if self.reader is not None:
             self.reader.start()
         self.link.start(wait=0)
@@ -122,6 +164,11 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
 
     def on_stop(self) -> None:
         self.controller.close()
+        if self.documents is not None:
+            self._sending.set()
+            self.documents.uploader.stop()
+        if self.viewfinder is not None:
+            self.viewfinder.close()
         if self.reader is not None:
             self.reader.stop(timeout=1)
         if isinstance(self.scan, CameraScan):
@@ -134,7 +181,7 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
 
     def _listen(self) -> None:
         """Besides what DeviceLink dispatches: the site's retained info and the district summary."""
-        self.link.follow_retained(wire.info_topic(self.settings.site), wire.SiteInfo, self._on_ui(self.model.on_info))
+        self.link.follow_retained(wire.info_topic(self.settings.site), wire.SiteInfo, self._on_ui(self._on_info))
         self.link.follow_retained(wire.DISTRICT_SUMMARY_TOPIC, wire.DistrictSummary, self._on_ui(self.model.on_summary))
         self.link.on_change = lambda: self._post(self._link_changed)
 
@@ -149,6 +196,11 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
             self._post(change)
 
         return handle
+
+    def _on_info(self, info: wire.SiteInfo) -> None:
+        self.model.on_info(info)
+        if self.model.documents is not None:
+            self.model.documents.on_info(info)
 
     def _link_changed(self) -> None:
         view = self.link.view
@@ -167,6 +219,53 @@ class KioskApp(App):  # type: ignore[misc]  # Kivy has no type hints
         if self.view is not None:
             self.view.update()
 
+    # -- handing in documents ------------------------------------------------------------------------------------
+
+    def _document_flow(self, parts: DocumentParts) -> DocumentFlow:
+        """The flow on the model's texts (one language switch for both), its results posted to the Kivy thread and
+        the screen redrawn; the viewfinder's verdicts only update the prompt under the preview (drawn in place)."""
+        flow = DocumentFlow(
+            self.settings.site, self.model.texts, parts.spool, parts.uploader,
+            run=_in_worker, post=self._post_and_redraw, public_url=self.settings.public_url,
+            print_receipt=self._print_receipt if self.controller.printing is not None else None,
+        )  # fmt: skip
+
+        def captured(page: CapturedPage) -> None:
+            self.model.touch(self.now())  # the camera took a page: someone is there
+            flow.on_captured(page)
+            self.controller.changed()
+
+        def failed(reason: str) -> None:
+            log.warning("document camera: %s", reason)
+            flow.on_camera_failed()
+            self.controller.changed()
+
+        self.viewfinder = Viewfinder(parts.camera, self._post, flow.on_verdict, captured, failed)
+        flow.attach(self.viewfinder)
+        return flow
+
+    def _post_and_redraw(self, change: Callable[[], None]) -> None:
+        def run() -> None:
+            change()
+            self.controller.changed()
+
+        self._post(run)
+
+    def _print_receipt(self, receipt: Receipt) -> bool:
+        """The receipt through the ticket printer (a worker thread); True when it printed."""
+        printing, info = self.controller.printing, self.model.info
+        if printing is None or info is None:
+            return False
+        data = build_receipt(printing.profile, info, receipt, language=self.model.texts.language)
+        result = printing.printer.print_ticket(data)
+        if not result.printed:
+            log.warning("receipt %s not printed: %s", receipt.case_number, result.en)
+        return result.printed
+
+
+def _in_worker(work: Callable[[], None]) -> None:
+    threading.Thread(target=work, name="kiosk-documents-work", daemon=True).start()
+
 
 def build_app(settings: KioskConfig) -> KioskApp:
     """The kiosk as configured: the link to the hub, the printer, the camera and the read-aloud voice."""
@@ -176,6 +275,7 @@ def build_app(settings: KioskConfig) -> KioskApp:
         scan=CameraScan(settings.camera_source),
         reader=reader_for(settings),
         cards=cards_for(settings),
+        documents=documents_for(settings),
     )
 
 

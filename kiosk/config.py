@@ -18,6 +18,8 @@
     camera = "0"                # check-in camera: an index (/dev/video0) or a video file / stream URL
     voice = true                # elder mode reads every screen aloud
     voice_cache = "var/kiosk-voice"
+    documents = false           # 材料提交: hand in documents under the document camera
+    document_camera = "1"       # its index, a video file / stream URL, or "folder:PATH" (photographs in turn)
     hub_url = "http://192.168.10.5:8080"   # the hub's HTTP address for handing in documents ("": public_url)
     document_spool = "var/kiosk-documents"
 
@@ -64,6 +66,11 @@ class KioskConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     voice_cache: str = "var/kiosk-voice"
     timezone: str = "Asia/Shanghai"
     """The site's time zone, for the issue time printed on the ticket."""
+    documents: bool = False
+    """The kiosk offers 材料提交 (kiosk/documents): it has a document camera; off, the tile says it is not open."""
+    document_camera: str = "1"
+    """The document camera (高拍仪) for OpenCV: a device index, a video file or stream URL, or ``folder:PATH`` (the
+    photographs of a folder in turn: a demo or test kiosk without the hardware)."""
     hub_url: str = ""
     """The hub's HTTP address as the kiosk reaches it, for handing in documents (``http://192.168.10.5:8080``);
     empty: ``public_url``."""

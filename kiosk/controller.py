@@ -28,7 +28,7 @@ import msgspec
 import contract as wire
 from devicekit.link import HubUnreachable
 from kiosk.id_reader import IdCard, IdReaderError
-from kiosk.model import Effect, KioskModel, Screen, Spoken
+from kiosk.model import Effect, KioskModel, Spoken
 from kiosk.printer import PrinterState, PrinterStatus, PrintResult
 from kiosk.printer_profile import PrinterProfile
 from kiosk.speech import ScreenReader
@@ -165,7 +165,7 @@ class KioskController:
         self.model.hub_online = self.link.connected.is_set() and self.link.hub_online
         self.refresh()
         self.speak()
-        if self.model.screen != Screen.CHECKIN:
+        if not self.model.wants_camera:
             self._scanning.clear()
 
     def speak(self) -> None:
@@ -360,6 +360,8 @@ class KioskController:
         body = self.model.on_scanned(code, self.now())
         if body is not None:
             self._send(CHECK_IN, body, self.model.on_checkin_reply)
+        elif self.model.wants_camera:  # not the code this screen looks for: look on (the same code stays quiet)
+            self._scanning.set()
 
     def _camera_failed(self, reason: str) -> None:
         self.model.on_camera_failed()

@@ -18,10 +18,12 @@ import contract as wire
 from devicekit.materials import material_line
 from devicekit.voice import ticket_en, ticket_zh
 from kiosk.id_reader import IdCard
+from kiosk.officer_code import OfficerEntry
 from kiosk.texts import Texts, spoken_wait_text, wait_text
 
 if TYPE_CHECKING:
     from kiosk.documents.flow import DocumentFlow
+    from kiosk.rating import RatingFlow
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -37,6 +39,10 @@ class Screen(enum.StrEnum):
     """The camera looks for an appointment's QR code."""
     DOCUMENTS = "documents"
     """Handing in documents: ``KioskModel.documents`` (kiosk/documents/flow.py) has the steps."""
+    RATING = "rating"
+    """Rating a service after scanning the ticket: ``KioskModel.rating`` (kiosk/rating.py) has the steps."""
+    OFFICER = "officer"
+    """A service experience officer types or scans their code (kiosk/officer_code.py)."""
 
 
 class Effect(enum.StrEnum):
@@ -138,6 +144,10 @@ class KioskModel:
         """The ID card laid on the reader for this citizen's ticket (dropped with the ticket or back home)."""
         self.documents: DocumentFlow | None = None
         """The hand-in of documents, when the kiosk has a document camera (材料提交)."""
+        self.rating: RatingFlow | None = None
+        """Rating a service by the ticket's QR code (服务评价), when the kiosk reaches the hub over HTTP."""
+        self.officer = OfficerEntry()
+        """A service experience officer's code for the next ticket (体验官)."""
         self._last_touch: datetime | None = None
 
     # -- what the hub tells us --------------------------------------------------------------------------------
@@ -172,6 +182,8 @@ class KioskModel:
     def home_actions(self) -> list[tuple[str, str]]:
         """(action, label) of the home screen's buttons; elder mode shows fewer choices."""
         actions = [("take", self.texts("Take a ticket")), ("checkin", self.texts("Check in an appointment"))]
+        if self.rating is not None:
+            actions.append(("rate", self.texts("Rate our service")))
         if not self.elder_mode:
             actions += [("documents", self.texts("Hand in documents")), ("nearby", self.texts("Nearby service sites"))]
         if not self.elder_mode:  # the way in is prominent; the way out stays in the header ("标准模式")
@@ -241,7 +253,7 @@ class KioskModel:
     def tap(self, action: str, now: datetime) -> Effect | None:
         """A tap on a button; the effect the controller must carry out, if any."""
         self.touch(now)
-        leaving_scan = self.screen == Screen.CHECKIN and action not in ("elder", "language")
+        leaving_scan = self.wants_camera and action not in ("elder", "language")
         effect: Effect | None = Effect.STOP_SCAN if leaving_scan else None
         if action in ("take", "checkin") and not self.hub_online:
             self._show(Screen.MESSAGE, self.texts("The service is unreachable. Please try again or ask the staff."))
@@ -253,6 +265,8 @@ class KioskModel:
             effect = Effect.START_SCAN
         elif action == "nearby":
             self._show(Screen.NEARBY)
+        elif action in ("rate", "officer"):
+            effect = self._scan_for(action)
         elif action == "documents" and self.documents is not None:
             self._show(Screen.DOCUMENTS)
             self.documents.start(card=self.card, ticket_id=None)
@@ -268,6 +282,19 @@ class KioskModel:
         elif action in ("back", "home"):
             self._show(Screen.HOME)
         return effect
+
+    def _scan_for(self, action: str) -> Effect | None:
+        """Open a screen that reads a QR code: the ticket to rate ("rate"), an officer's code ("officer", from the
+        matters; "take" goes back there with the code kept for the ticket)."""
+        if action == "officer":
+            self._show(Screen.OFFICER)
+            self.officer.start()
+        elif self.rating is not None:
+            self._show(Screen.RATING)
+            self.rating.start()
+        else:
+            return None
+        return Effect.START_SCAN
 
     def on_card(self, card: IdCard, now: datetime) -> None:
         """An ID card was laid on the reader: the next ticket is registered to it; from the start screen, on to the
@@ -296,6 +323,8 @@ class KioskModel:
         body: dict[str, Any] = {"matters": [code], "channel": "kiosk"}
         if self.card is not None:
             body["id_number"] = self.card.id_number
+        if self.officer.code is not None:
+            body["officer_code"] = self.officer.code
         return body
 
     def on_issue_reply(self, reply: wire.Reply, printed: bool | None = True) -> None:
@@ -306,6 +335,7 @@ class KioskModel:
             return
         ticket = reply.ticket
         self.card = None  # the ticket is registered to it: the next citizen starts without
+        self.officer.forget()  # the visit is the hub's to record now
         wait = ticket.wait
         names = [self._matter_name(code) for code in ticket.matters]
         slot = ticket.appointment
@@ -334,8 +364,24 @@ class KioskModel:
         )
         self.ticket = replace(self.ticket, printed=printed, print_note=note)
 
+    @property
+    def wants_camera(self) -> bool:
+        """A screen that reads QR codes: check-in, the ticket to rate, an officer's code."""
+        rating = self.screen == Screen.RATING and self.rating is not None and self.rating.scanning
+        officer = self.screen == Screen.OFFICER and not self.officer.recorded
+        return self.screen == Screen.CHECKIN or rating or officer
+
     def on_scanned(self, code: str, now: datetime) -> dict[str, Any] | None:
-        """The camera read a code: the check-in request's body, or None when nobody is on the scanning screen."""
+        """The camera read a code: the check-in request's body, or None when it is not for a check-in (a ticket to
+        rate, an officer's code: they are taken here) or nobody is on a scanning screen."""
+        if self.screen == Screen.RATING and self.rating is not None:
+            self.touch(now)
+            self.rating.on_scanned(code)
+            return None
+        if self.screen == Screen.OFFICER:
+            self.touch(now)
+            self.officer.on_scanned(code)
+            return None
         if self.screen != Screen.CHECKIN or not code.strip():
             return None
         self.touch(now)
@@ -371,7 +417,7 @@ class KioskModel:
             return
         limit = self.timing.elder_idle_seconds if self.elder_mode else self.timing.idle_seconds
         left = limit - (now - self._last_touch).total_seconds()
-        if left <= 0:
+        if left <= 0 or (self.screen == Screen.RATING and self.rating is not None and self.rating.expired()):
             self._show(Screen.HOME)
             self.warning_seconds_left = None
         elif self.elder_mode and left <= self.timing.warning_seconds:
@@ -408,6 +454,11 @@ class KioskModel:
             sentences += [t("Check in an appointment"), t("Hold the QR code of your appointment up to the camera.")]
         elif self.screen == Screen.DOCUMENTS and self.documents is not None:
             sentences += self.documents.spoken().sentences
+        elif self.screen == Screen.RATING and self.rating is not None:
+            sentences += self.rating.spoken().sentences
+        elif self.screen == Screen.OFFICER:
+            recorded = self.officer.recorded
+            sentences.append(t("Recorded.") if recorded else t("Experience officer: type or scan your code."))
         elif self.message:
             sentences.append(self.message)
         sentences = [sentence for sentence in sentences if sentence]
@@ -434,6 +485,7 @@ class KioskModel:
         self.retry_action = None
         if screen == Screen.HOME:
             self.card = None
+            self.officer.forget()
 
     def _spoken_number(self, number: str) -> str:
         try:

@@ -25,6 +25,8 @@ from kivy.uix.widget import Widget
 
 from devicekit.look import RGB
 from devicekit.widgets import NUMBER_FONT, Panel, rgba, scrolling, vertical
+from kiosk import officer_view, rating_view
+from kiosk.documents import view as documents_view
 from kiosk.model import Effect, KioskModel, MatterTile, NearbySite, Screen
 from kiosk.theme import LINE_HEIGHT, Pair, Theme, theme_for
 
@@ -307,6 +309,12 @@ class KioskView(Panel):
         self.model.touch(self.now())
         self.render()
 
+    def act(self, change: Callable[[], None]) -> None:
+        """A tap on a step of a flow (rating, the officer's keys): someone is there; the flow changes; redraw."""
+        self.model.touch(self.now())
+        change()
+        self.render()
+
     def pick_nearby(self, code: str) -> None:
         self.model.touch(self.now())
         self.nearby_code = code
@@ -338,6 +346,9 @@ class KioskView(Panel):
             tuple(m.matter_tiles()),
             m.card_note(),
             tuple(m.nearby(self._nearby_code())) if m.screen == Screen.NEARBY else (),
+            documents_view.picture(m.documents) if m.screen == Screen.DOCUMENTS and m.documents else (),
+            m.rating.picture() if m.screen == Screen.RATING and m.rating else (),
+            m.officer.picture() if m.screen == Screen.OFFICER else (),
             self.nearby_code,
             tuple(self.size),
         )
@@ -375,6 +386,9 @@ class KioskView(Panel):
             Screen.NEARBY: self._nearby,
             Screen.MESSAGE: self._message,
             Screen.CHECKIN: self._checkin,
+            Screen.DOCUMENTS: self._documents,
+            Screen.RATING: self._rating,
+            Screen.OFFICER: self._officer,
         }
         body = BoxLayout(orientation="vertical", padding=dp(theme.padding), spacing=dp(theme.spacing))
         screens[self.model.screen](body, theme)
@@ -448,11 +462,14 @@ class KioskView(Panel):
         more.height = dp(theme.button_height) * 0.8
         return self._bar(text, theme.colours.warning, theme, more)
 
-    def _title_row(self, body: BoxLayout, title: str, theme: Theme) -> None:
+    def _title_row(self, body: BoxLayout, title: str, theme: Theme, *extra: Widget) -> None:
+        """The screen's heading, then ``extra`` buttons and "返回"."""
         c = theme.colours
         row = BoxLayout(size_hint_y=None, height=dp(theme.button_height), spacing=dp(theme.spacing))
         heading = Text(title, c.page, theme.title, "title", strong=True, paragraph=False, pos_hint={"center_y": 0.5})
         row.add_widget(heading)
+        for widget in extra:
+            row.add_widget(widget)
         back = FlatButton(self.model.texts("Back"), c.secondary, theme.main, theme, lambda: self.tap("back"))
         back.size_hint_x, back.width = None, dp(theme.button_height) * 2.5
         row.add_widget(back)
@@ -499,7 +516,7 @@ class KioskView(Panel):
 
     def _matters(self, body: BoxLayout, theme: Theme) -> None:
         c, t = theme.colours, self.model.texts
-        self._title_row(body, t("Choose your matter"), theme)
+        self._title_row(body, t("Choose your matter"), theme, officer_view.officer_button(self, theme))
         card = self.model.card_note()
         if card is not None:
             body.add_widget(self._notice(card, c.tile, theme))
@@ -701,6 +718,18 @@ class KioskView(Panel):
         words.add_widget(Widget())
         row.add_widget(words)
         body.add_widget(row)
+
+    def _documents(self, body: BoxLayout, theme: Theme) -> None:
+        """Handing in documents: the flow's step (kiosk/documents/view.py)."""
+        documents_view.draw(self, body, theme)
+
+    def _rating(self, body: BoxLayout, theme: Theme) -> None:
+        """Rating a service by the ticket's QR code (kiosk/rating_view.py)."""
+        rating_view.draw_rating(self, body, theme)
+
+    def _officer(self, body: BoxLayout, theme: Theme) -> None:
+        """The service experience officer's code (kiosk/officer_view.py)."""
+        officer_view.draw_officer(self, body, theme)
 
 
 def _by_category(tiles: Iterable[MatterTile]) -> list[tuple[str, list[MatterTile]]]:

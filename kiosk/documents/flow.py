@@ -18,7 +18,7 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -67,13 +67,16 @@ class Step(enum.StrEnum):
 
 
 class CameraControl(Protocol):
-    """What the flow asks of its ``Viewfinder``: look for a page of a shape, or stop looking."""
+    """What the flow (and its screen) asks of its ``Viewfinder``: look for a page of a shape, or stop looking; the
+    newest frame for the preview."""
 
     def arm(self, shape: wire.PageShape) -> None: ...
 
     def disarm(self) -> None: ...
 
     def capture_now(self) -> None: ...
+
+    def latest(self) -> Any: ...
 
 
 class Capture(Protocol):
@@ -276,18 +279,16 @@ class DocumentFlow:
         run: Run,
         post: Post,
         public_url: str = "",
-        commitments: Mapping[str, Sequence[int]] | None = None,
         print_receipt: Callable[[Receipt], bool] | None = None,
         attempts: int = 4,
     ) -> None:
-        """``commitments``: matter code → indexes of its materials the district lets a citizen replace by a signed
-        commitment (the catalogue does not say it yet). ``print_receipt`` prints the receipt (on a worker thread),
+        """A material the catalogue marks ``commitment_allowed`` may be replaced by a signed commitment, when the hub
+        allows it for the citizen's card. ``print_receipt`` prints the receipt (on a worker thread),
         True when it did. ``attempts``: tries while the citizen waits; then the receipt says the documents are
         saved on the kiosk (the background sender, ``uploader.keep_sending``, delivers them)."""
         self.site_id, self.texts, self.spool, self.uploader = site_id, texts, spool, uploader
         self.run, self.post = run, post
         self.public_url = public_url
-        self.commitments = {code: frozenset(indexes) for code, indexes in (commitments or {}).items()}
         self.print_receipt = print_receipt
         self.attempts = attempts
         self.info: wire.SiteInfo | None = None
@@ -599,7 +600,7 @@ class DocumentFlow:
 
     def commitment_hint(self) -> str:
         """Said on the checklist when the matter allows commitments but the card is not read (or not allowed)."""
-        if self.matter is None or not self.commitments.get(self.matter.code):
+        if self.matter is None or not any(m.commitment_allowed for m in self.matter.materials):
             return ""
         if self.card is None:
             return self.texts("Lay your ID card on the reader to sign a commitment instead of a material.")
@@ -681,9 +682,8 @@ class DocumentFlow:
         return self.materials[self.current].shape if self.current is not None else wire.PageShape.A4
 
     def _offer_commitments(self) -> None:
-        allowed = self.commitments.get(self.matter.code, frozenset()) if self.matter else frozenset()
-        for index, state in enumerate(self.materials):
-            state.commitment_allowed = bool(self.commitment_allowed) and index in allowed
+        for state in self.materials:
+            state.commitment_allowed = bool(self.commitment_allowed) and state.info.commitment_allowed
             if state.committed and not state.commitment_allowed:
                 state.committed = False
 

@@ -52,10 +52,16 @@ from PIL import Image
 import contract as wire
 from devicekit.look import CJK_FONT
 from devicekit.widgets import Panel, use_font
+from kiosk.documents import vision
+from kiosk.documents.flow import CapturedPage, DocumentFlow
+from kiosk.documents.spool import Spool
+from kiosk.documents.uploader import Credentials, Uploader
 from kiosk.id_reader import IdCard
 from kiosk.model import KioskModel
+from kiosk.rating import RatingFlow, Unreachable
 from kiosk.view import KioskView
 from tests.kiosk.test_model import DISTRICT, WEDNESDAY_10AM, Hall
+from tests.support.documents import photograph
 
 CARD = IdCard(
     name="张三丰", gender="1", nation="01", birth="19491231", address="北京市朝阳区", id_number="11010519491231002X",
@@ -79,6 +85,12 @@ class Scene:
     """Scan an appointment: "ok" checks in (a ticket with its slot), anything else is the hub's refusal."""
     card: bool = False
     """Lay an ID card on the reader first."""
+    rating: str | None = None
+    """Rate a service: "scan" (the camera looks), "form" (a bad rating being given), "thanks", "unreachable"."""
+    officer: str | None = None
+    """On the matters, open the officer's entry and type these keys."""
+    documents: str | None = None
+    """Hand in documents up to this step of the flow (``DOCUMENT_STEPS``), from the home screen's tile."""
 
 
 SCENES = {
@@ -97,7 +109,17 @@ SCENES = {
     "elder-checkin": Scene(elder=True, steps=("checkin",)),
     "checkin-ticket": Scene(steps=("checkin",), check_in="ok"),
     "checkin-refused": Scene(steps=("checkin",), check_in="该预约已过期，请重新预约或现场取号"),
+    "rating-scan": Scene(rating="scan"),
+    "rating": Scene(rating="form"),
+    "elder-rating": Scene(elder=True, rating="form"),
+    "rating-thanks": Scene(rating="thanks"),
+    "elder-rating-unreachable": Scene(elder=True, rating="unreachable"),
+    "officer-code": Scene(steps=("take",), officer="7K2MQ9"),
+    "elder-officer-code": Scene(elder=True, steps=("take",), officer="7K2MQ9"),
 }
+DOCUMENT_STEPS = ("matters", "checklist", "capture", "review", "commitment", "submitting", "receipt")
+SCENES |= {f"documents-{step}": Scene(documents=step) for step in DOCUMENT_STEPS}
+SCENES |= {f"elder-documents-{step}": Scene(elder=True, documents=step) for step in DOCUMENT_STEPS}
 
 SIZES = {"1080p": "1920x1080", "768p": "1366x768"}
 SCREENSHOTS = {
@@ -112,6 +134,14 @@ SCREENSHOTS = {
     "kiosk-checkin-ticket-1080p.png": ("checkin-ticket", "1920x1080"),
     "kiosk-checkin-refused-768p.png": ("checkin-refused", "1366x768"),
     "kiosk-ticket-portrait.png": ("ticket-unprinted", "1080x1920"),
+    "kiosk-rating-1080p.png": ("rating", "1920x1080"),
+    "kiosk-elder-rating-1080p.png": ("elder-rating", "1920x1080"),
+    "kiosk-officer-code-1080p.png": ("officer-code", "1920x1080"),
+    **{
+        f"kiosk-{mode}documents-{step}-1080p.png": (f"{mode}documents-{step}", "1920x1080")
+        for mode in ("", "elder-")
+        for step in DOCUMENT_STEPS
+    },
 }
 """The screenshots kept in docs/screenshots/ (``--all``); the tests render and check every one of them."""
 
@@ -142,9 +172,161 @@ def build_model(scene: Scene) -> KioskModel:
     if scene.check_in is not None:
         assert model.on_scanned("APPT-8F3K2", now) is not None
         model.on_checkin_reply(checked_in(hall) if scene.check_in == "ok" else refused(scene.check_in))
+    if scene.documents is not None:
+        hand_in(model, scene.documents)
+    rate_or_type_a_code(model, scene, now)
     if scene.warn:
         model.tick(now + timedelta(seconds=model.timing.elder_idle_seconds - 15))
     return model
+
+
+# -- handing in documents: the real flow, with the camera's photographs and the hub's answers played in -------------
+
+DOCUMENT_MATTER = "D01"
+"""居住证办理: five materials, two of which the catalogue lets a commitment replace."""
+CASE_NUMBER = "CENTRE-20261125-0007"
+PHOTOS = {"card": photograph(1, kind="card"), "form": photograph(3, kind="form"), "text": photograph(3, kind="text")}
+
+
+class StillCamera:
+    """The document camera with one photograph under it (the flow's ``CameraControl``): no threads, no taking."""
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+
+    def arm(self, shape: wire.PageShape) -> None:
+        pass
+
+    def disarm(self) -> None:
+        pass
+
+    def capture_now(self) -> None:
+        pass
+
+    def latest(self) -> Any:
+        return self.frame
+
+
+class DeskHub(Uploader):
+    """The hub's answers without a hub: this citizen may sign commitments; a submission gets ``CASE_NUMBER``."""
+
+    def check_commitment(self, id_number: str) -> bool:
+        return True
+
+    def send(self, submission_id: str, attempts: int | None = None) -> wire.CaseReceipt:
+        receipt = wire.CaseReceipt(case_number=CASE_NUMBER, state=wire.CaseState.SUBMITTED, status_url="/case/8F3K2QX")
+        self.spool.opened(submission_id, receipt)
+        self.spool.submitted(submission_id, receipt)
+        return receipt
+
+
+def taken(kind: str, shape: wire.PageShape) -> CapturedPage:
+    """A page as the viewfinder takes it: found, corrected to its shape, encoded and thumbnailed."""
+    frame = PHOTOS[kind].frame
+    verdict = vision.analyse(frame)
+    assert verdict.corners is not None
+    corrected = vision.correct(frame, verdict.corners, shape)
+    return CapturedPage(vision.encode_page(corrected), vision.thumbnail(corrected, 240), shape)
+
+
+def hand_in(model: KioskModel, step: str) -> None:
+    """From the home tile up to ``step``: the flow's own taps, the camera's pages and the hub's answers in between."""
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-spool-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    spool = Spool(folder)
+    hub = DeskHub(spool, "http://hub.invalid", Credentials("kiosk-centre-1", "-"), site=model.site_id)
+    deferred: list[Any] = []
+    flow = DocumentFlow(
+        model.site_id, model.texts, spool, hub, run=deferred.append if step == "submitting" else lambda work: work(),
+        post=lambda change: change(), public_url="https://hall.example.cn",
+    )  # fmt: skip
+    camera = StillCamera(PHOTOS["form"].frame)
+    flow.attach(camera)
+    assert model.info is not None
+    flow.on_info(model.info)
+    model.documents = flow
+    now = WEDNESDAY_10AM
+    model.tap("documents", now)
+    model.on_card(CARD, now)  # the card on the reader: commitments are offered
+    if step == "matters":
+        return
+    flow.choose_matter(DOCUMENT_MATTER)
+    flow.capture(0)
+    flow.on_captured(taken("card", wire.PageShape.ID_CARD))
+    if step == "review":
+        flow.add_page()
+        flow.on_captured(taken("card", wire.PageShape.ID_CARD))
+        return
+    flow.done_material()
+    if step == "commitment":
+        flow.commit(4)
+        return
+    if step == "capture":
+        flow.capture(1)
+        flow.on_verdict(vision.analyse(camera.frame))
+        return
+    flow.commit(4)
+    flow.consent()
+    if step == "checklist":
+        return
+    flow.capture(1)
+    flow.on_captured(taken("form", wire.PageShape.A4))
+    flow.done_material()
+    flow.submit()
+    if step == "submitting":  # the upload is under way (its work is held back): the hub has one of the two pages
+        assert deferred
+        hub.on_page(wire.PageRef(material=0, page=1), 1, 2)
+
+
+# -- rating a service: the real flow, with the hub's answers played in (tests/kiosk/test_rating.py uses a server) --
+
+RATING_OFFER = wire.RatingOffer(
+    state=wire.RatingOfferState.OPEN, number="B012", matter_zh="城乡居民养老保险参保登记",
+    matter_en="Residents' pension insurance enrolment", window_number=5,
+)  # fmt: skip
+
+
+class RatingAnswers:
+    """The hub's two rating routes answered at once (``kiosk.rating.Client``); ``Unreachable`` when told so."""
+
+    def __init__(self, reachable: bool = True) -> None:
+        self.reachable = reachable
+
+    def offer(self, token: str) -> wire.RatingOffer:
+        return RATING_OFFER
+
+    def rate(self, token: str, rating: wire.TicketRating) -> wire.RatingOffer:
+        if not self.reachable:
+            raise Unreachable("the scene's hub is away")
+        return msgspec.structs.replace(RATING_OFFER, state=wire.RatingOfferState.RATED, level=rating.level)
+
+
+def rate_or_type_a_code(model: KioskModel, scene: Scene, now: Any) -> None:
+    """The scene's rating step, or the officer's keys typed on the entry opened from the matters."""
+    if scene.rating is not None:
+        rate(model, scene.rating, now)
+    if scene.officer is not None:
+        model.tap("officer", now)
+        for key in scene.officer:
+            model.officer.press(key)
+
+
+def rate(model: KioskModel, step: str, now: Any) -> None:
+    """From the home screen's tile to ``step``: the ticket scanned, 不满意 with two parts and two reasons given."""
+    answers = RatingAnswers(reachable=step != "unreachable")
+    model.rating = RatingFlow(model.texts, answers, run=lambda work: work(), post=lambda change: change(), attempts=1)
+    model.tap("rate", now)
+    if step == "scan":
+        return
+    model.on_scanned(f"https://hall.example.cn/t/{'Q' * 20}", now)
+    flow = model.rating
+    flow.choose_level(2)
+    flow.choose_aspect("efficiency", 2)
+    flow.choose_aspect("attitude", 3)
+    flow.toggle_reason(wire.RatingReason.LONG_WAIT)
+    flow.toggle_reason(wire.RatingReason.NOT_TOLD_AT_ONCE)
+    if step != "form":
+        flow.send()
 
 
 def checked_in(hall: Hall) -> wire.Reply:

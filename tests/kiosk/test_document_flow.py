@@ -44,6 +44,7 @@ from tests.support.documents import photograph
 from tests.support.hub_process import HubProcess
 
 MATTER = "B01"  # 社会保障卡申领/补换: 居民身份证, 证件照, 原社会保障卡
+RESIDENCE = "D01"  # 居住证办理: the catalogue lets a commitment replace its proofs of residence and of work (3, 4)
 NOW = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
 CITIZEN = "11010519491231002X"
 LISTED = "110101199003074477"  # put on the district's list of broken commitments by a test below
@@ -253,21 +254,21 @@ def test_a_commitment_is_offered_only_to_a_citizen_the_hub_allows(
     ui: UiThread,
     info: wire.SiteInfo,
 ) -> None:
-    flow, _camera = flow_for(real_hub, kiosk, tmp_path, ui, info, commitments={MATTER: (2,)})
+    flow, _camera = flow_for(real_hub, kiosk, tmp_path, ui, info)
     flow.start()
-    flow.choose_matter(MATTER)
+    flow.choose_matter(RESIDENCE)
     assert flow.commitment_hint() == "将身份证放在读卡区，可用告知承诺代替部分材料。"
-    assert [offer for *_, offer in flow.checklist()] == ["", "", ""]
+    assert [offer for *_, offer in flow.checklist()] == [""] * 5
     flow.on_card(card())
     ui.pump_until(lambda: flow.commitment_allowed is True)
-    assert [offer for *_, offer in flow.checklist()] == ["", "", "commit"]
+    assert [offer for *_, offer in flow.checklist()] == ["", "", "", "commit", "commit"]  # the catalogue's flags
     flow.commit(1)  # not a material the district lets a commitment replace
     assert at(flow) == Step.CHECKLIST
-    flow.commit(2)
+    flow.commit(4)
     assert at(flow) == Step.COMMITMENT and "本人承诺" in flow.commitment_text()
     assert flow.commitment_text() in flow.spoken().sentences
     flow.consent()
-    assert at(flow) == Step.CHECKLIST and flow.checklist()[2][1] == "已以告知承诺代替"
+    assert at(flow) == Step.CHECKLIST and flow.checklist()[4][1] == "已以告知承诺代替"
     flow.capture(0)
     ui.pump_until(lambda: at(flow) == Step.REVIEW, timeout=10)
     flow.done_material()
@@ -289,11 +290,11 @@ def test_a_commitment_is_offered_only_to_a_citizen_the_hub_allows(
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     flow.start(card=card(LISTED))
-    flow.choose_matter(MATTER)
+    flow.choose_matter(RESIDENCE)
     ui.pump_until(lambda: flow.commitment_allowed is False)
-    assert [offer for *_, offer in flow.checklist()] == ["", "", ""]
+    assert [offer for *_, offer in flow.checklist()] == [""] * 5
     assert flow.commitment_hint() == "您暂不能使用告知承诺，请提交全部材料。"
-    flow.commit(2)
+    flow.commit(4)
     assert at(flow) == Step.CHECKLIST
 
 

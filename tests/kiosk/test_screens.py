@@ -37,6 +37,10 @@ RENDERS = {
     "home-roboto": ("home", "1366x768", ROBOTO),
     "elder-matters": ("elder-matters", "1366x768", CJK_FONT),
     "elder-english-ticket": ("elder-english-ticket", "1366x768", CJK_FONT),
+    "rating-scan-768p": ("rating-scan", "1366x768", CJK_FONT),
+    "rating-thanks-768p": ("rating-thanks", "1366x768", CJK_FONT),
+    "elder-rating-unreachable-1080p": ("elder-rating-unreachable", "1920x1080", CJK_FONT),
+    "elder-officer-code-1080p": ("elder-officer-code", "1920x1080", CJK_FONT),
 }
 """Every screenshot kept in docs/screenshots/, at its size, and a few more screens."""
 ELDER_RENDERS = [name for name in RENDERS if name.startswith("elder")]
@@ -192,6 +196,59 @@ def test_a_checked_in_ticket_shows_its_slot_and_a_refusal_offers_to_scan_again(r
     reason = refused.label("该预约已过期，请重新预约或现场取号")
     assert tuple(reason["bg"]) == NORMAL.colours.alert.bg
     assert [b["text"] for b in refused.data["buttons"] if b["text"] in ("重新扫码", "返回")] == ["重新扫码", "返回"]
+
+
+@pytest.mark.parametrize("name", ["rating-1080p", "elder-rating-1080p"])
+def test_the_rating_form_shows_five_levels_three_parts_and_reasons_with_the_choice_marked(
+    renders: dict[str, Render], name: str
+) -> None:
+    render = renders[name]
+    buttons = [button["text"] for button in render.data["buttons"]]
+    levels = ["非常满意", "满意", "基本满意", "√不满意", "非常不满意"]
+    assert buttons[buttons.index("非常满意") : buttons.index("非常满意") + 5] == levels  # the big row, first
+    marked = ["√不满意", "√不满意", "√基本满意", "√等候时间长", "√未一次性告知"]  # overall, two parts, two reasons
+    assert [b for b in buttons if b.startswith("√")] == marked
+    texts = [label["text"] for label in render.labels]
+    assert {"办事效率", "服务水平", "服务态度", "B012 · 城乡居民养老保险参保登记 · 5 号窗口", "提交评价"} <= set(texts)
+    chosen = next(label for label in render.labels if label["text"] == "√不满意")
+    assert tuple(chosen["bg"]) == (ELDER if name.startswith("elder") else NORMAL).colours.primary.bg
+
+
+def test_rating_asks_for_the_ticket_then_thanks_and_a_lost_hub_offers_to_try_again(
+    renders: dict[str, Render],
+) -> None:
+    scan = [label["text"] for label in renders["rating-scan-768p"].labels]
+    assert "请将号票上的二维码对准摄像头。" in scan and "正在识别…" in scan
+    assert "感谢您的评价！" in [label["text"] for label in renders["rating-thanks-768p"].labels]
+    lost = renders["elder-rating-unreachable-1080p"]
+    assert "暂时无法连接服务系统，请稍后重试或咨询工作人员。" in [label["text"] for label in lost.labels]
+    assert [b["text"] for b in lost.data["buttons"]][-3:] == ["重试", "扫描其他号票", "返回首页"]
+
+
+def test_the_officer_entry_is_a_quiet_button_and_a_keypad_with_the_camera(renders: dict[str, Render]) -> None:
+    matters = renders["matters-1080p"]
+    way_in = matters.label("体验官")
+    assert way_in["font_dp"] < matters.label("返回")["font_dp"]  # quieter than "返回" beside it
+    assert tuple(way_in["bg"]) == NORMAL.colours.muted.bg
+    for name in ("officer-code-1080p", "elder-officer-code-1080p"):
+        render = renders[name]
+        texts = [label["text"] for label in render.labels]
+        assert "TY-7K2M-Q9" in texts and "或将编码的二维码对准摄像头。" in texts
+        keys = [b["text"] for b in render.data["buttons"] if len(b["text"]) == 1]
+        assert "".join(keys) == "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # the code's alphabet: no I, L, O, U
+
+
+def test_handing_in_documents_shows_each_step_and_its_prompt_large(renders: dict[str, Render]) -> None:
+    checklist = renders["documents-checklist-1080p"]
+    assert any(label["text"].endswith("已以告知承诺代替") for label in checklist.labels)
+    buttons = [button["text"] for button in checklist.data["buttons"]]
+    assert {"拍摄", "查看已拍", "以承诺代替", "撤回承诺", "确认提交"} <= set(buttons)
+    assert renders["elder-documents-capture-1080p"].label("请保持不动，将自动拍照")["font_dp"] >= 50
+    assert [b["text"] for b in renders["documents-review-1080p"].data["buttons"]].count("重拍") == 2
+    signer = "承诺人：张*丰 1101**********002X"
+    assert signer in [label["text"] for label in renders["documents-commitment-1080p"].labels]
+    number = renders["elder-documents-receipt-1080p"].label("CENTRE-20261125-0007")
+    assert number["role"] == "number" and number["font_dp"] >= 40  # one line, however narrow the card
 
 
 @pytest.mark.parametrize("size", ["1080p", "768p"])
