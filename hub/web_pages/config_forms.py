@@ -598,6 +598,8 @@ def matter_values(matter: Matter | None) -> dict[str, str]:
     rows = [*materials, *[Material(name_zh="", name_en="") for _ in range(EMPTY_MATERIALS)]]
     for n, material in enumerate(rows):
         values |= {f"material.{n}.{key}": str(getattr(material, key)) for key in _MATERIAL_KEYS}
+        if material.commitment_allowed:
+            values[f"material.{n}.commitment_allowed"] = "on"
     return values
 
 
@@ -640,7 +642,10 @@ def parse_matter(fields: Mapping[str, str], district: District, code: str | None
         if form.ticked(f"material.{n}.remove") or not any(names):
             del form.problems[mark:]
             continue
-        materials.append(Material(name_zh=names[0], name_en=names[1], originals=counts[0] or 0, copies=counts[1] or 0))
+        materials.append(Material(
+            name_zh=names[0], name_en=names[1], originals=counts[0] or 0, copies=counts[1] or 0,
+            commitment_allowed=form.ticked(f"material.{n}.commitment_allowed"),
+        ))  # fmt: skip
         rows.append(n)
     reason = form.reason()
     form.finish()

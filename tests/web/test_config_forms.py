@@ -270,6 +270,19 @@ def test_materials_are_rows_empty_ones_ignored_ticked_ones_removed() -> None:
     assert (after.materials[-1].originals, after.materials[-1].copies) == (1, 1)
 
 
+def test_a_ticked_commitment_box_lets_a_signed_commitment_replace_that_material_and_unticking_takes_it_back() -> None:
+    d01 = DISTRICT.matter("D01")
+    assert d01 is not None and any(m.commitment_allowed for m in d01.materials)  # the sample flags two of them
+    ticked = forms.parse_matter(matter_form("A01", **{"material.2.commitment_allowed": "on"}), DISTRICT, "A01")
+    values = matter_form("D01")
+    unticked = {key: value for key, value in values.items() if not key.endswith(".commitment_allowed")}
+    cleared = forms.parse_matter(unticked, DISTRICT, "D01")
+
+    a01, d01_after = ticked.edit(DISTRICT).matter("A01"), cleared.edit(DISTRICT).matter("D01")
+    assert a01 is not None and [m.commitment_allowed for m in a01.materials] == [False, False, True, False, False]
+    assert d01_after is not None and not any(m.commitment_allowed for m in d01_after.materials)
+
+
 def test_a_material_s_problem_is_placed_on_its_form_row_not_its_place_in_the_list() -> None:
     row = {"material.7.name_zh": "营业执照", "material.7.originals": "0", "material.7.copies": "0"}
     parsed = forms.parse_matter(matter_form("A01", **row, **{"material.1.remove": "on"}), DISTRICT, "A01")
