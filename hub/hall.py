@@ -41,6 +41,8 @@ CLERK_ID = "demo"
 DEVICES_FILE = "var/hall/devices.toml"
 """The demo devices' credentials and the clerk's PIN (readable by this user only): never in the log."""
 CLERK_NAME = "演示窗口员"
+SAMPLE_DOCUMENTS = REPO / "assets" / "sample_documents"
+"""Photographs the demo kiosk's document camera shows in turn (``folder:``), so 材料提交 works without a 高拍仪."""
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,15 @@ def provision(config: HubConfig, site_id: str, path: Path) -> dict[str, Any]:
     return hall
 
 
-def app_environment(app: App, hall: Mapping[str, Any], host: str, port: int) -> dict[str, str]:
-    """The settings of one app as its ``<PREFIX>_<KEY>`` variables."""
+def app_environment(app: App, hall: Mapping[str, Any], host: str, port: int, hub_url: str) -> dict[str, str]:
+    """The settings of one app as its ``<PREFIX>_<KEY>`` variables (``hub_url``: the hub's HTTP address)."""
     device = hall["devices"][app.role]
     values = {"HOST": host, "PORT": str(port), "SITE": hall["site"], "DEVICE_ID": device["device_id"]}
     values |= {"PASSWORD": device["password"], "FULLSCREEN": "false"}
     if app.kind == DeviceKind.CALLER:
         values["WINDOW"] = hall["window"]
+    if app.kind == DeviceKind.KIOSK:
+        values |= {"DOCUMENTS": "true", "DOCUMENT_CAMERA": f"folder:{SAMPLE_DOCUMENTS}", "HUB_URL": hub_url}
     return {f"{app.prefix}_{key}": value for key, value in values.items()}
 
 
@@ -139,7 +143,7 @@ def run_hall(config: HubConfig, site_id: str, hub_args: list[str]) -> int:
             time.sleep(0.2)
         screen = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
         for app in APPS:
-            environment = app_environment(app, hall, host, port)
+            environment = app_environment(app, hall, host, port, f"http://127.0.0.1:{config.http.port}")
             command = [sys.executable, "-m", app.module]
             if screen:
                 children.append(subprocess.Popen(command, cwd=REPO, env=os.environ | environment))

@@ -16,6 +16,8 @@ from pathlib import Path
 import contract as wire
 from devicekit.link import DeviceLink
 from hub.broker import free_port
+from kiosk.documents.camera import FolderCamera, open_document_camera
+from kiosk.documents.vision import analyse
 from tests.support.hub_process import log_defects
 
 
@@ -75,6 +77,12 @@ def test_the_hall_comes_up_headless_with_working_devices_and_stops_cleanly(tmp_p
         devices = credentials["devices"]
         assert not any(device["password"] in log for device in devices.values())  # only where to find it
         assert kiosk_settings["KIOSK_PASSWORD"] == "<var/hall/devices.toml:devices.kiosk.password>"
+        # 材料提交 is open at the demo kiosk: its document camera shows sample photographs the page finder reads
+        assert kiosk_settings["KIOSK_DOCUMENTS"] == "true"
+        assert kiosk_settings["KIOSK_HUB_URL"] == f"http://127.0.0.1:{http_port}"
+        camera = open_document_camera(kiosk_settings["KIOSK_DOCUMENT_CAMERA"])
+        assert isinstance(camera, FolderCamera) and len(camera.frames) >= 3
+        assert all(analyse(frame).ok for frame in camera.frames)
         kiosk = link(kiosk_settings, "KIOSK", wire.DeviceKind.KIOSK, devices["kiosk"]["password"])
         caller = link(caller_settings, "CALLER", wire.DeviceKind.CALLER, devices["caller"]["password"])
         try:
