@@ -25,6 +25,8 @@ bench: deps ## benchmarks; figures go to docs/PERFORMANCE.md by hand
 	$(BIN)/python -m bench.hub_bench
 	$(BIN)/python -m bench.kiosk_bench
 	$(BIN)/python -m bench.document_bench
+	$(BIN)/python -m bench.submission_bench
+	$(BIN)/python -m bench.archive_bench
 	$(BIN)/python -m bench.board_bench
 	$(BIN)/python -m bench.idle_bench
 	$(BIN)/python -m bench.web_bench

@@ -26,6 +26,7 @@ import contract as wire
 from engine.district import District
 from hub.accounts import accounts_for
 from hub.appointments import desk_for, keyfile
+from hub.archive.files import page_files
 from hub.archive.store import archive_for
 from hub.audit import audit_for
 from hub.broker import ManagedMosquitto
@@ -171,7 +172,7 @@ async def _serve_web(
     archive = archive_for(
         hub.gateway.service.store, Path(config.archive.directory), lambda: hub.gateway.district, hub.gateway.secret,
         hub.gateway.citizen_ref, max_page_bytes=config.archive.max_page_bytes,
-        retention_years=config.archive.retention_years,
+        retention_years=config.archive.retention_years, files=page_files(config.archive),
     )  # fmt: skip
     app = create_app(hub, devices.check_password, clock, pages, archive)
     runner = web.AppRunner(app, access_log=None)

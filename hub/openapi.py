@@ -81,6 +81,8 @@ class Described:
     body_media: str = "application/json"
     query: tuple[Param, ...] = ()
     security: Security = "none"
+    body_encoding: Mapping[str, Any] | None = None
+    """A multipart body's ``encoding`` (OpenAPI's Encoding Object per field: ``{"file": {"contentType": ...}}``)."""
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,12 @@ def describe(
     query: Iterable[Param] = (),
     security: Security = "none",
     body_media: str = "application/json",
+    body_encoding: Mapping[str, Any] | None = None,
 ) -> Callable[[H], H]:
     """Mark a handler with its description; the handler itself is unchanged."""
-    described = Described(summary, tag, tuple(answers), description, body, body_media, tuple(query), security)
+    described = Described(
+        summary, tag, tuple(answers), description, body, body_media, tuple(query), security, body_encoding
+    )
 
     def mark(handler: H) -> H:
         setattr(handler, DESCRIPTION, described)
@@ -165,6 +170,10 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "site": {"description": "A site of the district (``GET /api/v1/district``: ``sites[].id``), e.g. ``centre``."},
     "booking_id": {"description": "The booking's id, as the booking's answer gave it."},
     "case": {"description": "The case's number (``CaseReceipt.case_number``)."},
+    "token": {
+        "description": "The ticket's token, as in its QR code's link ``/t/{token}``.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{20}$"},
+    },
     "material": {
         "description": "The material's index (``PageRef.material``).",
         "schema": {"type": "integer", "minimum": 0, "maximum": 63},
@@ -243,6 +252,10 @@ class RatingSummary(msgspec.Struct, frozen=True, kw_only=True):
     """The share of ratings 4 满意 or 5 非常满意."""
     levels: dict[str, int]
     """How many of each level, ``"1"`` to ``"5"``."""
+    aspects: dict[str, float | None]
+    """Each sub-indicator's average (``efficiency``, ``service_level``, ``attitude``), None when none gave it."""
+    reasons: dict[str, int]
+    """How many ratings gave each reason (``RatingReason``)."""
 
 
 class BadRating(msgspec.Struct, frozen=True, kw_only=True):
@@ -251,6 +264,7 @@ class BadRating(msgspec.Struct, frozen=True, kw_only=True):
     staff_id: str | None
     matter: str
     level: int
+    reasons: list[str]
     at: str
 
 
@@ -445,10 +459,11 @@ def _operation(
     }
     if described.description:
         operation["description"] = described.description
-    if isinstance(described.body, dict):
-        operation["requestBody"] = {"required": True, "content": {described.body_media: {"schema": described.body}}}
-    elif described.body is not None:
-        operation["requestBody"] = {"required": True, "content": {described.body_media: schemas.of(described.body)}}
+    if described.body is not None:
+        media = {"schema": described.body} if isinstance(described.body, dict) else schemas.of(described.body)
+        if described.body_encoding is not None:
+            media["encoding"] = dict(described.body_encoding)
+        operation["requestBody"] = {"required": True, "content": {described.body_media: media}}
     operation["security"] = {"device": [{"deviceBasic": []}], "admin": [{"adminSession": []}], "none": []}[
         described.security
     ]

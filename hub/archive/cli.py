@@ -22,6 +22,7 @@ from engine.district import District
 from hub.appointments import keyfile
 from hub.appointments.privacy import citizen_ref
 from hub.archive.export import export
+from hub.archive.files import PageFilesError, page_files
 from hub.archive.store import Archive, archive_for
 from hub.config import HubConfig, load_secret
 from hub.store import EventStore
@@ -50,6 +51,7 @@ def open_archive(config: HubConfig, store: EventStore, district: District) -> Ar
     return archive_for(
         store, Path(config.archive.directory), lambda: district, secret, hashed,
         max_page_bytes=config.archive.max_page_bytes, retention_years=config.archive.retention_years,
+        files=page_files(config.archive),
     )  # fmt: skip
 
 
@@ -70,7 +72,7 @@ def run_archive_command(args: argparse.Namespace, archive: Archive, now: datetim
         else:
             removed_cases = archive.purge(now)
             print(f"✓ {removed_cases} cases older than {archive.retention_years} years removed")
-    except ValueError as error:
+    except (ValueError, PageFilesError) as error:
         print(f"✗ {error}", file=sys.stderr)
         return 1
     return 0

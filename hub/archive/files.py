@@ -1,9 +1,10 @@
 """Page files, content-addressed: a file is named by its SHA-256, so the same page sent twice is kept once.
 
 ``PageFiles`` is what the archive needs of a store of files; ``DiskPageFiles`` keeps them under a folder as
-``<root>/ab/cd/<sha256>`` (written to a temporary file, fsynced, then renamed: a file with its name is complete).
-An S3-compatible bucket would be one more implementation (``put`` = PutObject with the sha256 as key, ``get`` =
-GetObject, ``delete`` = DeleteObject), chosen by ``[archive]`` configuration.
+``<root>/ab/cd/<sha256>`` (written to a temporary file, fsynced, then renamed: a file with its name is complete);
+``hub.archive.s3.S3PageFiles`` keeps them in a bucket of an S3-compatible store under the same names.
+``page_files`` makes the one ``[archive] store`` names. A store that fails (unreachable, access denied) raises
+``PageFilesError``: the kiosk is answered 503 and sends the page again later.
 """
 
 from __future__ import annotations
@@ -15,7 +16,26 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from hub.config import ArchiveConfig
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class PageFilesError(Exception):
+    """The store of page files failed (unreachable, access denied, a file that does not match its checksum);
+    nothing was kept, so trying again later is safe. The message never carries a credential."""
+
+
+def checked_name(sha256: str) -> str:
+    """``sha256`` when it is one (64 lower-case hex digits): it becomes a file's name or an object's key."""
+    if not _SHA256.fullmatch(sha256):
+        raise ValueError("not a sha256")
+    return sha256
+
+
+def check_data(sha256: str, data: bytes) -> None:
+    if hashlib.sha256(data).hexdigest() != checked_name(sha256):
+        raise ValueError("the data does not match its checksum")
 
 
 class PageFiles(Protocol):
@@ -34,13 +54,11 @@ class DiskPageFiles:
         self.root = root
 
     def path(self, sha256: str) -> Path:
-        if not _SHA256.fullmatch(sha256):
-            raise ValueError("not a sha256")
+        checked_name(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, sha256: str, data: bytes) -> None:
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError("the data does not match its checksum")
+        check_data(sha256, data)
         target = self.path(sha256)
         if target.exists():
             return
@@ -72,3 +90,12 @@ class DiskPageFiles:
 
     def delete(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+
+
+def page_files(config: ArchiveConfig) -> PageFiles:
+    """The store of page files ``[archive] store`` names: the folder ``directory``, or an S3-compatible bucket."""
+    if config.store == "s3":
+        from hub.archive.s3 import S3PageFiles, S3Settings  # noqa: PLC0415 (boto3 loads only for this store)
+
+        return S3PageFiles(S3Settings.of(config))
+    return DiskPageFiles(Path(config.directory))

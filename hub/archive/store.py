@@ -236,6 +236,18 @@ class Archive:
             ).scalar()  # fmt: skip
             return None if number is None else self._case(connection, archive_cases.c.case_number == number)
 
+    def cases_of_ticket(self, site_id: str, ticket_id: str, limit: int = 10) -> list[Case]:
+        """The site's cases handed in with this ticket, newest first, with their pages (a ticket of several
+        matters may bring one case per matter; a case returned and handed in again is a second one)."""
+        with self.engine.connect() as connection:
+            numbers = connection.execute(
+                sa.select(archive_cases.c.case_number)
+                .where(archive_cases.c.site_id == site_id, archive_cases.c.ticket_id == ticket_id)
+                .order_by(archive_cases.c.created_at.desc(), archive_cases.c.case_number.desc()).limit(limit)
+            ).scalars().all()  # fmt: skip
+            cases = [self._case(connection, archive_cases.c.case_number == number) for number in numbers]
+        return [case for case in cases if case is not None]
+
     # --- a kiosk's submission ---------------------------------------------------------------------------------
 
     def _check(self, site_id: str, request: wire.CaseRequest) -> str | None:
@@ -506,11 +518,12 @@ def archive_for(
     *,
     max_page_bytes: int = MAX_PAGE_BYTES,
     retention_years: int = 30,
+    files: PageFiles | None = None,
 ) -> Archive:
     """The archive beside a hub's store: in its SQL database (a memory store: a private in-memory SQLite), the page
-    files under ``directory``."""
+    files in ``files`` (``hub.archive.files.page_files`` of ``[archive]``), by default under ``directory``."""
     engine = store.engine if isinstance(store, SqlStore) else memory_engine()
-    files = DiskPageFiles(directory)
+    files = files if files is not None else DiskPageFiles(directory)
     return Archive(
         engine, files, district, secret, citizen_ref, max_page_bytes=max_page_bytes, retention_years=retention_years
     )

@@ -21,6 +21,7 @@ import requests
 import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -42,6 +43,7 @@ from hub.server import Hub
 from hub.service import HallService
 from hub.store import open_store
 from hub.web import create_app
+from tests.hub.test_archive import page_image, sha
 from tests.support.hub_process import REPO, WEDNESDAY_10AM, HubProcess
 from tests.support.waits import eventually
 from tests.web.conftest import CSRF, PASSWORD, Clock, make_pages
@@ -197,6 +199,7 @@ def api_schema(running: RunningHub) -> Any:
                     parameter["schema"] = {"const": "A02"}
                 if parameter["name"] == "day":
                     parameter["schema"] = {"enum": [TODAY, "2026-11-26"]}
+    _narrow_page_upload(found, running)
     schema = schemathesis.openapi.from_dict(found)
     schema.config.update(base_url=running.url, suppress_health_check=list(HealthCheck))
     schema.config.generation.update(
@@ -206,7 +209,33 @@ def api_schema(running: RunningHub) -> Any:
         database="none",
         with_security_parameters=False,  # the devices' own credentials, not made-up ones
     )
-    return schema.include(path_regex="^/api/v1/").exclude(path_regex=r"/pages/")
+    return schema.include(path_regex="^/api/v1/")
+
+
+UPLOADS = [page_image(41), page_image(42, ".png")]
+"""The pages of the case the upload is tried on. The generated requests send its first page (stored: 200), its
+other page or an image it did not announce (``checksum_mismatch``), or bytes that are no image (415)."""
+schemathesis.openapi.media_type("image/jpeg", st.sampled_from([UPLOADS[0], page_image(43), b"\xff\xd8\xffno"]))
+schemathesis.openapi.media_type("image/png", st.sampled_from([UPLOADS[1], b"\x89PNG\r\n\x1a\nnot a png"]))
+
+
+def _narrow_page_upload(found: dict[str, Any], running: RunningHub) -> None:
+    """The upload of the first page of a case the kiosk opened, announcing ``UPLOADS``: ``{case}`` that case,
+    ``{material}``/``{page}`` and ``sha256`` its first page's (a made-up case or checksum only reaches a refusal)."""
+    request: dict[str, Any] = {
+        "submission_id": "openapi-pages-0001", "matter": "B01", "materials": [{"material": 0}],
+        "pages": [{"material": 0, "page": i + 1, "sha256": sha(d), "size": len(d)} for i, d in enumerate(UPLOADS)],
+    }  # fmt: skip
+    headers = {"Authorization": _basic(running.devices["kiosk"])}
+    opened = requests.post(f"{running.url}/api/v1/sites/centre/cases", json=request, headers=headers, timeout=10)
+    assert opened.status_code in (200, 201), opened.text
+    upload = found["paths"]["/api/v1/sites/{site}/cases/{case}/pages/{material}/{page}"]["put"]
+    fixed = {"site": {"const": "centre"}, "case": {"const": opened.json()["case_number"]},
+             "material": {"const": 0}, "page": {"const": 1}}  # fmt: skip
+    for parameter in upload["parameters"]:
+        parameter["schema"] = fixed[parameter["name"]]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form["properties"]["sha256"] = {"const": sha(UPLOADS[0])}
 
 
 def _credentials_for(path: str, running: RunningHub) -> Credentials:
@@ -253,6 +282,7 @@ def test_the_running_hub_answers_as_its_document_says(api_schema: Any, running: 
     assert 200 in seen["GET /api/v1/district"] and 200 in seen["GET /api/v1/sites/{site}/snapshot"]
     assert 200 in seen["POST /api/v1/sites/{site}/snapshot"] and 200 in seen["GET /api/v1/devices"]
     assert 201 in seen["POST /api/v1/sites/{site}/appointments"] and 200 in seen["GET /api/v1/sites/{site}/slots"]
+    assert 200 in seen["PUT /api/v1/sites/{site}/cases/{case}/pages/{material}/{page}"]  # a page stored
 
 
 def _signed_in_cookie(running: RunningHub) -> str:
