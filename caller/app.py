@@ -4,6 +4,8 @@ Threads: paho's network thread receives (snapshot, events, hub status, site info
 thread with ``Clock.schedule_once``; every request to the hub runs in a worker thread (``DeviceLink.request`` blocks
 through its retries) and its answer is applied on the Kivy thread; only the Kivy thread touches the model and the
 view. The queue is refreshed when the site changes, after every accepted action, after a reconnect and on a timer.
+The documents handed in with the ticket at the window (caller/documents.py, HTTP) are read by a worker thread when
+the ticket changes and again on the timer.
 
     python -m caller.app [caller.toml]      (or the console script hall-caller)
 """
@@ -25,6 +27,7 @@ from kivy.config import Config
 
 import contract as wire
 from caller.config import CallerConfig, ConfigError, load_config
+from caller.documents import CaseReader
 from caller.hub_link import CallerLink
 from caller.model import CallerModel, Request
 from caller.texts import Texts
@@ -59,6 +62,7 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
             target_wait_minutes=settings.target_wait_minutes,
             compact=settings.compact,
         )
+        self.documents = CaseReader(settings.http_url, settings.site, settings.device_id, settings.password)
         self.view: CallerView | None = None
         self._seen_seq = -2
         self._was_online = False
@@ -76,7 +80,7 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self.hub.on_event = lambda event: self._later(self._event, event)
         self.hub.link.on_change = lambda: Clock.schedule_once(lambda _dt: self._link_changed())
         Clock.schedule_interval(lambda _dt: self._tick(), 1.0)
-        Clock.schedule_interval(lambda _dt: self.send(self.model.queue_request()), self.settings.queue_refresh_seconds)
+        Clock.schedule_interval(lambda _dt: self._refresh(), self.settings.queue_refresh_seconds)
         self.hub.start(wait=0)
         heap.keep_trimmed()
         return self.view
@@ -121,9 +125,27 @@ class CallerApp(App):  # type: ignore[misc]  # Kivy has no type hints
         self.model.set_online(self.hub.online)
         self._redraw()
 
+    def _refresh(self) -> None:
+        self.send(self.model.queue_request())
+        self._ask_documents(again=True)
+
     def _redraw(self) -> None:
+        """Every change of the model ends here: ask for the documents of a ticket new at the window, then draw."""
+        self._ask_documents()
         if self.view is not None:
             self.view.update()
+
+    def _ask_documents(self, again: bool = False) -> None:
+        """The cases handed in with the ticket at the window, read over HTTP off the Kivy thread."""
+        ticket = self.model.documents_request(again)
+        if ticket is None:
+            return
+
+        def read() -> None:
+            cases = self.documents.cases(ticket)
+            Clock.schedule_once(lambda _dt: self._apply(self.model.on_documents, ticket, cases))
+
+        threading.Thread(target=read, name="caller-documents", daemon=True).start()
 
     # -- requests (worker threads) --------------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@ the way kiosk/config.py reads a kiosk's.
 
     host = "127.0.0.1"          # the hub's MQTT broker
     port = 1884
+    hub_url = ""                # the hub's HTTP address, for the documents a ticket's citizen handed in
+                                # ("": http://<host>:8080)
     site = "centre"
     device_id = "caller-centre-1"
     password = "..."            # from `hall-hub device add --site centre --kind caller --window w01`
@@ -36,6 +38,8 @@ from devicekit.settings import ConfigError, DeviceSettings, Positive, load_setti
 
 __all__ = ["DEFAULT_TARGET_WAIT_MINUTES", "CallerConfig", "ConfigError", "load_config"]
 
+DEFAULT_HTTP_PORT = 8080
+"""The hub's HTTP port unless its ``[http] port`` says otherwise (then set ``hub_url``)."""
 DEFAULT_TARGET_WAIT_MINUTES = 15.0
 """No national waiting-time limit exists; districts set their own (the sample district's sites say 15 minutes)."""
 
@@ -55,6 +59,13 @@ class CallerConfig(DeviceSettings, kw_only=True, forbid_unknown_fields=True):
     queue_refresh_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     font: str = CJK_FONT
     """A font with Simplified Chinese glyphs; Kivy's own (Roboto) draws boxes."""
+    hub_url: str = ""
+    """The hub's HTTP address as the caller reaches it (the documents handed in with a ticket); empty: the broker's
+    host on the hub's default HTTP port, 8080."""
+
+    @property
+    def http_url(self) -> str:
+        return (self.hub_url or f"http://{self.host}:{DEFAULT_HTTP_PORT}").rstrip("/")
 
     @property
     def window_size(self) -> tuple[int, int]:

@@ -158,6 +158,10 @@ class CallerModel:
         self._queue_asked = False
         self._queue_again = False
         self._unanswered: Request | None = None
+        self.documents: tuple[wire.TicketCase, ...] = ()
+        """The cases handed in at a kiosk with the ticket ``documents_of`` (the hub's last answer)."""
+        self.documents_of: str | None = None
+        self._documents_asked: str | None = None
 
     @property
     def current(self) -> Current | None:
@@ -312,6 +316,37 @@ class CallerModel:
             return None
         self._queue_asked = True
         return Request(wire.Action.QUEUE, {"window_id": self.window_id}, self.new_id(), "queue")
+
+    def documents_request(self, again: bool = False) -> str | None:
+        """The ticket whose documents (cases handed in at a kiosk) to ask the hub for now, or None: the ticket at
+        the window, once its id is known, when it is not the one asked for last — or ``again`` (the refresh timer:
+        a clerk's decision in the archive meanwhile shows). One ask at a time."""
+        current = self.current if self.clerk is not None else None
+        ticket = current.ticket_id if current is not None else None
+        if current is None:  # nobody at the window: a ticket called back later is asked for afresh
+            self.documents, self.documents_of = (), None
+        if ticket is None or self._documents_asked is not None or (ticket == self.documents_of and not again):
+            return None
+        self._documents_asked = ticket
+        return ticket
+
+    def on_documents(self, ticket_id: str, cases: tuple[wire.TicketCase, ...] | None) -> None:
+        """The hub's answer for a ticket; None when it did not answer: a ticket shown already keeps what it showed,
+        a new one shows nothing (and is asked again on the refresh timer)."""
+        if self._documents_asked == ticket_id:
+            self._documents_asked = None
+        current = self.current
+        if current is None or current.ticket_id != ticket_id:
+            return  # the ticket left the window meanwhile
+        if cases is not None or self.documents_of != ticket_id:
+            self.documents, self.documents_of = cases or (), ticket_id
+
+    def current_documents(self) -> tuple[wire.TicketCase, ...]:
+        """The cases of the ticket at the window (none while they are not known yet)."""
+        current = self.current
+        if self.clerk is None or current is None or current.ticket_id != self.documents_of:
+            return ()
+        return self.documents
 
     # -- the hub's answers --------------------------------------------------------------------------------------
 

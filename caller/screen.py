@@ -13,6 +13,12 @@ from devicekit.materials import material_line
 
 PRIORITY_TEXTS = {"normal": "Normal", "appointment": "Appointment", "elderly": "Elderly", "green": "Green channel"}
 QUEUE_STATUS_TEXTS = {"waiting": "Waiting", "parked": "Parked", "no_show": "Missed"}
+CASE_STATE_TEXTS = {
+    "receiving": "Still being sent",
+    "submitted": "Waiting for review",
+    "accepted": "Accepted",
+    "returned": "Returned for correction",
+}
 STATUS_TEXTS = {
     Status.SIGNED_OUT: "Signed out",
     Status.IDLE: "Idle",
@@ -34,6 +40,19 @@ class QueueLine:
     waited_text: str
     overdue: bool
     selected: bool
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """A case the citizen at the window handed in at a kiosk with this ticket."""
+
+    case_number: str
+    state: str
+    state_text: str
+    detail: str
+    """The matter, the pages, the materials replaced by a commitment."""
+    reason: str
+    """What to correct, for a returned case (else empty)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +153,20 @@ class CallerScreen:
         if matter is None:
             return []
         return [material_line(self.t, m) for m in matter.materials]
+
+    def documents(self) -> list[CaseLine]:
+        """The cases handed in at a kiosk with the current ticket, newest first."""
+        t = self.t
+        lines = []
+        for case in self.model.current_documents():
+            detail = [self.matter_name(case.matter), t("{count} page(s)", count=case.pages)]
+            if case.commitments:
+                detail.append(t("{count} by commitment", count=case.commitments))
+            reason = t("To correct: {reason}", reason=case.reason) if case.reason else ""
+            state = str(case.state)
+            lines.append(CaseLine(case.case_number, state, t(CASE_STATE_TEXTS.get(state, state)),
+                                  " · ".join(detail), reason))  # fmt: skip
+        return lines
 
     # -- the queue ----------------------------------------------------------------------------------------------
 
@@ -239,6 +272,7 @@ class CallerScreen:
             m.status,
             m.window.pause_reason,
             m.current,
+            m.current_documents(),
             m.queue,
             m.selected,
             m.panel,

@@ -25,7 +25,7 @@ from kivy.uix.widget import Widget
 
 from caller.model import CallerModel, Panel, Request, Status
 from caller.screen import Button as Action
-from caller.screen import CallerScreen, QueueLine
+from caller.screen import CallerScreen, CaseLine, QueueLine
 from devicekit.look import RGB, hex_rgb
 from devicekit.widgets import NUMBER_FONT, rgba, scrolling, vertical
 from devicekit.widgets import Panel as Box
@@ -49,6 +49,11 @@ ERROR_INK = hex_rgb("#8B0F12")
 INFO_INK = hex_rgb("#14532D")
 SELECTED = hex_rgb("#CFE0FF")
 OVERDUE = hex_rgb("#FFE9A8")
+CASE_COLOURS: dict[str, tuple[RGB, RGB]] = {
+    "returned": (ERROR_INK, ERROR),
+    "accepted": (INFO_INK, INFO),
+}
+"""A case's ink and background by its state; the others (waiting for review, still being sent) are pale blue."""
 STATUS_COLOURS: dict[Status, tuple[RGB, RGB]] = {
     Status.SIGNED_OUT: (WHITE, hex_rgb("#5C6B80")),
     Status.IDLE: (WHITE, hex_rgb("#2E7D32")),
@@ -418,6 +423,12 @@ class CallerView(Box):
         facts.add_widget(self.text(s.current_matters(), 19, INK, "matter", bold=True))
         top.add_widget(facts)
         card.add_widget(top)
+        documents = s.documents()
+        if documents:
+            title = self.model.texts("Handed in at a kiosk")
+            card.add_widget(self.text(title, 16, NAVY, "documents-title", bold=True, size_hint_y=None, height=u(26)))
+            for case in documents:
+                card.add_widget(self._case(case))
         materials = s.materials()
         if materials:
             title = self.model.texts("Materials to check")
@@ -429,6 +440,28 @@ class CallerView(Box):
         else:
             card.add_widget(Widget())
         return card
+
+    def _case(self, line: CaseLine) -> Box:
+        """One case: its state, number and size on a line, then what to correct when it was returned."""
+        u = self.u
+        ink, bg = CASE_COLOURS.get(line.state, (NAVY, SELECTED))
+        box = Box(bg, orientation="vertical", size_hint_y=None, padding=(u(10), u(4)), spacing=u(2))
+        head = BoxLayout(orientation="horizontal", size_hint_y=None, height=u(28), spacing=u(12))
+        state_width = u(130 if self.model.texts.chinese else 215)  # 退回补正 / Returned for correction
+        state = self.text(line.state_text, 17, ink, "case-state", bold=True, size_hint_x=None, width=state_width)
+        head.add_widget(state)
+        number = self.text(line.case_number, 16, INK, "case-number", number=True, size_hint_x=None, width=u(215))
+        head.add_widget(number)
+        head.add_widget(self.text(line.detail, 15, INK, "case-detail"))
+        box.add_widget(head)
+        heights = [head.height]
+        if line.reason:
+            reason = self.text(line.reason, 16, ink, "case-reason", wrap=True, bold=True)
+            box.add_widget(reason)
+            reason.bind(height=lambda _l, height: setattr(box, "height", head.height + height + u(10)))
+            heights.append(u(22))
+        box.height = sum(heights) + u(8) + u(2) * (len(heights) - 1)
+        return box
 
     def _buttons(self, columns: int, size: float, **kwargs: Any) -> GridLayout:
         grid = GridLayout(cols=columns, spacing=self.u(8), **kwargs)

@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 import jinja2
 import msgspec
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 import contract as wire
 from engine.calendar import local_time
+from hub.archive.files import PageFilesError
 from hub.archive.keys import ARCHIVE
-from hub.archive.store import Archive, ArchiveError
+from hub.archive.store import Archive, ArchiveError, Case
 from hub.gateway import KnownDevice
 from hub.openapi import ELSEWHERE, UNAVAILABLE, Answer, describe
 from hub.web_pages import texts
@@ -67,6 +69,7 @@ def add_case_routes(
     app.router.add_put(cases + "/{case}/pages/{material}/{page}", put_page)
     app.router.add_post(cases + "/{case}/submit", submit)
     app.router.add_post("/api/v1/sites/{site}/commitments/check", check_commitment)
+    app.router.add_get("/api/v1/sites/{site}/tickets/{ticket}/cases", ticket_cases)
     app.router.add_get("/case/{token}", status_page)
 
 
@@ -77,26 +80,33 @@ _KIOSK = (
     Answer(404, "No such site, case or page (another site's case is unknown too).", wire.Error),
     ELSEWHERE,
     UNAVAILABLE,
-    Answer(503, "The case could not be numbered: try again (``unavailable``).", wire.Error),
+    Answer(503, "The case could not be numbered, or the page store failed: try again (``unavailable``).", wire.Error),
 )
 _PAGE_FORM = {
     "type": "object",
     "required": ["sha256", "file"],
     "properties": {
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The file's SHA-256 (hex)."},
-        "file": {"type": "string", "contentMediaType": "image/jpeg", "description": "The page: a JPEG or PNG."},
+        "file": {"type": "string", "format": "binary", "description": "The page: a JPEG or PNG."},
     },
 }
+_PAGE_ENCODING = {"sha256": {"contentType": "text/plain"}, "file": {"contentType": "image/jpeg, image/png"}}
 
 
 def _kiosk_refusal(request: web.Request) -> web.Response | None:
     """None when a kiosk of the route's site asks; the refusal otherwise."""
+    return _device_refusal(request, wire.DeviceKind.KIOSK, "只有本服务点的自助终端可以提交材料",
+                           "Only a kiosk of this site hands in documents here")  # fmt: skip
+
+
+def _device_refusal(request: web.Request, kind: wire.DeviceKind, zh: str, en: str) -> web.Response | None:
+    """None when a device of ``kind`` of the route's site asks; 401 for no device, 403 (``zh``, ``en``) for
+    another kind or another site's."""
     device = request.app[DEVICE_OF](request)
     if device is None:
         return _refused(401, wire.ErrorCode.UNAUTHORISED, "设备认证失败", "Unknown device or wrong password")
-    if device.kind != wire.DeviceKind.KIOSK or device.site_id != request.match_info["site"]:
-        return _refused(403, wire.ErrorCode.UNAUTHORISED, "只有本服务点的自助终端可以提交材料",
-                        "Only a kiosk of this site hands in documents here")  # fmt: skip
+    if device.kind != kind or device.site_id != request.match_info["site"]:
+        return _refused(403, wire.ErrorCode.UNAUTHORISED, zh, en)
     return None
 
 
@@ -110,6 +120,10 @@ async def _guarded(request: web.Request, work: Work) -> web.Response:
     except ArchiveError as error:
         log.info("%s %s refused: %s", request.method, request.path, error.error.code)
         return _json(error.error, error.status)
+    except PageFilesError as error:  # nothing was kept: the kiosk's spool sends it again later
+        log.warning("%s %s: the page store failed: %s", request.method, request.path, error)
+        return _refused(503, wire.ErrorCode.UNAVAILABLE, "材料存储暂不可用，请稍后再试",
+                        "The page store is unavailable: try again later")  # fmt: skip
     return answer if isinstance(answer, web.Response) else _json(answer)
 
 
@@ -136,7 +150,7 @@ async def open_case(request: web.Request) -> web.Response:
 
 
 @describe("Upload a page (sent again after a cut: answered again)", tag=_TAG, security="device",
-          body=_PAGE_FORM, body_media="multipart/form-data", answers=[
+          body=_PAGE_FORM, body_media="multipart/form-data", body_encoding=_PAGE_ENCODING, answers=[
     Answer(200, "Stored: the receipt.", wire.CaseReceipt),
     Answer(400, "Not multipart with ``sha256`` and ``file``.", wire.Error),
     Answer(409, "The case is submitted already.", wire.Error),
@@ -196,6 +210,35 @@ async def check_commitment(request: web.Request) -> web.Response:
     return await _guarded(request, work)
 
 
+@describe("The cases handed in with a ticket (a caller shows them when the ticket is called)", tag=_TAG,
+          security="device", answers=[
+    Answer(200, "The ticket's cases, newest first: number, matter, state, pages, the reason when returned.",
+           wire.TicketCases),
+    Answer(401, "Unknown device or wrong password (``unauthorised``).", wire.Error),
+    Answer(403, "Not a caller of this site (``unauthorised``).", wire.Error),
+    Answer(404, "Not a ticket id (``no_ticket``).", wire.Error), ELSEWHERE, UNAVAILABLE])  # fmt: skip
+async def ticket_cases(request: web.Request) -> web.Response:
+    """For a caller of the site only: another site's ticket has no cases here (its site is in the query)."""
+    refused = _device_refusal(request, wire.DeviceKind.CALLER, "只有本服务点的叫号终端可以查看",
+                              "Only a caller of this site sees a ticket's cases")  # fmt: skip
+    if refused is not None:
+        return refused
+    site, ticket = request.match_info["site"], request.match_info["ticket"]
+    if not 0 < len(ticket) <= 64:
+        return _refused(404, "no_ticket", "没有这个号", "Not a ticket id")
+    found = await _off_loop(request.app[ARCHIVE].cases_of_ticket, site, ticket)
+    return _json(wire.TicketCases(ticket_id=ticket, cases=tuple(_ticket_case(case) for case in found)))
+
+
+def _ticket_case(case: Case) -> wire.TicketCase:
+    return wire.TicketCase(
+        case_number=case.case_number, matter=case.matter, state=case.state, pages=len(case.pages),
+        commitments=sum(1 for material in case.materials if material.commitment),
+        reason=case.reason if case.state == wire.CaseState.RETURNED else None,
+        handed_in_at=case.submitted_at or case.created_at, decided_at=case.decided_at,
+    )  # fmt: skip
+
+
 async def _read_page(request: web.Request, limit: int) -> tuple[str, bytes]:
     """The multipart body's ``sha256`` field and ``file``, the file read to at most ``limit`` bytes (413 beyond)."""
     try:
@@ -204,22 +247,31 @@ async def _read_page(request: web.Request, limit: int) -> tuple[str, bytes]:
         raise ArchiveError(400, wire.ErrorCode.MALFORMED, "请以 multipart 上传页面",
                            "Send the page as multipart/form-data: sha256 and file") from None  # fmt: skip
     sha256, data = "", None
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            continue
-        if part.name == "sha256":
-            sha256 = (await part.read(decode=False))[:128].decode(errors="replace").strip().lower()
-        elif part.name == "file":
-            chunks, size = [], 0
-            while chunk := await part.read_chunk(256 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise ArchiveError(413, wire.ErrorCode.TOO_LARGE, "页面文件过大", f"At most {limit} bytes a page")
-                chunks.append(chunk)
-            data = b"".join(chunks)
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.name == "sha256":
+                sha256 = (await _read_part(part, 128, "sha256")).decode(errors="replace").strip().lower()
+            elif part.name == "file":
+                data = await _read_part(part, limit, "file")
+    except BadHttpMessage:  # a part's headers are not HTTP headers
+        raise ArchiveError(400, wire.ErrorCode.MALFORMED, "上传内容格式有误",
+                           "A part of the multipart body is malformed") from None  # fmt: skip
     if not sha256 or data is None:
         raise ArchiveError(400, wire.ErrorCode.MALFORMED, "缺少校验值或文件", "Send both sha256 and file")
     return sha256, data
+
+
+async def _read_part(part: BodyPartReader, limit: int, name: str) -> bytes:
+    """A part's bytes, refused (413) beyond ``limit``."""
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise ArchiveError(413, wire.ErrorCode.TOO_LARGE, "页面文件过大", f"At most {limit} bytes in {name}")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 _STATES = {

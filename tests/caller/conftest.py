@@ -23,6 +23,7 @@ RENDERS: dict[str, tuple[str, str, str]] = {
     "main-roboto": ("main", "1920x1080", ROBOTO),
     "compact": ("compact", "360x640", CJK_FONT),
     "sign-in": ("sign-in", "1280x800", CJK_FONT),
+    "case-returned": ("case-returned", "1280x800", CJK_FONT),
 }
 """name -> (scene of render_caller.py, window size, default font)."""
 

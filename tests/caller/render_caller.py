@@ -32,6 +32,7 @@ from kivy.metrics import dp
 from kivy.uix.button import Button
 from kivy.uix.label import Label
 
+import contract as wire
 from caller.model import CallerModel
 from caller.view import CallerView
 from devicekit.look import CJK_FONT
@@ -47,6 +48,8 @@ class Scene:
     signed_in: bool = True
     offline: bool = False
     language: str = "zh_CN"
+    returned_case: bool = False
+    """The citizen at the window handed in documents at a kiosk, and a clerk returned them for correction."""
 
 
 SCENES = {
@@ -55,8 +58,15 @@ SCENES = {
     "sign-in": Scene(signed_in=False, offline=True),
     "offline": Scene(offline=True),
     "compact-english": Scene(compact=True, language="en"),
+    "case-returned": Scene(returned_case=True),
+    "case-returned-english": Scene(returned_case=True, language="en"),
 }
-SCREENSHOTS = {"caller-main.png": ("main", "1920x1080"), "caller-compact.png": ("compact", "360x640")}
+SCREENSHOTS = {
+    "caller-main.png": ("main", "1920x1080"),
+    "caller-compact.png": ("compact", "360x640"),
+    "caller-case-returned.png": ("case-returned", "1280x800"),
+}
+RETURN_REASON = "营业执照正本照片反光看不清，请补交营业执照副本复印件并加盖公章"
 
 
 def build_model(scene: Scene) -> CallerModel:
@@ -90,9 +100,22 @@ def build_model(scene: Scene) -> CallerModel:
         hall.model.shortcut("f3")  # the clerk presses F3 again: the model says the last action is still working
         hall.model.working = None
         hall.model.message, hall.model.message_is_error = "", False
+    if scene.returned_case:
+        hand_in_returned(hall.model)
     hall.model.compact = scene.compact
     hall.model.set_online(not scene.offline)
     return hall.model
+
+
+def hand_in_returned(model: CallerModel) -> None:
+    """The hub's answer about the ticket at the window: one case handed in at 09:42, returned at 09:55."""
+    ticket = model.documents_request()
+    assert ticket is not None and model.current is not None
+    case = wire.TicketCase(
+        case_number="CENTRE-20261125-0007", matter=model.current.matters[0], state=wire.CaseState.RETURNED, pages=4,
+        reason=RETURN_REASON, handed_in_at=START + timedelta(minutes=12), decided_at=START + timedelta(minutes=25),
+    )  # fmt: skip
+    model.on_documents(ticket, (case,))
 
 
 def measure(root: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ offscreen window, play a clerk's keystrokes on it and write down what it showed.
 
 The clerk types the staff id and PIN into the sign-in form and presses Enter, then F1 (call next), F3 (start) and
 F10 (compact), delivered to the window as key events. Each step waits until the app has applied the hub's answer on
-the Kivy thread.
+the Kivy thread; the last one until the documents of the ticket at the window were read (HTTP, ``CALLER_HUB_URL``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def main(out: Path, png: Path) -> None:
         ("called", lambda: model.status is Status.CALLED and model.working is None, lambda: press("f3")),
         ("serving", lambda: model.status is Status.SERVING and model.working is None, lambda: press("f10")),
         ("compact", lambda: model.compact, lambda: None),
+        ("documents", lambda: model.documents_of is not None, lambda: None),  # read over HTTP for the ticket
     ]
     done: list[str] = []
     deadline = time.monotonic() + float(os.environ.get("RUN_APP_TIMEOUT", "20"))
@@ -64,6 +65,8 @@ def main(out: Path, png: Path) -> None:
                 "queue": [ticket.number for ticket in model.queue],
                 "message": model.message,
                 "compact": model.compact,
+                "documents_of": model.documents_of,
+                "ticket_id": current.ticket_id if current else None,
             }
             out.write_text(json.dumps(result, ensure_ascii=False))
             app.stop()

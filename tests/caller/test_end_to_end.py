@@ -193,6 +193,7 @@ def test_the_app_signs_in_and_calls_with_the_keyboard(desk: Desk, tmp_path: Path
         "CALLER_PASSWORD": credentials.password,
         "CALLER_WINDOW": "w02",
         "CALLER_FULLSCREEN": "false",
+        "CALLER_HUB_URL": f"http://127.0.0.1:{desk.hub.http_port}",
         "RUN_APP_STAFF": CLERK,
         "RUN_APP_PIN": PIN,
     }
@@ -201,7 +202,9 @@ def test_the_app_signs_in_and_calls_with_the_keyboard(desk: Desk, tmp_path: Path
     done = subprocess.run(command, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
-    assert result["steps"] == ["connected", "sign in", "signed in", "called", "serving", "compact"], str(result)[-400:]
+    steps = ["connected", "sign in", "signed in", "called", "serving", "compact", "documents"]
+    assert result["steps"] == steps, str(result)[-400:]
+    assert result["documents_of"] == result["ticket_id"]  # the ticket's documents read (it has none)
     assert result["clerk"] == NAME and result["serving"] and result["current"] and result["compact"]
     assert result["message"] == f"开始办理 {result['current']}"
     assert png.stat().st_size > 1000

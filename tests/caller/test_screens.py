@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from tests.caller.conftest import RENDERS, Renders
-from tests.caller.render_caller import SCREENSHOTS
+from tests.caller.render_caller import RETURN_REASON, SCREENSHOTS
 from tests.kiosk.test_screens import Render, glyph_shapes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +105,21 @@ def test_signing_in_and_the_hub_unreachable(renders: dict[str, Render]) -> None:
     assert role(sign_in, "connection")["text"] == "无法连接服务器，正在重试"  # then the link lost the broker
     assert not roles(sign_in, "queue-title")
     assert {button["key"] for button in sign_in.data["buttons"]} == {"Enter", "F10", "F12"}
+
+
+def test_a_returned_case_shows_with_the_ticket_and_what_to_correct(renders: dict[str, Render]) -> None:
+    render = renders["case-returned"]
+    assert role(render, "number")["text"] == "A002"
+    assert role(render, "documents-title")["text"] == "自助终端已提交材料"
+    assert role(render, "case-state")["text"] == "退回补正"
+    assert role(render, "case-number")["text"] == "CENTRE-20261125-0007"
+    assert role(render, "case-detail")["text"] == "企业开办（设立登记） · 4 页"
+    reason = role(render, "case-reason")
+    assert reason["text"] == f"补正原因：{RETURN_REASON}"
+    assert reason["texture"][1] <= reason["box"][3] + 1  # wrapped into its box, not cut
+    assert ImageStat.Stat(render.crop(reason)).stddev[0] > 20  # drawn, bold red on pale red
+    below = [label["box"][1] for label in render.labels if label["role"] == "material"]
+    assert len(below) == 5 and max(below) < reason["box"][1]  # the materials to check still show, under the case
 
 
 @pytest.mark.parametrize(("name", "size"), [(name, size) for name, (_scene, size) in SCREENSHOTS.items()])
