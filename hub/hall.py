@@ -97,7 +97,7 @@ def app_environment(app: App, hall: Mapping[str, Any], host: str, port: int, hub
     values = {"HOST": host, "PORT": str(port), "SITE": hall["site"], "DEVICE_ID": device["device_id"]}
     values |= {"PASSWORD": device["password"], "FULLSCREEN": "false"}
     if app.kind == DeviceKind.CALLER:
-        values["WINDOW"] = hall["window"]
+        values |= {"WINDOW": hall["window"], "HUB_URL": hub_url}  # the called ticket's documents
     if app.kind == DeviceKind.KIOSK:
         values |= {"DOCUMENTS": "true", "DOCUMENT_CAMERA": f"folder:{SAMPLE_DOCUMENTS}", "HUB_URL": hub_url}
     return {f"{app.prefix}_{key}": value for key, value in values.items()}

@@ -79,7 +79,7 @@ def test_the_hall_comes_up_headless_with_working_devices_and_stops_cleanly(tmp_p
         assert kiosk_settings["KIOSK_PASSWORD"] == "<var/hall/devices.toml:devices.kiosk.password>"
         # 材料提交 is open at the demo kiosk: its document camera shows sample photographs the page finder reads
         assert kiosk_settings["KIOSK_DOCUMENTS"] == "true"
-        assert kiosk_settings["KIOSK_HUB_URL"] == f"http://127.0.0.1:{http_port}"
+        assert kiosk_settings["KIOSK_HUB_URL"] == caller_settings["CALLER_HUB_URL"] == f"http://127.0.0.1:{http_port}"
         camera = open_document_camera(kiosk_settings["KIOSK_DOCUMENT_CAMERA"])
         assert isinstance(camera, FolderCamera) and len(camera.frames) >= 3
         assert all(analyse(frame).ok for frame in camera.frames)

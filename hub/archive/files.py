@@ -84,6 +84,8 @@ class DiskPageFiles:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as error:  # a disk that fails, a volume not mounted: the page is not lost, only unreadable now
+            raise PageFilesError(f"page {sha256[:12]} unreadable: {error.strerror}") from None
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).exists()

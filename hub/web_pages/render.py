@@ -49,6 +49,7 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
         web.HTTPForbidden,
         web.HTTPNotFound,
         web.HTTPTooManyRequests,
+        web.HTTPServiceUnavailable,
     )
 }
 

@@ -109,6 +109,23 @@ async def test_a_manager_finds_reviews_and_returns_a_case_of_their_site(
     assert not any(entry.subject == f"case:{other}" for entry in pages.audit.entries())
 
 
+async def test_a_page_its_store_cannot_read_now_is_answered_503_and_stays_in_the_case(
+    client: Client, archive: Archive, tmp_path: Path
+) -> None:
+    centre = hand_in(archive, "centre", "pages-sub-0005")
+    kept = tmp_path / "pages" / sha(PAGES[0])[:2] / sha(PAGES[0])[2:4] / sha(PAGES[0])
+    kept.unlink()
+    kept.mkdir()  # the file's place unreadable (a failing disk, a volume gone), not empty
+    assert await sign_in(client, "li") == 303
+
+    away = await client.get(f"/admin/archive/{centre}/pages/0/1")
+    assert away.status == 503 and "材料存储暂时无法访问" in await away.text()
+    kept.rmdir()
+    kept.write_bytes(PAGES[0])
+    back = await client.get(f"/admin/archive/{centre}/pages/0/1")
+    assert back.status == 200 and await back.read() == PAGES[0]
+
+
 async def test_the_administrator_sees_every_site_and_staff_their_own(client: Client, archive: Archive) -> None:
     hand_in(archive, "centre", "pages-sub-0003")
     hand_in(archive, "xiaozhai", "pages-sub-0004")

@@ -10,6 +10,7 @@ every decision is audited (``hub.audit.Action.ARCHIVE_*``); the citizen's ID is 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from aiohttp import web
 import contract as wire
 from engine.calendar import local_time
 from hub.accounts import Account, Role
+from hub.archive.files import PageFilesError
 from hub.archive.keys import ARCHIVE
 from hub.archive.store import Archive, Case, day_range
 from hub.audit import Action, AuditEntry
@@ -27,6 +29,7 @@ from hub.web_pages.render import add_page, names, page, refusal
 from hub.web_pages.state import PAGES
 from hub.web_pages.views.changes import _, done, invalid, notice, read_fields, record_change
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 PAGE_SIZE = 50
@@ -172,7 +175,11 @@ async def page_image(request: web.Request) -> web.Response:
     except ValueError:
         raise refusal(request, 404, "no_page", "No such page") from None
     known = next((p for p in case.pages if (p.material, p.page) == ref and p.stored_at is not None), None)
-    data = None if known is None else await request.app[PAGES].off_loop(_archive(request).files.get, known.sha256)
+    try:
+        data = None if known is None else await request.app[PAGES].off_loop(_archive(request).files.get, known.sha256)
+    except PageFilesError as error:  # the page is kept; its store is away for now
+        log.warning("page %s of case %s unreadable: %s", ref, case.case_number, error)
+        raise refusal(request, 503, "unavailable", "The page store cannot be reached now; try again shortly") from None
     if known is None or data is None:
         raise refusal(request, 404, "no_page", "No such page")
     await _audit_view(request, Action.ARCHIVE_PAGE_VIEWED, case, f"case:{case.case_number}/{ref[0]}/{ref[1]}")
