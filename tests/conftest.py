@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.store import EventStore, open_store
 from tests.support import postgres
 from tests.support.hub_process import HubProcess
 
@@ -21,6 +22,23 @@ def postgres_database() -> Iterator[str]:
         except postgres.PostgresUnavailable as exc:
             pytest.fail(str(exc), pytrace=False)
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each SQL backend in turn: a new SQLite file, then the session's PostgreSQL database emptied whole (a test
+    that wants only some tables truncated, which is faster, uses ``postgres.emptied`` itself)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hall.db'}"
+    return postgres.emptied(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def backend_store(backend_url: str) -> Iterator[EventStore]:
+    """A migrated hub store on ``backend_url``, closed afterwards."""
+    store = open_store(backend_url)
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -13,11 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 
 from engine.district import District, HolidayCalendar, Matter, Period, Site, Tier, Window
 from hub.appointments import AppointmentDesk, AppointmentRules, AppointmentSecrets, Keyring, desk_for
-from hub.store import EventStore, open_store, sql
+from hub.store import EventStore, open_store
 from tests.support import postgres
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -95,15 +94,7 @@ def sqlite_url(tmp_path: Path) -> str:
 def postgresql_url(postgres_database: str) -> str:
     """The session's PostgreSQL database with empty appointment tables: emptied whole (and so migrated again) only
     when another test left it without them, which keeps these tests fast."""
-    engine = sql.create_engine(postgres_database)
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("TRUNCATE appointments, appointment_slots")
-    except sa.exc.DBAPIError:
-        postgres.empty_database(postgres_database)
-    finally:
-        engine.dispose()
-    return postgres_database
+    return postgres.emptied(postgres_database, "appointments", "appointment_slots")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -28,7 +28,7 @@ from hub.archive.web import add_case_routes
 from hub.config import load_config
 from hub.devices import registry_for
 from hub.district_file import SAMPLE_DISTRICT, load_district
-from hub.store import EventStore, open_store, sql
+from hub.store import EventStore, open_store
 from hub.web import _basic_auth
 from tests.support import postgres
 
@@ -61,15 +61,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hall.db'}"
     else:
-        url = request.getfixturevalue("postgres_database")
-        engine = sql.create_engine(url)
-        try:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("TRUNCATE archive_cases, archive_pages, archive_denied, devices")
-        except sa.exc.DBAPIError:
-            postgres.empty_database(url)
-        finally:
-            engine.dispose()
+        tables = ("archive_cases", "archive_pages", "archive_denied", "devices")
+        url = postgres.emptied(request.getfixturevalue("postgres_database"), *tables)
     opened = open_store(url)
     yield opened
     opened.close()

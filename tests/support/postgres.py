@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import sqlalchemy as sa
 from psycopg import sql
 
 DEBIAN_CLUSTERS = Path("/etc/postgresql")
@@ -189,3 +190,20 @@ def empty_database(url: str) -> None:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
         connection.execute("DROP SCHEMA public CASCADE")
         connection.execute("CREATE SCHEMA public")
+
+
+def emptied(url: str, *tables: str) -> str:
+    """``url`` with ``tables`` empty: truncated when they all exist (fast), else the whole database emptied, so the
+    next store opened on it migrates it afresh; no tables: emptied whole."""
+    if tables:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)}")
+            return url
+        except sa.exc.DBAPIError:
+            pass
+        finally:
+            engine.dispose()
+    empty_database(url)
+    return url

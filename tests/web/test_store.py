@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from hub.accounts import Role, accounts_for
 from hub.audit import Action, AuditEntry, audit_for
@@ -23,15 +22,7 @@ def store(request: pytest.FixtureRequest, tmp_path: pytest.TempPathFactory) -> I
     elif request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/hall.db"
     else:
-        url = request.getfixturevalue("postgres_database")
-        engine = sql.create_engine(url)
-        try:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("TRUNCATE accounts, audit")
-        except sa.exc.DBAPIError:
-            postgres.empty_database(url)
-        finally:
-            engine.dispose()
+        url = postgres.emptied(request.getfixturevalue("postgres_database"), "accounts", "audit")
     opened = open_store(url)
     yield opened
     opened.close()

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +21,10 @@ from hub.gateway import Gateway
 from hub.ratings import comments_for, ratings_report
 from hub.reports.projection import Projector
 from hub.service import HallService
-from hub.store import EventStore, open_store
+from hub.store import EventStore
 from hub.store.schema import events, report_ratings
 from hub.web_pages import Pages, add_pages
 from hub.web_pages.state import HallReader
-from tests.support import postgres
 from tests.web.conftest import DISTRICT, SECRET, Client, Clock, make_pages
 from tests.web.test_public import DEVICES, Hall, visible
 
@@ -34,16 +32,9 @@ CENTRE = next(site for site in DISTRICT.sites if site.id == "centre")
 COMMENT = "窗口人员态度冷淡，材料一次没说清"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("postgres_database")
-        postgres.empty_database(url)
-    else:
-        url = f"sqlite:///{tmp_path / 'hall.db'}"
-    opened = open_store(url)
-    yield opened
-    opened.close()
+@pytest.fixture
+def store(backend_store: EventStore) -> EventStore:
+    return backend_store
 
 
 @pytest.fixture
