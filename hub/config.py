@@ -28,6 +28,7 @@
                 prefer = "centre,xiaozhai"           # shared out among the hubs (docs/deployment.md)
                 address = "http://hub-a:8080"
     [archive]   directory = "var/archive"            # page files of handed-in documents; retention_years = 30
+                store = "disk"                       # or "s3" with s3_endpoint, s3_bucket, s3_access_key_id ...
     [follow_ups] contacted_hours = 24 ...            # bad ratings' follow-up deadlines: hub/follow_ups.py
 
 For example ``HALL_DATABASE_URL=postgresql://postgres@127.0.0.1/hall`` or ``HALL_MQTT_HOST=10.0.0.5``.
@@ -200,6 +201,23 @@ class ArchiveConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """``hall-hub archive purge`` removes cases created longer ago than this."""
     max_page_bytes: int = 8 * 1024 * 1024
     """A page file over this is refused (413)."""
+    store: Literal["disk", "s3"] = "disk"
+    """Where the page files are kept: "disk" (``directory``) or "s3", a bucket of any S3-compatible store
+    (hub/archive/s3.py; MinIO, Ceph, a cloud's), keyed by the same checksums."""
+    s3_endpoint: str = ""
+    """The S3 API's address (``http://minio.hall.local:9000``); empty: AWS's own for ``s3_region``."""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_file: str = ""
+    """A file holding the secret access key (readable by the hub's user only); empty: the environment variable
+    ``HALL_S3_SECRET_ACCESS_KEY``. The secret is never kept in this file's configuration nor logged."""
+    s3_prefix: str = "pages/"
+    """Keys are ``<prefix>ab/cd/<sha256>``."""
+
+    def __post_init__(self) -> None:
+        if self.store == "s3" and not (self.s3_bucket and self.s3_access_key_id):
+            raise ValueError('store = "s3" needs s3_bucket and s3_access_key_id')
 
 
 class HubConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -234,18 +252,29 @@ def make_clock(start: str) -> Callable[[], datetime]:
     return lambda: fixed + (datetime.now(UTC) - began)
 
 
+def _env_key(name: str) -> tuple[str, str] | None:
+    """(section, key) of a ``HALL_<SECTION>_<KEY>`` variable, or None. A section's name may hold an underscore
+    (``HALL_FOLLOW_UPS_CONTACTED_HOURS``): the longest section name the variable starts with is taken."""
+    if not name.startswith("HALL_"):
+        return None
+    rest = name[5:].lower()
+    sections = sorted((field.name for field in msgspec.structs.fields(HubConfig)), key=len, reverse=True)
+    for section in sections:
+        if rest.startswith(f"{section}_") and len(rest) > len(section) + 1:
+            return section, rest[len(section) + 1 :]
+    return None
+
+
 def load_config(path: Path | None = None, environ: Mapping[str, str] = os.environ) -> HubConfig:
     """Defaults, then the TOML file, then ``HALL_<SECTION>_<KEY>`` variables; errors name the key."""
     data: dict[str, dict[str, Any]] = {}
     if path is not None:
         with path.open("rb") as file:
             data = tomllib.load(file)
-    sections = {field.name for field in msgspec.structs.fields(HubConfig)}
     for name, value in environ.items():
-        if not name.startswith("HALL_") or name.count("_") < 2:
-            continue
-        section, _, key = name[5:].lower().partition("_")
-        if section in sections:
+        found = _env_key(name)
+        if found is not None:
+            section, key = found
             data.setdefault(section, {})[key] = value
     try:
         return msgspec.convert(data, HubConfig, strict=False)

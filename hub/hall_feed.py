@@ -111,12 +111,13 @@ class ViewCache:
     async def get(self, site_id: str, key: Any, build: Callable[[], Awaitable[Any]]) -> Any:
         version = self.feed.version(site_id)
         cached = self._built.get((site_id, key))
-        if cached is None or cached[0] != version or _failed(cached[1]):
+        if cached is None or cached[0] != version or failed(cached[1]):
             cached = self._built[(site_id, key)] = (version, asyncio.ensure_future(build()))
         return await asyncio.shield(cached[1])
 
 
-def _failed(build: asyncio.Future[Any]) -> bool:
+def failed(build: asyncio.Future[Any]) -> bool:
+    """A shared build or read that ended without a result (to be started again, not reused)."""
     return build.done() and (build.cancelled() or build.exception() is not None)
 
 
@@ -132,10 +133,16 @@ async def stream(
     sites: Iterable[str] | None,
     view: Callable[[], Awaitable[Any]],
     name: str = "view",
+    *,
+    extra: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+    extra_seconds: float = HEARTBEAT_SECONDS,
 ) -> web.StreamResponse:
     """Answer ``request`` with a stream of server-sent events: ``view()`` at once, then again after every change of
     one of ``sites`` (None: any), until the browser goes away. A browser that reconnects gets the whole view
-    first, so nothing it missed meanwhile matters."""
+    first, so nothing it missed meanwhile matters.
+
+    ``extra``: figures the hall's events do not change (the overdue follow-ups of the live hall), added to each view
+    (a dict view) and read again every ``extra_seconds``; the view is sent again when they changed."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -144,12 +151,29 @@ async def stream(
         }
     )
     await response.prepare(request)
+    loop = asyncio.get_running_loop()
+
+    async def whole(added: dict[str, Any] | None) -> bytes:
+        shown = await view()
+        return event(name, shown if added is None else {**shown, **added})
+
     async with feed.subscribe(sites) as subscription:
         try:
             await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
-            await response.write(event(name, await view()))
-            while (changed := await subscription.next(HEARTBEAT_SECONDS)) is not None:
-                await response.write(event(name, await view()) if changed else b": keep-alive\n\n")
+            added = await extra() if extra is not None else None
+            await response.write(await whole(added))
+            written = loop.time()
+            wait = min(extra_seconds, HEARTBEAT_SECONDS) if extra is not None else HEARTBEAT_SECONDS
+            while (changed := await subscription.next(wait)) is not None:
+                now_added = await extra() if extra is not None else None
+                if changed or now_added != added:
+                    added = now_added
+                    await response.write(await whole(added))
+                elif loop.time() - written >= HEARTBEAT_SECONDS - wait / 2:
+                    await response.write(b": keep-alive\n\n")
+                else:
+                    continue
+                written = loop.time()
         except ConnectionResetError:
             pass  # the browser went away
     return response

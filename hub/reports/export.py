@@ -89,6 +89,16 @@ COLUMNS: tuple[Column, ...] = (
 )
 """The figures of a report, in the order every table shows them."""
 
+COLUMN_GROUPS: tuple[tuple[str, str, int], ...] = (
+    ("取号与办理", "Tickets", 6),
+    ("预约", "Appointments", 3),
+    ("等候与办理时长", "Waiting and service times", 7),
+    ("评价与整改", "Ratings and follow-ups", 7),
+)
+"""The breakdown's neighbouring columns in groups (Chinese, English, how many), each shown as a table of its own with
+the row labels again, so the page reads on a 1366-pixel screen and prints on A4; the exports keep one table."""
+assert sum(count for _zh, _en, count in COLUMN_GROUPS) == len(COLUMNS)
+
 BREAKDOWN_NAMES = {
     Breakdown.SITE: ("站点", "Site"),
     Breakdown.MATTER: ("事项", "Matter"),
@@ -128,6 +138,18 @@ def breakdown(report: Report, english: bool = False) -> Table:
         (en if english else zh, *(column.header(english) for column in COLUMNS)),
         (*lines, total),
     )
+
+
+def breakdown_groups(report: Report, english: bool = False) -> tuple[Table, ...]:
+    """The breakdown cut into ``COLUMN_GROUPS``, each with the row labels (and the total) again."""
+    whole = breakdown(report, english)
+    groups, start = [], 1
+    for zh, en, count in COLUMN_GROUPS:
+        cut = slice(start, start + count)
+        headers = (whole.headers[0], *whole.headers[cut])
+        groups.append(Table(en if english else zh, headers, tuple((row[0], *row[cut]) for row in whole.rows)))
+        start += count
+    return tuple(groups)
 
 
 def hours(report: Report, english: bool = False) -> Table:

@@ -34,25 +34,15 @@ from hub.reports.model import (
     Row,
     WaitBucket,
 )
+from hub.reports.sums import Group, Lines
 from hub.store.base import as_utc
-from hub.store.schema import appointments, follow_ups, report_ratings, report_services, report_tickets, staff
+from hub.store.schema import appointments, follow_ups, report_days, report_hours, report_ratings, report_tickets, staff
 
 SATISFIED_LEVEL = 4
 """满意 or better."""
 WAIT_BUCKET_MINUTES = (0, 5, 10, 15, 20, 30, 45, 60)
 """The waiting-time distribution's buckets' lower bounds; the last is open."""
 PEAK_HOURS = 3
-
-
-def _bucket(seconds: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    """The histogram bucket of a time in whole seconds: the second itself below two minutes, then 5 s up to ten
-    minutes, 10 s up to an hour, a minute beyond (the lower bound; every bound of ``WAIT_BUCKET_MINUTES`` is one)."""
-    return sa.case(
-        (seconds < 120, seconds),
-        (seconds < 600, seconds // 5 * 5),
-        (seconds < 3600, seconds // 10 * 10),
-        else_=seconds // 60 * 60,
-    )
 
 
 def _at_rank(values: Sequence[tuple[int, float]], counts: dict[int, int], rank: int) -> float:
@@ -113,14 +103,9 @@ class Part:
     services: Counter[int] = field(default_factory=Counter)
     service_sums: Counter[int] = field(default_factory=Counter)
     levels: Counter[int] = field(default_factory=Counter)
-    wait_sum: float = 0.0
-    wait_count: int = 0
-    """The waits' sum and count where the distribution was not read (``_Reader.day_lines``)."""
 
     def mean_wait(self) -> float | None:
-        if self.waits:
-            return durations(self.waits, self.wait_sums).mean
-        return self.wait_sum / self.wait_count if self.wait_count else None
+        return durations(self.waits, self.wait_sums).mean
 
     def merge(self, other: Part) -> None:
         for name in ("issued", "served", "no_shows", "transfers", "parked", "cancelled", "booked", "kept", "missed"):
@@ -152,24 +137,32 @@ class Part:
         )  # fmt: skip
 
 
+COUNTS = ("issued", "served", "no_shows", "transfers", "parked", "cancelled", "within")
+"""The counts of a ``Part`` that ``report_days`` keeps as columns."""
+LEVELS = tuple(range(1, 6))
+LEVEL_COLUMNS = tuple(f"level{level}" for level in LEVELS)
+"""``report_days``' ratings of each level."""
+
+
+def part_of_group(group: Group) -> Part:
+    """A part from the lines summed (``sums.Lines.group``; the counts of ``COUNTS`` then ``LEVEL_COLUMNS``)."""
+    counts = dict(zip(COUNTS, group.counts, strict=False))
+    levels = Counter(dict(zip(LEVELS, group.counts[len(COUNTS) :], strict=True)))
+    return Part(**counts, waits=group.waits, wait_sums=group.wait_sums, services=group.services,
+                service_sums=group.service_sums, levels=+levels)  # fmt: skip
+
+
 Key = tuple[Any, ...]
-
-
-def _key_columns(table: sa.Table, by: Breakdown | None) -> list[sa.ColumnElement[Any]]:
-    if by is None:
-        return []
-    names = {
-        Breakdown.SITE: ["site_id"],
-        Breakdown.MATTER: ["matter"],
-        Breakdown.WINDOW: ["site_id", "window_id"],
-        Breakdown.STAFF: ["staff_id"],
-        Breakdown.DAY: ["day"],
-    }[by]
-    return [table.c[name] for name in names]
-
-
-def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-    return sa.func.sum(sa.case((condition, 1), else_=0))
+LineKey = tuple[str, date, str, str | None, str | None]
+"""A daily aggregate's (site, day, matter, window, clerk)."""
+_KEY_OF = {
+    Breakdown.SITE: (0,),
+    Breakdown.MATTER: (2,),
+    Breakdown.WINDOW: (0, 3),
+    Breakdown.STAFF: (4,),
+    Breakdown.DAY: (1,),
+}
+"""Where each breakdown's key is in a ``LineKey``."""
 
 
 def _within(table: sa.Table, sites: Sequence[str], start: date, end: date) -> sa.ColumnElement[bool]:
@@ -198,107 +191,63 @@ class _Reader:
         self.site_ids = [site.id for site in sites]
         self.targets = {site.id: site.rules.target_wait_minutes * 60 for site in sites}
 
-    def parts(self, by: Breakdown) -> dict[Key, Part]:
-        parts: dict[Key, Part] = {}
-
-        def part(key: Key) -> Part:
-            found = parts.get(key)
-            if found is None:
-                found = parts[key] = Part()
-            return found
-
-        tickets = report_tickets
-        keys = _key_columns(tickets, by)
-        width = len(keys)
-        where = _within(tickets, self.site_ids, self.query.start, self.query.end)
-        target = sa.case(self.targets, value=tickets.c.site_id, else_=0)
-        wait = _bucket(tickets.c.wait_seconds)
+    def lines(self) -> Lines:
+        """The daily aggregates of the report's sites and days (``hub.reports.days``), with the ratings an upheld
+        appeal took out taken away again."""
+        keys: list[LineKey] = []
+        counts: list[list[int]] = []
+        waits: list[bytes] = []
+        services: list[bytes] = []
+        days = report_days
+        columns = [days.c[name] for name in (*COUNTS, *LEVEL_COLUMNS)]
+        day_of: dict[Any, date] = {}  # a day's value as the driver gives it → the date, converted once
         select = sa.select(
-            *keys, wait, sa.func.count(), sa.func.sum(tickets.c.wait_seconds), _count(tickets.c.outcome == "served"),
-            _count(tickets.c.outcome == "missed"), _count(tickets.c.outcome == "cancelled"),
-            _count(tickets.c.parks > 0), sa.func.sum(tickets.c.transfers), _count(tickets.c.wait_seconds <= target),
-        ).where(where).group_by(*keys, wait)  # fmt: skip
-        for row in self.connection.execute(select):
-            line = part(self._key(by, row[:width]))
-            bucket = row[width]
-            issued, waited, served, missed, cancelled, parked, transfers, within = (
-                int(value or 0) for value in row[width + 1 :]
-            )
-            line.issued += issued
-            line.served += served
-            line.no_shows += missed
-            line.cancelled += cancelled
-            line.parked += parked
-            line.transfers += transfers
-            line.within += within
-            if bucket is not None:
-                line.waits[int(bucket)] += issued
-                line.wait_sums[int(bucket)] += waited
-        services = report_services
-        keys = _key_columns(services, by)
-        seconds = _bucket(services.c.seconds)
-        select = (
-            sa.select(*keys, seconds, sa.func.count(), sa.func.sum(services.c.seconds))
-            .where(_within(services, self.site_ids, self.query.start, self.query.end))
-            .group_by(*keys, seconds)
-        )
-        for row in self.connection.execute(select):
-            line = part(self._key(by, row[: len(keys)]))
-            line.services[int(row[len(keys)])] += int(row[len(keys) + 1])
-            line.service_sums[int(row[len(keys)])] += int(row[len(keys) + 2])
+            days.c.site_id, sa.type_coerce(days.c.day, sa.String), days.c.matter, days.c.window_id, days.c.staff_id,
+            days.c.waits, days.c.services, *columns,
+        ).where(self._in_report(days))  # fmt: skip
+        for site_id, day, matter, window_id, staff_id, waited, served, *values in self.connection.execute(select):
+            when = day_of.get(day)
+            if when is None:
+                when = day_of[day] = _day(day)
+            keys.append((site_id, when, matter, window_id or None, staff_id or None))
+            counts.append(values)
+            waits.append(waited)
+            services.append(served)
         ratings = report_ratings
-        keys = _key_columns(ratings, by)
-        select = (
-            sa.select(*keys, ratings.c.level, sa.func.count())
-            .where(_within(ratings, self.site_ids, self.query.start, self.query.end), _counted(ratings))
-            .group_by(*keys, ratings.c.level)
-        )
-        for row in self.connection.execute(select):
-            part(self._key(by, row[: len(keys)])).levels[int(row[len(keys)])] += int(row[len(keys) + 1])
+        upheld = (
+            sa.select(
+                ratings.c.site_id, ratings.c.day, ratings.c.matter, ratings.c.window_id, ratings.c.staff_id,
+                ratings.c.level, sa.func.count(),
+            )
+            .where(self._in_report(ratings), ~_counted(ratings))
+            .group_by(ratings.c.site_id, ratings.c.day, ratings.c.matter, ratings.c.window_id, ratings.c.staff_id,
+                      ratings.c.level)
+        )  # fmt: skip
+        for site_id, day, matter, window_id, staff_id, level, count in self.connection.execute(upheld):
+            keys.append((site_id, _day(day), matter, window_id, staff_id))
+            counts.append([0] * len(COUNTS) + [-count if each == level else 0 for each in LEVELS])
+            waits.append(b"")
+            services.append(b"")
+        return Lines(keys, counts, waits, services, width=len(COUNTS) + len(LEVELS))
 
-        for key, status in self._appointments(by):
-            line = part(key)
-            if status == "cancelled":
-                continue
-            line.booked += 1
-            if status == "checked_in":
-                line.kept += 1
-            elif status == "no_show":
-                line.missed += 1
+    def parts(self, lines: Lines, by: Breakdown, appointments: bool = True) -> dict[Key, Part]:
+        """The lines summed by the breakdown's key (with the appointments, unless not needed)."""
+        index = _KEY_OF[by]
+        parts: dict[Key, Part] = {key: part_of_group(group) for key, group in lines.group(index).items()}
+        if appointments:
+            for key, status in self._appointments(by):
+                part = parts.setdefault(key, Part())
+                if status == "cancelled":
+                    continue
+                part.booked += 1
+                if status == "checked_in":
+                    part.kept += 1
+                elif status == "no_show":
+                    part.missed += 1
         return parts
 
-    def day_lines(self) -> dict[Key, Part]:
-        """Per day only what the day-by-day figures need (counts, mean wait, ratings), without distributions."""
-        tickets, ratings = report_tickets, report_ratings
-        lines: dict[Key, Part] = {}
-        select = (
-            sa.select(
-                tickets.c.day,
-                sa.func.count(),
-                _count(tickets.c.outcome == "served"),
-                sa.func.sum(tickets.c.wait_seconds),
-                sa.func.count(tickets.c.wait_seconds),
-            )
-            .where(_within(tickets, self.site_ids, self.query.start, self.query.end))
-            .group_by(tickets.c.day)
-        )
-        for day, issued, served, waited, called in self.connection.execute(select):
-            line = lines.setdefault((_day(day),), Part())
-            line.issued, line.served = int(issued), int(served or 0)
-            line.wait_sum, line.wait_count = float(waited or 0), int(called)
-        select = (
-            sa.select(ratings.c.day, ratings.c.level, sa.func.count())
-            .where(_within(ratings, self.site_ids, self.query.start, self.query.end), _counted(ratings))
-            .group_by(ratings.c.day, ratings.c.level)
-        )
-        for day, level, count in self.connection.execute(select):
-            lines.setdefault((_day(day),), Part()).levels[int(level)] += int(count)
-        return lines
-
-    def _key(self, by: Breakdown, values: Sequence[Any]) -> Key:
-        if by is Breakdown.DAY:
-            return (_day(values[0]),)
-        return tuple(values)
+    def _in_report(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        return _within(table, self.site_ids, self.query.start, self.query.end)
 
     def _appointments(self, by: Breakdown) -> Iterable[tuple[Key, str]]:
         """(key, status) of the bookings whose slot falls on the report's days (window and clerk: of the ticket)."""
@@ -341,18 +290,18 @@ class _Reader:
             yield key, str(row.status)
 
     def hours(self) -> tuple[HourFigures, ...]:
-        tickets = report_tickets
+        hours_table = report_hours
         select = (
             sa.select(
-                tickets.c.issue_hour,
-                sa.func.count().label("n"),
-                sa.func.sum(tickets.c.wait_seconds).label("waited"),
-                sa.func.count(tickets.c.wait_seconds).label("called"),
+                hours_table.c.hour,
+                sa.func.sum(hours_table.c.arrivals).label("n"),
+                sa.func.sum(hours_table.c.waited).label("waited"),
+                sa.func.sum(hours_table.c.called).label("called"),
             )
-            .where(_within(tickets, self.site_ids, self.query.start, self.query.end))
-            .group_by(tickets.c.issue_hour)
+            .where(self._in_report(hours_table))
+            .group_by(hours_table.c.hour)
         )
-        found = {int(row.issue_hour): row for row in self.connection.execute(select)}
+        found = {int(row.hour): row for row in self.connection.execute(select)}
         if not found:
             return ()
         hours = []
@@ -466,13 +415,14 @@ def report(engine: Engine, district: District, query: ReportQuery, *, now: datet
     sites = report_sites(district, query)
     with engine.connect() as connection:
         reader = _Reader(connection, district, query, sites)
-        by_query = reader.parts(query.by)
+        lines = reader.lines()
+        by_query = reader.parts(lines, query.by)
         by_site = (
             by_query if query.by is Breakdown.SITE else _sites_of(by_query) if query.by is Breakdown.WINDOW else None
         )
         if by_site is None:
-            by_site = reader.parts(Breakdown.SITE)
-        by_day = by_query if query.by is Breakdown.DAY else reader.day_lines()
+            by_site = reader.parts(lines, Breakdown.SITE)
+        by_day = by_query if query.by is Breakdown.DAY else reader.parts(lines, Breakdown.DAY, appointments=False)
         hours = reader.hours()
         names = reader.staff_names(key[0] for key in by_query) if query.by is Breakdown.STAFF else {}
     total = Part()

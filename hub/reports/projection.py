@@ -1,4 +1,5 @@
-"""The reports' read models, kept from the event log: a row per ticket, per service finished and per rating.
+"""The reports' read models, kept from the event log: a row per ticket, per service finished and per rating, and
+the daily aggregates the figures read (``hub.reports.days``), all in the same transaction.
 
 Each site's log is read after its checkpoint (the last projected per-site ``seq``, gap-free) in batches; one
 transaction updates the rows a batch touches and moves the checkpoint, so projecting is idempotent and resumable,
@@ -24,12 +25,16 @@ from engine import events as ev
 from engine.calendar import local_day, local_time
 from engine.codec import decode_event
 from engine.district import District, Site
+from hub.ratings import rating_columns
+from hub.reports.days import DayTotals
 from hub.store.base import EventStore, as_utc
 from hub.store.schema import (
     events as events_table,
 )
 from hub.store.schema import (
     report_checkpoints,
+    report_days,
+    report_hours,
     report_ratings,
     report_services,
     report_tickets,
@@ -44,7 +49,9 @@ BATCH = 5000
 _IN_CHUNK = 500
 """Keys per ``IN (...)`` list (well below SQLite's and PostgreSQL's parameter limits)."""
 
-READ_MODELS = (report_tickets, report_services, report_ratings, report_windows, report_checkpoints)
+READ_MODELS = (
+    report_tickets, report_services, report_ratings, report_windows, report_days, report_hours, report_checkpoints,
+)  # fmt: skip
 
 EventReader = Callable[[Connection, str, int, int], list[ev.Event]]
 """(connection, site, after seq, at most) -> the site's next events, in order."""
@@ -110,6 +117,7 @@ class _Batch:
                     "matter": event.matter,
                     "level": event.level,
                     "rated_at": as_utc(event.at),
+                    **rating_columns(event),
                 }
             )
         elif (row := self.ticket(getattr(event, "ticket_id", ""))) is not None:
@@ -212,10 +220,17 @@ class Projector:
             batch_events = self.reader(connection, site.id, after, size)
             if not batch_events:
                 return 0
-            batch = _Batch(site, self._tickets(connection, site.id, batch_events), self._windows(connection, site.id))
+            tickets = self._tickets(connection, site.id, batch_events)
+            totals = DayTotals(site)
+            totals.tickets(tickets.values(), -1)  # what these tickets counted for before the batch
+            batch = _Batch(site, tickets, self._windows(connection, site.id))
             for event in batch_events:
                 batch.apply(event)
+            totals.tickets(batch.tickets.values(), 1)
+            totals.services(batch.services)
+            totals.ratings(batch.ratings)
             self._write(connection, batch)
+            totals.write(connection)
             connection.execute(
                 report_checkpoints.update()
                 .where(report_checkpoints.c.site_id == site.id)

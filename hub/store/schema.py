@@ -262,10 +262,10 @@ follow_ups = sa.Table(
     sa.Column("site_id", sa.String(64), primary_key=True),
     sa.Column("seq", sa.BigInteger(), primary_key=True),
     sa.Column("ticket_id", sa.String(64), nullable=False),
-    sa.Column("window_id", sa.String(64), nullable=False),
+    sa.Column("window_id", sa.String(64), nullable=True),
     sa.Column("staff_id", sa.String(64), nullable=True),
     sa.Column("matter", sa.String(64), nullable=False),
-    sa.Column("level", sa.SmallInteger(), nullable=False),
+    sa.Column("level", sa.SmallInteger(), nullable=True),
     sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("done", sa.SmallInteger(), nullable=False),
@@ -276,11 +276,14 @@ follow_ups = sa.Table(
     sa.Column("due_reported", sa.DateTime(timezone=True), nullable=True),
     sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="rating"),
     sa.Index("ix_follow_ups_site_rated", "site_id", "rated_at"),
     sa.Index("ix_follow_ups_open_due", "closed_at", "due_at"),
 )
-"""A bad rating's follow-up item, keyed by the ``ServiceRated`` event's site and number: how many of its four steps
-are answered (``done``), each step's deadline and the next one's (``due_at``), when and how it closed."""
+"""A follow-up item: of a bad rating (``kind`` rating), keyed by the ``ServiceRated`` event's site and number, or of
+an officer's findings (``kind`` finding, migration 0018), keyed by the visit's ``TicketIssued`` (``issued_seq``): no
+window nor level, ``rated_at`` when the findings were first written. How many of its four steps are answered
+(``done``), each step's deadline and the next one's (``due_at``), when and how it closed."""
 
 follow_up_steps = sa.Table(
     "follow_up_steps",
@@ -422,9 +425,27 @@ report_ratings = sa.Table(
     sa.Column("matter", sa.String(32), nullable=False),
     sa.Column("level", sa.Integer(), nullable=False),
     sa.Column("rated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("efficiency", sa.SmallInteger(), nullable=True),
+    sa.Column("service_level", sa.SmallInteger(), nullable=True),
+    sa.Column("attitude", sa.SmallInteger(), nullable=True),
+    sa.Column("reasons", sa.String(160), nullable=False, server_default=""),
+    sa.Column("source", sa.String(16), nullable=False, server_default="evaluator"),
     sa.Index("ix_report_ratings_day", "day", "site_id"),
 )
-"""One row per ``ServiceRated`` (level 1 非常不满意 .. 5 非常满意)."""
+"""One row per ``ServiceRated`` (level 1 非常不满意 .. 5 非常满意), with its sub-indicators (None when not given), its
+reasons (comma-separated ``RatingReason`` values, "" for none) and where it was given (``RatingSource``; migration
+0016)."""
+
+rating_comments = sa.Table(
+    "rating_comments",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger(), primary_key=True),
+    sa.Column("comment", sa.Text(), nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""A citizen's free words with a rating from the ticket page or a kiosk, keyed by the ``ServiceRated`` event: for the
+site's manager only (hub/ratings.py), never in an event, on a device or in a log."""
 
 report_windows = sa.Table(
     "report_windows",
@@ -442,3 +463,44 @@ report_checkpoints = sa.Table(
     sa.Column("seq", sa.BigInteger(), nullable=False),
 )
 """The last event of each site's log (per-site ``seq``, gap-free) that the read models include."""
+
+report_days = sa.Table(
+    "report_days",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("matter", sa.String(32), primary_key=True),
+    sa.Column("window_id", sa.String(64), primary_key=True),
+    sa.Column("staff_id", sa.String(64), primary_key=True),
+    sa.Column("issued", sa.Integer(), nullable=False),
+    sa.Column("served", sa.Integer(), nullable=False),
+    sa.Column("no_shows", sa.Integer(), nullable=False),
+    sa.Column("transfers", sa.Integer(), nullable=False),
+    sa.Column("parked", sa.Integer(), nullable=False),
+    sa.Column("cancelled", sa.Integer(), nullable=False),
+    sa.Column("within", sa.Integer(), nullable=False),
+    sa.Column("level1", sa.Integer(), nullable=False),
+    sa.Column("level2", sa.Integer(), nullable=False),
+    sa.Column("level3", sa.Integer(), nullable=False),
+    sa.Column("level4", sa.Integer(), nullable=False),
+    sa.Column("level5", sa.Integer(), nullable=False),
+    sa.Column("waits", sa.LargeBinary(), nullable=False),
+    sa.Column("services", sa.LargeBinary(), nullable=False),
+    sa.Index("ix_report_days_day", "day", "site_id"),
+)
+"""The tickets, services and ratings of a site's day summed per matter, window and clerk ("" for none), each by its
+own (a ticket by its first call's): counts, ratings per level, and the wait and service histograms
+(hub/reports/sums.py: int64 triples bucket, count, seconds; hub/reports/days.py keeps them)."""
+
+report_hours = sa.Table(
+    "report_hours",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("hour", sa.Integer(), primary_key=True),
+    sa.Column("arrivals", sa.Integer(), nullable=False),
+    sa.Column("waited", sa.BigInteger(), nullable=False),
+    sa.Column("called", sa.Integer(), nullable=False),
+    sa.Index("ix_report_hours_day", "day", "site_id"),
+)
+"""Per site, day and local hour of issue: tickets issued, and the sum and count of their waits to a first call."""

@@ -96,8 +96,18 @@ function windowState(window) {
   return window.paused_minutes === null ? state : `${state} · ${minutes(window.paused_minutes)}`;
 }
 
+// The site's overdue follow-ups: only an admin page's stream carries them (never a wall screen's); the words are a
+// JSON string in the element's data-template.
+function followUps(view) {
+  const box = root.querySelector("[data-part=follow-ups]");
+  if (!box || view.overdue_follow_ups === undefined) return;
+  box.hidden = !view.overdue_follow_ups;
+  text(box.querySelector("a"), view.overdue_follow_ups ? say(JSON.parse(box.dataset.template), { count: view.overdue_follow_ups }) : "");
+}
+
 function renderSite(view) {
   figures(root, view);
+  followUps(view);
   root.querySelector("[data-part=alerts]").replaceChildren(...alertItems(view));
   root.querySelector("[data-part=windows]").replaceChildren(
     ...view.windows.map((window) => {

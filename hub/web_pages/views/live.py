@@ -22,7 +22,7 @@ from aiohttp import web
 
 from hub.accounts import Role
 from hub.cluster import holder_of
-from hub.hall_feed import HallFeed, ViewCache, stream
+from hub.hall_feed import HallFeed, ViewCache, failed, stream
 from hub.web_pages.access import allow
 from hub.web_pages.hall_view import Known, SiteViews
 from hub.web_pages.render import add_page, page, site_of
@@ -39,6 +39,9 @@ REFRESH_SECONDS = 60.0
 and one second after its next alert falls due: time alone changes the view then."""
 VIEW = "live"
 """The views' key in the ``ViewCache``."""
+OVERDUE_SECONDS = 5.0
+"""How often a followed site's overdue follow-ups are counted again (one count shared by the site's streams): an
+item falling past its deadline, opened or answered shows on the live hall within that."""
 
 
 class LiveHall:
@@ -52,6 +55,7 @@ class LiveHall:
         self.views = SiteViews(pages.hall.gateway)
         self._known: tuple[float, Known] | None = None
         self._wakeups: dict[str, asyncio.TimerHandle] = {}
+        self._overdue: dict[str, tuple[float, asyncio.Future[int]]] = {}
 
     async def site(self, site_id: str) -> dict[str, Any]:
         """The site's view for a stream: built once per change of the site, whoever asks."""
@@ -71,6 +75,15 @@ class LiveHall:
         ]
         return {"district_id": district.id, "name_zh": district.name_zh, "name_en": district.name_en,
                 "sites": sites, "elsewhere": elsewhere}  # fmt: skip
+
+    async def overdue(self, site_id: str) -> dict[str, Any]:
+        """The site's overdue follow-ups (admin pages only, never a wall screen's), counted at most every
+        ``OVERDUE_SECONDS`` whoever asks."""
+        kept = self._overdue.get(site_id)
+        if kept is None or time.monotonic() - kept[0] >= OVERDUE_SECONDS or failed(kept[1]):
+            count = asyncio.ensure_future(overdue_follow_ups(self.pages, site_id))
+            kept = self._overdue[site_id] = (time.monotonic(), count)
+        return {"overdue_follow_ups": await asyncio.shield(kept[1])}
 
     async def fresh(self, site_id: str) -> dict[str, Any]:
         """The site's view built now: a page opened (HTML or JSON) shows this moment, however quiet the hall."""
@@ -146,14 +159,17 @@ async def _page(request: web.Request, site_id: str | None, stream_path: str) -> 
     template, view = await first_view(live_hall(request), site_id)
     data: dict[str, Any] = {"ok": True, "view": view, "stream": stream_path}
     if site_id is not None:
-        data["overdue_follow_ups"] = await overdue_follow_ups(request.app[PAGES], site_id)
+        data["overdue_follow_ups"] = await overdue_follow_ups(request.app[PAGES], site_id)  # now, as the view
     return page(request, template, data)
 
 
 async def _stream(request: web.Request, site_id: str | None) -> web.StreamResponse:
     hall = live_hall(request)
     sites, view = followed(hall, site_id)
-    return await stream(request, hall.feed, sites, view)
+    if site_id is None:
+        return await stream(request, hall.feed, sites, view)
+    return await stream(request, hall.feed, sites, view, extra=lambda: hall.overdue(site_id),
+                        extra_seconds=OVERDUE_SECONDS)  # fmt: skip
 
 
 @add_page(routes, "/sites/{site}/live")

@@ -189,6 +189,11 @@ def _tables(report: Report, english: bool) -> list[dict[str, Any]]:
     return [{"name": t.name, "headers": t.headers, "rows": t.rows} for t in export.tables(report, english)]
 
 
+def _groups(report: Report, english: bool) -> list[dict[str, Any]]:
+    """The breakdown's column groups, a table each (export.COLUMN_GROUPS)."""
+    return [{"name": t.name, "headers": t.headers, "rows": t.rows} for t in export.breakdown_groups(report, english)]
+
+
 @add_page(routes, "/reports")
 @allow(Role.ADMIN, Role.MANAGER)
 async def reports_page(request: web.Request) -> web.Response:
@@ -201,6 +206,7 @@ async def reports_page(request: web.Request) -> web.Response:
         data |= {
             "form": _choices(district, account, query),
             "tables": _tables(report, english),
+            "groups": _groups(report, english),
             "by_name": export.BREAKDOWN_NAMES[query.by][1 if english else 0],
             "printing": request.query.get("print") == "1",
             "again": query_string(query),
