@@ -11,6 +11,13 @@ clock).
 Staff (or their manager for them) may appeal a rating they believe false, once, with a reason; a district
 administrator decides: upheld, the rating leaves the figures and the item is closed; rejected, the follow-up goes
 on. The rater stays unknown: an item holds the ticket's id (for managers) and nothing of the citizen.
+
+A service experience officer's findings (``hub.officers``) open an item of kind ``finding`` the same way: ``sync``
+inserts one for every visit with findings and no item yet, keyed by the visit's ``TicketIssued`` (its site and
+number: never a rating's), "on conflict do nothing" again. It walks the same steps with the same deadlines, counted
+from when the findings were written; it has no window and no level, and no appeal: findings are the district's
+own supervision, not a citizen's rating, and a site that finds one unfounded says so in its verified step, which the
+district reads. The item holds nothing of the officer but the visit it reads the findings from.
 """
 
 from __future__ import annotations
@@ -25,17 +32,24 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
 
 from engine.calendar import day_bounds, local_day
 from engine.codec import decode_event
 from engine.district import District, HolidayCalendar, Site
-from engine.events import ServiceRated
+from engine.events import ServiceRated, TicketIssued
+from hub.officers import officers_for
 from hub.reports.model import FollowUpFigures
 from hub.store import EventStore
 from hub.store.base import as_utc
 from hub.store.schema import events as events_table
-from hub.store.schema import follow_up_appeals, follow_up_checkpoints, follow_up_steps, follow_ups, metadata
+from hub.store.schema import (
+    follow_up_appeals,
+    follow_up_checkpoints,
+    follow_up_steps,
+    follow_ups,
+    metadata,
+    officer_visits,
+)
 from hub.store.sql import SqlStore
 
 BAD_LEVEL = 2
@@ -51,6 +65,8 @@ NOTE_LIMIT = 2000
 DONE, UPHELD = "done", "appeal_upheld"
 """How an item closes: every step answered, or the rating's appeal upheld."""
 UPHOLD, REJECT = "upheld", "rejected"
+RATING, FINDING = "rating", "finding"
+"""An item's kind: a bad rating's (差评) or an officer's findings' (体验官意见)."""
 
 
 class FollowUpRules(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -76,7 +92,8 @@ class FollowUpRules(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class FollowUpError(ValueError):
-    """A change the item refuses; ``code`` says which rule (``closed``, ``step``, ``appealed``, ``no_appeal``)."""
+    """A change the item refuses; ``code`` says which rule (``closed``, ``step``, ``appealed``, ``no_appeal``,
+    ``finding``: a finding is not appealed)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -136,20 +153,35 @@ class Appeal:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """An officer's findings as their visit holds them now (written again: the newer text)."""
+
+    text: str | None
+    written_at: datetime | None
+    officer_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class FollowUp:
     site_id: str
     seq: int
     ticket_id: str
-    window_id: str
+    window_id: str | None
+    """None for a finding (the visit may have been at several windows)."""
     staff_id: str | None
     matter: str
-    level: int
+    level: int | None
+    """The rating's level; None for a finding."""
     rated_at: datetime
+    """When the rating was made, or the findings first written."""
     opened_at: datetime
     steps: tuple[Step, ...]
     closed_at: datetime | None = None
     outcome: str | None = None
     appeal: Appeal | None = None
+    kind: str = RATING
+    finding: Finding | None = None
+    """A finding's text and officer (kind ``finding`` only)."""
 
     @property
     def key(self) -> str:
@@ -216,20 +248,58 @@ class FollowUps:
         if isinstance(store, SqlStore):
             self.engine = store.engine
         else:
-            self.engine = sa.create_engine(  # used from the pages' executor threads too
-                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
+            # beside the officers' visits of the same memory store, which the findings' items read
+            self.engine = officers_for(store).engine
             tables = [follow_ups, follow_up_steps, follow_up_appeals, follow_up_checkpoints]
             metadata.create_all(self.engine, tables=tables)
 
     # -- opening from the log ---------------------------------------------------------------------------------
 
     def sync(self, district: District, now: datetime) -> int:
-        """Open an item for every bad rating after each site's checkpoint; the number opened by this call."""
+        """Open an item for every bad rating after each site's checkpoint and for every officer's findings without
+        one; the number opened by this call."""
         opened = 0
         for site in district.sites:
             opened += self._sync_site(district, site, now)
+        return opened + self._sync_findings(district)
+
+    def _sync_findings(self, district: District) -> int:
+        visits = officer_visits
+        has_item = sa.exists().where(follow_ups.c.site_id == visits.c.site_id, follow_ups.c.seq == visits.c.issued_seq)
+        query = sa.select(visits.c.site_id, visits.c.issued_seq, visits.c.ticket_id, visits.c.findings_at).where(
+            visits.c.findings.is_not(None), visits.c.site_id.in_([site.id for site in district.sites]), ~has_item
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).all()
+        opened = 0
+        for visit in found:
+            site = district.site(visit.site_id)
+            issued = self._issued(visit.site_id, visit.issued_seq)
+            if site is None or issued is None:
+                continue
+            written = as_utc(visit.findings_at)  # deadlines run from the writing, however late a hub reads it
+            dues = {f"due_{step}": deadline(self.rules, step, site, district.calendar, written) for step in STEPS[:3]}
+            row = {
+                "site_id": site.id, "seq": visit.issued_seq, "ticket_id": visit.ticket_id, "kind": FINDING,
+                "window_id": None, "staff_id": None, "matter": issued.matters[0], "level": None, "rated_at": written,
+                "opened_at": written, "done": 0, "due_at": dues["due_verified"], **dues, "due_reported": None,
+            }  # fmt: skip
+            with self.engine.begin() as connection:
+                insert = _insert(connection, follow_ups).values(**row).on_conflict_do_nothing()
+                opened += len(connection.execute(insert.returning(follow_ups.c.seq)).all())
         return opened
+
+    def _issued(self, site_id: str, seq: int) -> TicketIssued | None:
+        """The visit's ``TicketIssued`` (its matter), the site's event ``seq``."""
+        if isinstance(self.store, SqlStore):
+            found = sa.and_(events_table.c.site_id == site_id, events_table.c.seq == seq)
+            query = sa.select(events_table.c.payload).where(found)
+            with self.engine.connect() as connection:
+                payload = connection.execute(query).scalar_one_or_none()
+            event = None if payload is None else decode_event(payload)
+        else:
+            event = next(iter(self.store.events(site_id, after_seq=seq - 1)), None)  # a memory store's list
+        return event if isinstance(event, TicketIssued) and event.seq == seq else None
 
     def _sync_site(self, district: District, site: Site, now: datetime) -> int:
         with self.engine.connect() as connection:
@@ -259,7 +329,8 @@ class FollowUps:
         opened = as_utc(rating.at)  # deadlines run from the rating itself, however late a hub reads it
         dues = {f"due_{step}": deadline(self.rules, step, site, district.calendar, opened) for step in STEPS[:3]}
         return {
-            "site_id": site.id, "seq": rating.seq, "ticket_id": rating.ticket_id, "window_id": rating.window_id,
+            "site_id": site.id, "seq": rating.seq, "ticket_id": rating.ticket_id, "kind": RATING,
+            "window_id": rating.window_id,
             "staff_id": rating.staff_id or None, "matter": rating.matter, "level": rating.level,
             "rated_at": as_utc(rating.at), "opened_at": opened, "done": 0, "due_at": dues["due_verified"],
             **dues, "due_reported": None,
@@ -276,17 +347,20 @@ class FollowUps:
         site_ids: Iterable[str] | None = None,
         *,
         window_id: str | None = None,
+        kind: str | None = None,
         state: str = "open",
         now: datetime | None = None,
         limit: int | None = None,
     ) -> list[FollowUp]:
-        """Items of the sites (None: all), newest first (at most ``limit``); ``state`` open, overdue (open and past
-        a deadline at ``now``), closed or all."""
+        """Items of the sites (None: all), newest first (at most ``limit``); of one window (ratings only, then) and
+        one kind, or any; ``state`` open, overdue (open and past a deadline at ``now``), closed or all."""
         where: list[sa.ColumnElement[bool]] = []
         if site_ids is not None:
             where.append(follow_ups.c.site_id.in_(list(site_ids)))
         if window_id is not None:
             where.append(follow_ups.c.window_id == window_id)
+        if kind is not None:
+            where.append(follow_ups.c.kind == kind)
         if state in ("open", "overdue"):
             where.append(follow_ups.c.closed_at.is_(None))
         if state == "overdue" and now is not None:
@@ -295,10 +369,23 @@ class FollowUps:
             where.append(follow_ups.c.closed_at.is_not(None))
         return self._load(*where, limit=limit)
 
-    def overdue_count(self, site_ids: Iterable[str] | None, now: datetime) -> int:
+    def of_visits(self, ticket_ids: Iterable[str]) -> dict[str, FollowUp]:
+        """The findings' items of these visits, by ticket."""
+        wanted = list(ticket_ids)
+        found = self._load(follow_ups.c.kind == FINDING, follow_ups.c.ticket_id.in_(wanted)) if wanted else []
+        return {item.ticket_id: item for item in found}
+
+    def overdue_count(
+        self, site_ids: Iterable[str] | None, now: datetime, *, window_id: str | None = None, kind: str | None = None
+    ) -> int:
+        """Open items past a deadline at ``now``, of the sites (None: all), of one window and kind or of any."""
         query = sa.select(sa.func.count()).where(follow_ups.c.closed_at.is_(None), follow_ups.c.due_at < as_utc(now))
         if site_ids is not None:
             query = query.where(follow_ups.c.site_id.in_(list(site_ids)))
+        if window_id is not None:
+            query = query.where(follow_ups.c.window_id == window_id)
+        if kind is not None:
+            query = query.where(follow_ups.c.kind == kind)
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
@@ -331,13 +418,32 @@ class FollowUps:
                         decided_at=None if appeal.decided_at is None else as_utc(appeal.decided_at),
                         decision_note=appeal.decision_note,
                     )  # fmt: skip
+            findings = self._findings(connection, [row.ticket_id for row in rows if row.kind == FINDING])
         return [
-            self._item(row, answers.get((row.site_id, row.seq), {}), appeals.get((row.site_id, row.seq)))
+            self._item(
+                row,
+                answers.get((row.site_id, row.seq), {}),
+                appeals.get((row.site_id, row.seq)),
+                findings.get(row.ticket_id) if row.kind == FINDING else None,
+            )
             for row in rows
         ]
 
     @staticmethod
-    def _item(row: Any, answers: dict[str, Any], appeal: Appeal | None) -> FollowUp:
+    def _findings(connection: Connection, ticket_ids: list[str]) -> dict[str, Finding]:
+        if not ticket_ids:
+            return {}
+        visits = officer_visits
+        query = sa.select(visits.c.ticket_id, visits.c.findings, visits.c.findings_at, visits.c.officer_id)
+        return {
+            visit.ticket_id: Finding(
+                visit.findings, None if visit.findings_at is None else as_utc(visit.findings_at), visit.officer_id
+            )
+            for visit in connection.execute(query.where(visits.c.ticket_id.in_(ticket_ids)))
+        }
+
+    @staticmethod
+    def _item(row: Any, answers: dict[str, Any], appeal: Appeal | None, finding: Finding | None) -> FollowUp:
         def utc(at: datetime | None) -> datetime | None:
             return None if at is None else as_utc(at)
 
@@ -353,7 +459,7 @@ class FollowUps:
             site_id=row.site_id, seq=row.seq, ticket_id=row.ticket_id, window_id=row.window_id,
             staff_id=row.staff_id, matter=row.matter, level=row.level, rated_at=as_utc(row.rated_at),
             opened_at=as_utc(row.opened_at), steps=tuple(steps), closed_at=utc(row.closed_at), outcome=row.outcome,
-            appeal=appeal,
+            appeal=appeal, kind=row.kind, finding=finding,
         )  # fmt: skip
 
     # -- changes ----------------------------------------------------------------------------------------------
@@ -402,7 +508,8 @@ class FollowUps:
     def appeal(self, site_id: str, seq: int, *, reason: str, by: str, now: datetime) -> FollowUp:
         """Staff's (or their manager's) appeal of the rating, once per item, while it is open."""
         now = as_utc(now)
-        self._open_item(site_id, seq)
+        if self._open_item(site_id, seq).kind == FINDING:
+            raise FollowUpError("finding", "an officer's finding is not appealed: answer it in its verified step")
         if not reason.strip():
             raise FollowUpError("reason", "an appeal needs a reason")
         with self.engine.begin() as connection:
@@ -477,9 +584,10 @@ def excluded_ratings(engine: Engine, site_id: str) -> set[int]:
 def follow_up_figures(
     engine: Engine, sites: Sequence[Site], start: date, end: date, *, now: datetime
 ) -> FollowUpFigures:
-    """The items of ratings made on the sites' local days ``start``..``end`` (both included), upheld appeals left
-    out: how many opened, closed (every step answered), the share of the closed with every step on time, and how
-    many open are past a deadline at ``now``."""
+    """The items of ratings made, and of officers' findings first written, on the sites' local days ``start``..``end``
+    (both included; both kinds together, as the follow-up list shows them), upheld appeals left out: how many opened,
+    closed (every step answered), the share of the closed with every step on time, and how many open are past a
+    deadline at ``now``."""
     opened = closed = on_time = overdue = 0
     with engine.connect() as connection:
         for site in sites:

@@ -11,7 +11,8 @@ A **visit** is a ticket taken with an officer's code, at the kiosk (``IssueReque
 carry nothing of it, so nothing published (boards, callers, snapshots, the pages of staff and managers) can show
 it. A code the hub does not know is ignored, and nobody is told. The officer's **journey** (waits, calls,
 transfers, service times, ratings) is read back from the site's event log, from the visit's ``TicketIssued`` on;
-the officer's **findings** are written on the ticket's own page after they enter their code again.
+the officer's **findings** are written on the ticket's own page after they enter their code again, and each visit's
+findings are followed up as a bad rating is (``hub.follow_ups``, which reads them from ``officer_visits``).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class Channel(enum.StrEnum):
 
 
 class OfficerError(ValueError):
-    """An officer the district cannot enrol; ``code`` says which field (``name``, ``kind``, ``phone``)."""
+    """An officer the district cannot enrol, or findings not kept; ``code`` says which field (``name``, ``kind``,
+    ``phone``, ``findings``)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -396,12 +398,16 @@ class Officers:
         return officer, visit
 
     def write_findings(self, ticket_id: str, officer_id: str, findings: str, at: datetime) -> Visit | None:
-        """Keep the officer's findings on their visit (written again: replaced); None when it is not theirs."""
+        """Keep the officer's findings on their visit (written again: replaced, and the follow-up shows it amended);
+        None when it is not theirs. Blank findings are refused (``OfficerError``): once written, they are followed
+        up, and cannot be taken back to nothing."""
         text = findings.strip()[:FINDINGS_LIMIT]
+        if not text:
+            raise OfficerError("findings", "write what you found")
         where = (officer_visits.c.ticket_id == ticket_id) & (officer_visits.c.officer_id == officer_id)
         with self.engine.begin() as connection:
             done = connection.execute(
-                officer_visits.update().where(where).values(findings=text or None, findings_at=as_utc(at))
+                officer_visits.update().where(where).values(findings=text, findings_at=as_utc(at))
             ).rowcount
         return self.visit(ticket_id) if done else None
 

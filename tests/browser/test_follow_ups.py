@@ -1,6 +1,7 @@
 """Ratings follow-up in Chromium (zh-CN), against a running hub whose morning had three bad ratings at the centre's
 window w01: the hub opens their follow-ups by itself; the manager answers one to the end, step by step; the window's
-clerk appeals another and a district administrator upholds it; the list of all items is the screenshot
+clerk appeals another and a district administrator upholds it; an officer's findings of that morning are listed
+beside them (体验官意见, never to the clerk); the list of all items is the screenshot
 docs/screenshots/follow-ups.png."""
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import pytest
 from playwright.async_api import Page, expect
 
 from engine import commands as cmd
+from engine.events import TicketIssued
 from hub.district_file import SAMPLE_DISTRICT
 from hub.main import open_district
+from hub.officers import Channel, officers_for
 from hub.service import HallService
 from hub.store import open_store
 from tests.browser.conftest import OpenPage, Shot, start_web_hub
 from tests.support.hub_process import HubProcess
 
 DAY = "2026-11-25"
+FINDINGS = "取号机上找不到所办事项的说明，导办台无人值守。"
 
 
 def rated_morning(db_url: str) -> None:
@@ -41,6 +45,13 @@ def rated_morning(db_url: str) -> None:
             for kind in (cmd.CallNext, cmd.StartService, cmd.FinishService):
                 run(f"09:{minute + 1}", kind, window_id="w01")
             run(f"09:{minute + 2}", cmd.RateService, window_id="w01", level=level)
+        at = datetime.fromisoformat(f"{DAY}T09:50:00+08:00")
+        issued = service.execute(cmd.IssueTicket(command_id="visit", site_id="centre", at=at, matters=("A02",)))
+        (visit,) = [event for event in issued.events if isinstance(event, TicketIssued)]
+        officers = officers_for(store)
+        officer, _code = officers.enrol("周明远", "deputy", "13912345678", "root", at, pepper=b"p" * 32)
+        officers.record_visit(visit, officer.officer_id, Channel.KIOSK, at)
+        officers.write_findings(visit.ticket_id, officer.officer_id, FINDINGS, at)
     finally:
         store.close()
 
@@ -58,7 +69,7 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
 
 
 async def open_item(page: Page, row: int) -> None:
-    await page.goto("/admin/follow-ups")
+    await page.goto("/admin/follow-ups?kind=rating")
     await expect(page.locator("tr[data-follow-up]")).to_have_count(3)
     async with page.expect_navigation():
         await page.locator("tr[data-follow-up]").nth(row).get_by_role("link").click()
@@ -88,6 +99,8 @@ async def test_the_clerk_appeals_and_an_administrator_upholds_it(signed_in: Open
     await clerk.goto("/admin/follow-ups")
     rows = clerk.locator("tr[data-follow-up]")
     await expect(rows.first).to_be_visible()
+    await expect(clerk.locator("tr[data-kind=finding]")).to_have_count(0)
+    await expect(clerk.locator("main")).not_to_contain_text(FINDINGS)
     key = await rows.first.get_attribute("data-follow-up")
     async with clerk.expect_navigation():
         await rows.first.get_by_role("link").click()
@@ -113,5 +126,8 @@ async def test_the_clerk_appeals_and_an_administrator_upholds_it(signed_in: Open
     await admin.goto("/admin/follow-ups?lang=zh")
 
     await admin.goto("/admin/follow-ups?state=all")
-    await expect(admin.locator("tr[data-follow-up]")).to_have_count(3)
+    await expect(admin.locator("tr[data-follow-up]")).to_have_count(4)
+    finding = admin.locator("tr[data-kind=finding]")
+    await expect(finding.locator("[data-field=kind]")).to_have_text("体验官意见")
+    await expect(finding.locator("[data-field=finding]")).to_contain_text("周*远")  # the district sees the officer
     await shot(admin, "follow-ups")

@@ -1,7 +1,8 @@
 """Service experience officers in Chromium, against the running hub on a working morning (tests/browser/
 test_live_pages.py's hub and devices): an administrator enrols an officer in the pages, the officer's code goes with a
 ticket taken at the kiosk over MQTT, the ticket is served, the officer writes findings on the ticket's own page
-(a browser that never signed in), and the district report shows the visit with its journey and findings."""
+(a browser that never signed in), the district report shows the visit with its journey, findings and their
+follow-up, and the centre's manager answers the findings in /admin/follow-ups, never shown the officer."""
 
 from __future__ import annotations
 
@@ -69,4 +70,31 @@ async def test_an_officers_visit_and_findings_reach_the_district_report(
     await expect(row).to_contain_text("人大代表")
     await expect(row).to_contain_text("已办结")
     await expect(row.locator(".findings")).to_have_text(FINDINGS)
+    await expect(row.locator(".follow-up")).to_have_text("待核实")
     await shot(admin, "officers")
+
+    # the centre's manager answers the findings in the follow-up list, never told who wrote them
+    manager = await signed_in("li")
+    await manager.goto("/admin/follow-ups?kind=finding")
+    item = manager.locator("tr[data-kind=finding]", has_text=FINDINGS)
+    await expect(item.locator("[data-field=kind]")).to_have_text("体验官意见")
+    await expect(manager.locator("main")).not_to_contain_text("周")
+    await expect(manager.locator("main")).not_to_contain_text(ticket.number)
+    async with manager.expect_navigation():
+        await item.get_by_role("link").click()
+    await expect(manager.locator("[data-field=finding]")).to_have_text(FINDINGS)
+    await expect(manager.locator("[data-part=no-appeal]")).to_be_visible()
+    for step, label in (
+        ("verified", "已核实"),
+        ("contacted", "已联系"),
+        ("put_right", "已整改"),
+        ("reported", "已反馈"),
+    ):
+        await manager.get_by_label("办理情况").fill(f"{label}：取号机已补充事项说明")
+        async with manager.expect_navigation():
+            await manager.get_by_role("button", name="提交本步骤").click()
+        await expect(manager.locator(f"li[data-step={step}] blockquote")).to_have_text(f"{label}：取号机已补充事项说明")
+    await expect(manager.locator("[data-field=state]")).to_contain_text("已整改办结")
+    await expect(manager.locator("main")).not_to_contain_text("周")
+    await admin.goto(f"/admin/officers/report?start={iso}&end={iso}")
+    await expect(row.locator(".follow-up")).to_have_text("已整改办结")

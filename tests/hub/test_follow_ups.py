@@ -1,6 +1,7 @@
 """Follow-up of bad ratings (hub.follow_ups): opened from the event log once only, however often and on however many
 hubs the sync runs; deadlines in hours and in working days of the district's calendar, measured with the test's
-clock; the steps in order; appeals upheld and rejected; the report's figures. On real SQLite and PostgreSQL stores
+clock; the steps in order; appeals upheld and rejected; the report's figures; an officer's findings followed up the
+same way, once, without an appeal. On real SQLite and PostgreSQL stores
 with the sample district, ratings made through the hub's service as a window's evaluator makes them."""
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine import commands as cmd
+from engine.events import TicketIssued
 from hub.config import ConfigError, load_config
 from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.follow_ups import (
+    FINDING,
+    RATING,
     REJECT,
     UPHOLD,
     FollowUpError,
@@ -25,6 +29,8 @@ from hub.follow_ups import (
     excluded_ratings,
     follow_up_figures,
 )
+from hub.officers import Channel as VisitChannel
+from hub.officers import OfficerError, Officers, officers_for
 from hub.service import HallService
 from hub.store import EventStore, open_store
 from tests.support import postgres
@@ -83,7 +89,7 @@ def test_a_bad_rating_opens_one_item_however_often_and_wherever_the_sync_runs(st
     assert other.sync(DISTRICT, hall.now) == 0
     assert one.sync(DISTRICT, hall.now) == 0
     items = one.find(state="all")
-    assert sorted(item.level for item in items) == [1, 2]
+    assert len(items) == 2 and sorted(item.level for item in items if item.level is not None) == [1, 2]
     assert {item.window_id for item in items} == {"w01"} and {item.staff_id for item in items} == {"clerk-li"}
 
     hall.serve_and_rate(2)  # a later bad rating: only it is new
@@ -254,3 +260,86 @@ def test_the_deadlines_come_from_the_hubs_configuration(tmp_path: Path) -> None:
     toml.write_text("[follow_ups]\nverified_hours = 0\n")
     with pytest.raises(ConfigError, match="verified"):
         load_config(toml, environ={})
+
+
+# --- officers' findings (体验官意见) ---------------------------------------------------------------------------------
+
+
+def officer_visit(hall: Hall, officers: Officers) -> tuple[str, TicketIssued]:
+    """A ticket issued with an officer's code: the officer and the visit's ``TicketIssued``."""
+    officer, _code = officers.enrol("周明远", "deputy", "13812345678", "root", hall.now, pepper=b"p" * 32)
+    hall._ids += 1
+    issue = cmd.IssueTicket(command_id=f"c{hall._ids}", site_id="centre", at=hall.now, matters=("A02",))
+    (issued,) = [event for event in hall.service.execute(issue).events if isinstance(event, TicketIssued)]
+    assert officers.record_visit(issued, officer.officer_id, VisitChannel.KIOSK, hall.now)
+    return officer.officer_id, issued
+
+
+def test_a_finding_opens_one_item_written_twice_and_on_two_hubs_with_the_steps_to_the_end(store: EventStore) -> None:
+    hall = Hall(store)
+    hall.serve_and_rate(1)
+    officers = officers_for(store)
+    officer_id, issued = officer_visit(hall, officers)
+    one, other = FollowUps(store), FollowUps(store)  # two hubs on one database
+    assert one.sync(DISTRICT, hall.now) == 1  # the rating; the visit has no findings yet
+
+    written = hall.now + timedelta(minutes=40)
+    officers.write_findings(issued.ticket_id, officer_id, "导办台无人值守", written)
+    assert [other.sync(DISTRICT, written), one.sync(DISTRICT, written), other.sync(DISTRICT, written)] == [1, 0, 0]
+    amended = "导办台无人值守，指引牌看不清"
+    officers.write_findings(issued.ticket_id, officer_id, amended, written + timedelta(minutes=5))  # written again
+    assert one.sync(DISTRICT, written) == other.sync(DISTRICT, written) == 0
+    (item,) = one.find(kind=FINDING)
+    assert (item.key, item.ticket_id, item.matter) == (f"centre/{issued.seq}", issued.ticket_id, "A02")
+    assert item.window_id is None and item.level is None and item.staff_id is None and item.rated_at == written
+    assert item.finding is not None and item.finding.text == amended
+    assert item.finding.officer_id == officer_id and item.finding.written_at is not None
+    assert item.finding.written_at > item.rated_at  # amended after it opened: the item says so
+    assert [i.kind for i in one.find(state="all")] == [FINDING, RATING]
+    assert one.find(window_id="w01", kind=FINDING) == []  # a window's list never holds a finding
+
+    with pytest.raises(FollowUpError) as refused:
+        one.appeal("centre", item.seq, reason="不属实", by="li", now=written)
+    assert refused.value.code == "finding"
+    with pytest.raises(OfficerError):  # blank findings are refused: the followed-up text stays
+        officers.write_findings(issued.ticket_id, officer_id, "   ", written)
+
+    now = written
+    for step in ("verified", "contacted", "put_right", "reported"):
+        now += timedelta(hours=1)
+        item = one.answer(DISTRICT, "centre", item.seq, step=step, note=f"{step} 已办", by="li", now=now)
+    assert item.closed and item.outcome == "done" and not item.late
+    assert one.sync(DISTRICT, now) == 0 and len(one.find(kind=FINDING, state="closed")) == 1
+
+
+def test_a_findings_deadlines_run_from_its_writing_by_the_clock_and_count_as_overdue(store: EventStore) -> None:
+    hall = Hall(store)
+    officers = officers_for(store)
+    officer_id, issued = officer_visit(hall, officers)
+    written = hall.now + timedelta(hours=1)
+    officers.write_findings(issued.ticket_id, officer_id, "叫号屏不显示窗口号", written)
+    follow_ups = FollowUps(store, FollowUpRules(verified_hours=4, put_right_working_days=2))
+    follow_ups.sync(DISTRICT, written + timedelta(days=3))  # read late: the deadlines still count from the writing
+    (item,) = follow_ups.find(kind=FINDING)
+    assert item.rated_at == item.opened_at == written
+    assert item.steps[0].due_at == written + timedelta(hours=4)
+    assert item.steps[2].due_at == datetime(2026, 11, 28, 0, 0, tzinfo=SHANGHAI)
+    before, after = written + timedelta(hours=3), written + timedelta(hours=5)
+    assert follow_ups.overdue_count(["centre"], before) == 0
+    assert follow_ups.overdue_count(["centre"], after) == follow_ups.overdue_count(["centre"], after, kind=FINDING) == 1
+    assert follow_ups.overdue_count(["centre"], after, kind=RATING) == 0
+
+    day = date(2026, 11, 25)
+    figures = follow_up_figures(follow_ups.engine, list(DISTRICT.sites), day, day, now=after)
+    assert (figures.opened, figures.closed, figures.overdue) == (1, 0, 1)  # findings count with the ratings
+
+
+def test_memory_store_findings_are_followed_up_too() -> None:
+    store = open_store("memory://")
+    hall = Hall(store)
+    officers = officers_for(store)
+    officer_id, issued = officer_visit(hall, officers)
+    officers.write_findings(issued.ticket_id, officer_id, "等候区座位不够", hall.now)
+    follow_ups = FollowUps(store)
+    assert follow_ups.sync(DISTRICT, hall.now) == 1 and follow_ups.sync(DISTRICT, hall.now) == 0
+    assert follow_ups.of_visits([issued.ticket_id])[issued.ticket_id].kind == FINDING

@@ -16,9 +16,12 @@ import pytest
 from aiohttp import web
 
 from engine import commands as cmd
+from engine.events import TicketIssued
 from hub.accounts import Role, accounts_for
 from hub.audit import Action
 from hub.gateway import Gateway
+from hub.officers import Channel as VisitChannel
+from hub.officers import officers_for
 from hub.service import HallService
 from hub.store import EventStore, open_store
 from hub.web_pages import Pages, add_pages
@@ -202,7 +205,7 @@ async def test_staff_appeal_their_own_windows_rating_and_an_administrator_decide
 async def test_overdue_items_count_on_the_live_hall_and_show_red_in_the_list(client: Client, clock: Clock) -> None:
     assert await sign_in(client, "li") == 303
     live = await (await client.get("/admin/sites/centre/live")).text()
-    assert "超期整改" not in live
+    assert "超期整改 0" not in live and "超期整改 2" not in live
     clock.advance(hours=25)  # past the 24 hours to verify (and the session's end: sign in again)
     client.session.cookie_jar.clear()
     assert await sign_in(client, "li") == 303
@@ -211,3 +214,54 @@ async def test_overdue_items_count_on_the_live_hall_and_show_red_in_the_list(cli
     listed = await (await client.get("/admin/follow-ups?state=overdue")).text()
     assert listed.count('class="overdue"') == 2
     assert len(await items(client, "overdue")) == 2
+
+
+FINDING_TEXT = "导办台无人值守，指引牌看不清"
+
+
+def a_finding(pages: Pages) -> str:
+    """An officer's visit at the centre with findings written: the ticket's id."""
+    store, now = pages.configuration.store, pages.clock()
+    officers = officers_for(store)
+    officer, _code = officers.enrol("周明远", "deputy", "13812345678", "root", now, pepper=SECRET)
+    issue = cmd.IssueTicket(command_id="visit", site_id="centre", at=now, matters=("A02",))
+    (issued,) = [event for event in pages.hall.gateway.service.execute(issue).events if isinstance(event, TicketIssued)]
+    officers.record_visit(issued, officer.officer_id, VisitChannel.KIOSK, now)
+    officers.write_findings(issued.ticket_id, officer.officer_id, FINDING_TEXT, now)
+    return issued.ticket_id
+
+
+async def test_a_finding_reaches_the_sites_manager_without_the_officer_and_never_staff(
+    client: Client, pages: Pages
+) -> None:
+    ticket_id = a_finding(pages)
+    number = ticket_id.rsplit("-", 1)[-1]
+    assert await sign_in(client, "li") == 303
+    (finding,) = [item for item in await items(client) if item["kind"] == "finding"]
+    assert finding["finding"]["text"] == FINDING_TEXT and finding["kind_label"] == "Officer's finding"
+    assert finding["number"] is None and finding["rated_at"] is None and finding["window_id"] is None
+    assert finding["finding"]["officer"] is None and finding["finding"]["officer_id"] is None
+    for path in ("/admin/follow-ups", f"/admin/follow-ups/{finding['key']}", "/admin/follow-ups?kind=finding"):
+        html = await (await client.get(path)).text()
+        assert "体验官意见" in html and FINDING_TEXT in html
+        assert "周明远" not in html and "周*远" not in html and "人大代表" not in html  # the officer stays unknown
+    assert f"票号 {number}" not in html and f"<td>{number}</td>" not in html  # and which ticket was the visit
+    only = (await (await client.get("/admin/follow-ups.json?kind=finding")).json())["items"]
+    assert [item["key"] for item in only] == [finding["key"]]
+    item_page = await (await client.get(f"/admin/follow-ups/{finding['key']}")).text()
+    assert "不适用申诉" in item_page and 'name="reason"' not in item_page
+    status, _text = await post(client, f"/admin/follow-ups/{finding['key']}/appeal", reason="不属实")
+    assert status == 422  # no appeal of a finding
+    status, _text = await post(client, f"/admin/follow-ups/{finding['key']}/step", step="verified", note="已查看录像")
+    assert status == 303
+    client.session.cookie_jar.clear()
+
+    assert await sign_in(client, "zhao") == 303  # staff: never a finding, nor its page
+    assert all(item["kind"] == "rating" for item in await items(client, "all"))
+    assert (await client.get(f"/admin/follow-ups/{finding['key']}")).status == 404
+    assert FINDING_TEXT not in await (await client.get("/admin/follow-ups?kind=finding")).text()
+    client.session.cookie_jar.clear()
+
+    assert await sign_in(client, "root") == 303  # the district sees the officer (masked) and the ticket
+    seen = (await (await client.get(f"/admin/follow-ups/{finding['key']}.json")).json())["item"]
+    assert seen["finding"]["officer"] == "周*远" and seen["number"] == number and seen["current"] == "contacted"

@@ -165,6 +165,9 @@ async def test_the_report_lists_the_visit_its_journey_and_the_findings_and_no_st
         f"{visit.status_path}/officer/findings", data={"code": code, "findings": "叫号屏看不清，等了很久"}
     )
     assert kept.status == 200 and "已保存" in await kept.text()
+    blank = await client.post(f"{visit.status_path}/officer/findings", data={"code": code, "findings": "  "})
+    blank_page = await blank.text()
+    assert blank.status == 400 and "请写下本次体验的意见和建议" in blank_page and "叫号屏看不清，等了很久" in blank_page
 
     report = await (await client.get("/admin/officers/report?start=2026-11-01&end=2026-11-30")).text()
     assert "赵*华" in report and "人大代表" in report and "叫号屏看不清，等了很久" in report
@@ -173,4 +176,7 @@ async def test_the_report_lists_the_visit_its_journey_and_the_findings_and_no_st
     (row,) = data["visits"]
     assert row["ticket_id"] == visit.ticket_id and row["journey"]["outcome"] == "served"
     assert row["journey"]["calls"] == 1 and len(row["journey"]["services"]) == 1
+    follow_up = row["follow_up"]  # the findings opened their follow-up at once, waiting to be verified
+    assert follow_up["label"] == "To verify" and not follow_up["closed"] and follow_up["url"] in report
+    assert "待核实" in report
     assert (await client.get("/admin/officers/report?start=2026-12-01&end=2026-11-01")).status == 400

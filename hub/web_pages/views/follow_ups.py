@@ -1,12 +1,17 @@
-"""Ratings follow-up (好差评 整改) and appeals (issue 14; ``hub.follow_ups``, docs/ratings.md).
+"""Ratings follow-up (好差评 整改) and appeals, and the follow-up of officers' findings (issue 14; ``hub.follow_ups``,
+docs/ratings.md).
 
-``/admin/follow-ups`` lists the items (open, overdue, closed or all; deadlines, overdue ones in red), opened from
-the log just before (``FollowUps.sync``). An administrator sees every site's, a manager their own site's, staff their
-own window's. ``/admin/follow-ups/{site}/{seq}`` is one item: its steps with deadlines and answers, the form of the
-next step (the site's manager), the appeal form (the window's staff or the site's manager, once, while open) and the
-decision form (an administrator, while an appeal waits). The rater stays unknown: the ticket's number is shown to
-managers and administrators only; staff see neither the number, the time of the rating nor the managers' notes. Every
-change is audited, never with its note or reason.
+``/admin/follow-ups`` lists the items of both kinds (差评, 体验官意见; ``?kind=`` one of them; open, overdue, closed or
+all; deadlines, overdue ones in red), opened from the log and the officers' visits just before (``FollowUps.sync``).
+An administrator sees every site's, a manager their own site's, staff their own window's ratings' (never a finding:
+staff never learn which tickets were an officer's visit). ``/admin/follow-ups/{site}/{seq}`` is one item: its steps
+with deadlines and answers, the form of the next step (the site's manager), the appeal form (the window's staff or the
+site's manager, once, while open; a finding has none) and the decision form (an administrator, while an appeal
+waits). The rater stays unknown: the ticket's
+number is shown to managers and administrators only; staff see neither the number, the time of the rating nor the
+managers' notes. The officer stays unknown to the hall: of a finding, the site's manager sees the day, the matter and
+the text, never the ticket, the time or the officer, whom only an administrator sees (masked, as the officers' report
+shows them). Every change is audited, never with its note or reason.
 """
 
 from __future__ import annotations
@@ -20,7 +25,19 @@ from engine.calendar import local_time
 from engine.district import District
 from hub.accounts import Account, Role
 from hub.audit import Action
-from hub.follow_ups import NOTE_LIMIT, REJECT, STEPS, UPHOLD, FollowUp, FollowUpError, FollowUps, follow_ups_for
+from hub.follow_ups import (
+    FINDING,
+    NOTE_LIMIT,
+    RATING,
+    REJECT,
+    STEPS,
+    UPHOLD,
+    FollowUp,
+    FollowUpError,
+    FollowUps,
+    follow_ups_for,
+)
+from hub.officers import officers_for
 from hub.web_pages.access import allow, me
 from hub.web_pages.render import add_page, names, page, refusal
 from hub.web_pages.state import PAGES, Pages
@@ -39,6 +56,7 @@ STATE_LABELS = {
     "all": _("All"),
 }
 LEVELS = {1: _("Very dissatisfied"), 2: _("Dissatisfied")}
+KINDS = {RATING: _("Bad rating"), FINDING: _("Officer's finding")}
 STEP_LABELS = {
     "verified": _("Verified"),
     "contacted": _("Contacted"),
@@ -62,6 +80,7 @@ REFUSALS = {
     "reason": ("reason", _("Give the reason for the appeal")),
     "no_appeal": ("decision", _("There is no appeal waiting for a decision")),
     "decision": ("decision", _("Choose upheld or rejected")),
+    "finding": ("reason", _("An officer's finding is not appealed")),
 }
 """A ``FollowUpError``'s code: the form field its message goes next to, and the message."""
 
@@ -83,26 +102,48 @@ async def overdue_follow_ups(pages: Pages, site_id: str) -> int:
     return await pages.off_loop(follow_ups.overdue_count, [site_id], pages.clock())
 
 
-def _sees_number(account: Account) -> bool:
-    return account.role in (Role.ADMIN, Role.MANAGER)
+def _sees_number(account: Account, kind: str = RATING) -> bool:
+    """Managers see a rating's ticket; only an administrator sees which ticket was an officer's visit."""
+    return account.role == Role.ADMIN or (account.role == Role.MANAGER and kind == RATING)
 
 
 def _mine(account: Account, item: FollowUp) -> bool:
     if account.role == Role.STAFF:
-        return account.site_id == item.site_id and account.window_id == item.window_id
+        return item.kind == RATING and account.site_id == item.site_id and account.window_id == item.window_id
     return account.may_see_site(item.site_id)
 
 
 def _may_appeal(account: Account, item: FollowUp) -> bool:
     return (
-        not item.closed and item.appeal is None and account.role in (Role.STAFF, Role.MANAGER) and _mine(account, item)
+        item.kind == RATING
+        and not item.closed
+        and item.appeal is None
+        and account.role in (Role.STAFF, Role.MANAGER)
+        and _mine(account, item)
     )
 
 
-def _row(district: District, account: Account, item: FollowUp, now: datetime) -> dict[str, Any]:
+def _finding(account: Account, item: FollowUp, when: Any, officer: str | None) -> dict[str, Any] | None:
+    """A finding's text for the manager; its time, amendment and officer for an administrator only."""
+    finding = item.finding
+    if finding is None:
+        return None
+    admin = account.role == Role.ADMIN
+    amended = finding.written_at is not None and finding.written_at > item.rated_at
+    return {
+        "text": finding.text, "amended_at": when(finding.written_at) if amended and admin else None,
+        "amended": amended, "officer": officer if admin else None, "officer_id": finding.officer_id if admin else None,
+    }  # fmt: skip
+
+
+def _row(
+    district: District, account: Account, item: FollowUp, now: datetime, officer: str | None = None
+) -> dict[str, Any]:
+    """The item as the account may see it; ``officer``: a finding's officer, masked (shown to administrators)."""
     site = district.site(item.site_id) or district.sites[0]
     matter = district.matter(item.matter)
     staff = account.role == Role.STAFF
+    sees_time = not staff and _sees_number(account, item.kind)
 
     def when(at: datetime | None) -> str | None:
         return None if at is None else local_time(site, at).isoformat(timespec="minutes")
@@ -122,10 +163,12 @@ def _row(district: District, account: Account, item: FollowUp, now: datetime) ->
     appeal = item.appeal
     return {
         "key": item.key, "site_id": item.site_id, "seq": item.seq, "site": names(site),
-        "number": item.number if _sees_number(account) else None,
+        "kind": item.kind, "kind_label": KINDS[item.kind],
+        "number": item.number if _sees_number(account, item.kind) else None,
         "rated_on": local_time(site, item.rated_at).date().isoformat(),
-        "rated_at": None if staff else when(item.rated_at),
-        "level": item.level, "level_label": LEVELS.get(item.level, str(item.level)),
+        "rated_at": when(item.rated_at) if sees_time else None,
+        "level": item.level, "level_label": None if item.level is None else LEVELS.get(item.level, str(item.level)),
+        "finding": _finding(account, item, when, officer),
         "matter": names(matter) if matter else {"name_zh": item.matter, "name_en": item.matter},
         "window_id": item.window_id, "closed": item.closed, "closed_at": when(item.closed_at),
         "outcome": item.outcome, "outcome_label": OUTCOMES.get(item.outcome or ""),
@@ -148,6 +191,23 @@ def _scope(account: Account) -> tuple[list[str] | None, str | None]:
     return [account.site_id or ""], account.window_id if account.role == Role.STAFF else None
 
 
+async def _officers(pages: Pages, account: Account, items: list[FollowUp]) -> dict[str, str]:
+    """The masked names of the findings' officers, for an administrator (nobody else is shown them)."""
+    wanted = {item.finding.officer_id for item in items if item.finding is not None}
+    if account.role != Role.ADMIN or not wanted:
+        return {}
+    everyone = await pages.off_loop(officers_for(pages.configuration.store).all)
+    return {officer.officer_id: officer.name_masked for officer in everyone if officer.officer_id in wanted}
+
+
+async def _rows(pages: Pages, account: Account, items: list[FollowUp]) -> list[dict[str, Any]]:
+    district, now, officers = pages.hall.district, pages.clock(), await _officers(pages, account, items)
+    return [
+        _row(district, account, item, now, officers.get(item.finding.officer_id) if item.finding else None)
+        for item in items
+    ]
+
+
 @add_page(routes, "/follow-ups")
 @allow(Role.ADMIN, Role.MANAGER, Role.STAFF)
 async def follow_ups_page(request: web.Request) -> web.Response:
@@ -155,19 +215,19 @@ async def follow_ups_page(request: web.Request) -> web.Response:
     state = request.query.get("state", "open")
     if state not in STATES:
         state = "open"
-    follow_ups, now = await synced(pages), pages.clock()
     sites, window = _scope(account)
+    kind = RATING if window is not None else request.query.get("kind")
+    if kind not in KINDS:
+        kind = None
+    follow_ups, now = await synced(pages), pages.clock()
     items = await pages.off_loop(
-        lambda: follow_ups.find(sites, window_id=window, state=state, now=now, limit=LIST_LIMIT)
+        lambda: follow_ups.find(sites, window_id=window, kind=kind, state=state, now=now, limit=LIST_LIMIT)
     )
-    overdue = await pages.off_loop(follow_ups.overdue_count, sites, now)
-    district = pages.hall.district
-    rows = [_row(district, account, item, now) for item in items]
-    if window is not None:
-        rows = [row for row in rows if row["window_id"] == window]
+    overdue = await pages.off_loop(lambda: follow_ups.overdue_count(sites, now, window_id=window, kind=kind))
     return page(request, "follow_ups.html", {
         "ok": True, "state": state, "states": [{"value": s, "label": STATE_LABELS[s]} for s in STATES],
-        "items": rows, "overdue": overdue, "numbers": _sees_number(account),
+        "kind": kind, "kinds": [{"value": k, "label": label} for k, label in KINDS.items()] if window is None else [],
+        "items": await _rows(pages, account, items), "overdue": overdue, "numbers": _sees_number(account),
     })  # fmt: skip
 
 
@@ -187,12 +247,13 @@ async def _item_of(request: web.Request) -> FollowUp:
     return item
 
 
-def _item_data(request: web.Request, item: FollowUp) -> dict[str, Any]:
+async def _item_data(request: web.Request, item: FollowUp) -> dict[str, Any]:
     pages, account = request.app[PAGES], me(request)
     current = item.current
     just = notice(request)
+    (row,) = await _rows(pages, account, [item])
     return {
-        "ok": True, "item": _row(pages.hall.district, account, item, pages.clock()),
+        "ok": True, "item": row,
         "may_answer": account.role == Role.MANAGER and current is not None and account.site_id == item.site_id,
         "may_appeal": _may_appeal(account, item),
         "may_decide": account.role == Role.ADMIN and item.appeal is not None and item.appeal.decision is None,
@@ -203,7 +264,7 @@ def _item_data(request: web.Request, item: FollowUp) -> dict[str, Any]:
 @add_page(routes, "/follow-ups/{site}/{seq}")
 @allow(Role.ADMIN, Role.MANAGER, Role.STAFF)
 async def follow_up_page(request: web.Request) -> web.Response:
-    return page(request, "follow_up.html", _item_data(request, await _item_of(request)))
+    return page(request, "follow_up.html", await _item_data(request, await _item_of(request)))
 
 
 def _url(item: FollowUp) -> str:
@@ -220,7 +281,7 @@ async def _change(request: web.Request, item: FollowUp, fields: Fields, action: 
             field, message = REFUSALS.get(error.code, ("note", _("This follow-up is closed")))
             fields.wrong(field, message)
     if not fields.ok:
-        return invalid(request, "follow_up.html", _item_data(request, item), fields)
+        return invalid(request, "follow_up.html", await _item_data(request, item), fields)
     summary = {"step": after.current.name if after.current else None, "closed": after.closed,
                "outcome": after.outcome, "late": after.late}  # fmt: skip
     await record_change(request, action, site_id=item.site_id, subject=f"follow_up:{item.key}", before=None,

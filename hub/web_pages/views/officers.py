@@ -8,16 +8,17 @@ District administrators only (a manager or staff member is refused 403, as every
   the full name or the code.
 - ``/admin/officers/report?start=&end=`` (local days, both included; this month by default): every visit of those
   days with its officer (masked), its journey from the event log (waits, calls, transfers, service times,
-  ratings) and the officer's findings.
+  ratings), the officer's findings and where their follow-up stands (``views.follow_ups``: the same words, a link to
+  the item).
 
 The officer's own part is on the ticket's public page (``public.py``): ``officer_entry`` and ``officer_findings``
 below answer its two forms (the officer's code, then the findings); a wrong code, or a ticket that is not that
-officer's visit, gets one answer that tells nothing.
+officer's visit, gets one answer that tells nothing. Findings kept open their follow-up at once (``synced``).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from engine.calendar import local_time
 from engine.district import District
 from hub.accounts import Role
 from hub.audit import Action
+from hub.follow_ups import FollowUp
 from hub.officers import (
     FINDINGS_LIMIT,
     NAME_LIMIT,
@@ -56,6 +58,8 @@ from hub.web_pages.views.changes import (
     record_change,
 )
 from hub.web_pages.views.devices import qr_svg
+from hub.web_pages.views.follow_ups import OUTCOMES as FOLLOW_UP_OUTCOMES
+from hub.web_pages.views.follow_ups import STEP_TODO, synced
 
 routes = web.RouteTableDef()
 
@@ -218,7 +222,17 @@ def _journey(district: District, journey: Journey) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _visit(district: District, found: VisitReport) -> dict[str, Any]:
+def _follow_up(item: FollowUp | None, now: datetime) -> dict[str, Any] | None:
+    """Where a visit's findings' follow-up stands, for the report."""
+    if item is None:
+        return None
+    current = item.current
+    label = FOLLOW_UP_OUTCOMES.get(item.outcome or "") if current is None else STEP_TODO[current.name]
+    return {"url": f"/admin/follow-ups/{item.site_id}/{item.seq}", "label": label, "closed": item.closed,
+            "overdue": item.overdue(now), "late": item.late}  # fmt: skip
+
+
+def _visit(district: District, found: VisitReport, item: FollowUp | None, now: datetime) -> dict[str, Any]:
     visit, officer = found.visit, found.officer
     site = district.site(visit.site_id)
     return {
@@ -227,7 +241,7 @@ def _visit(district: District, found: VisitReport) -> dict[str, Any]:
         "day": visit.day.isoformat(), "channel": visit.channel.value,
         "officer": None if officer is None else _row(district, officer),
         "journey": _journey(district, found.journey), "findings": visit.findings,
-        "findings_at": _when(district, visit.findings_at),
+        "findings_at": _when(district, visit.findings_at), "follow_up": _follow_up(item, now),
     }  # fmt: skip
 
 
@@ -236,9 +250,12 @@ def _visit(district: District, found: VisitReport) -> dict[str, Any]:
 async def report_page(request: web.Request) -> web.Response:
     pages = request.app[PAGES]
     district = pages.hall.district
-    start, end = _days(request, local_time(district.sites[0], pages.clock()).date())
+    now = pages.clock()
+    start, end = _days(request, local_time(district.sites[0], now).date())
+    follow_ups = await synced(pages)
     found = await pages.off_loop(report, officers_of(pages), pages.configuration.store, start, end)
-    visits = [_visit(district, item) for item in found]
+    items = await pages.off_loop(follow_ups.of_visits, [item.visit.ticket_id for item in found if item.visit.findings])
+    visits = [_visit(district, item, items.get(item.visit.ticket_id), now) for item in found]
     data = {
         "ok": True, "start": start.isoformat(), "end": end.isoformat(), "visits": visits,
         "totals": {"visits": len(visits), "with_findings": sum(1 for visit in visits if visit["findings"]),
@@ -287,10 +304,17 @@ async def officer_findings(request: web.Request, pages: Pages, ticket_id: str, p
     found = await _visit_of(request, pages, ticket_id, code)
     if found is None:
         return _not_theirs(request, path)
-    officer, _visit_found = found
-    kept = await pages.off_loop(
-        officers_of(pages).write_findings, ticket_id, officer.officer_id, findings[:FINDINGS_LIMIT], pages.clock()
-    )
+    officer, visit = found
+    try:
+        kept = await pages.off_loop(
+            officers_of(pages).write_findings, ticket_id, officer.officer_id, findings[:FINDINGS_LIMIT], pages.clock()
+        )
+    except OfficerError:  # blank: the form again, with what was kept before
+        data = {"ok": True, "action": path, "code": code, "findings": visit.findings or "", "saved": False,
+                "findings_limit": FINDINGS_LIMIT, "problem": _("Write what you found on this visit")}  # fmt: skip
+        return page(request, "officer_ticket.html", data, 400)
+    if kept is not None:
+        await synced(pages)  # its follow-up opens now, its deadlines from this writing
     data = {"ok": kept is not None, "action": path, "code": code, "findings": (kept.findings if kept else "") or "",
             "saved": kept is not None, "findings_limit": FINDINGS_LIMIT}  # fmt: skip
     return page(request, "officer_ticket.html", data)
