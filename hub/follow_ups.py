@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from engine.calendar import day_bounds, local_day
 from engine.codec import decode_event
 from engine.district import District, HolidayCalendar, Site
-from engine.events import ServiceRated, TicketIssued
+from engine.events import Event, ServiceRated, TicketIssued
 from hub.officers import officers_for
 from hub.reports.model import FollowUpFigures
 from hub.store import EventStore
@@ -291,6 +291,16 @@ class FollowUps:
 
     def _issued(self, site_id: str, seq: int) -> TicketIssued | None:
         """The visit's ``TicketIssued`` (its matter), the site's event ``seq``."""
+        event = self._event(site_id, seq)
+        return event if isinstance(event, TicketIssued) else None
+
+    def rating(self, item: FollowUp) -> ServiceRated | None:
+        """The rating a rating's item follows up (its sub-indicators, reasons and channel); None for a finding."""
+        event = self._event(item.site_id, item.seq) if item.kind == RATING else None
+        return event if isinstance(event, ServiceRated) else None
+
+    def _event(self, site_id: str, seq: int) -> Event | None:
+        """The site's event ``seq``."""
         if isinstance(self.store, SqlStore):
             found = sa.and_(events_table.c.site_id == site_id, events_table.c.seq == seq)
             query = sa.select(events_table.c.payload).where(found)
@@ -299,7 +309,7 @@ class FollowUps:
             event = None if payload is None else decode_event(payload)
         else:
             event = next(iter(self.store.events(site_id, after_seq=seq - 1)), None)  # a memory store's list
-        return event if isinstance(event, TicketIssued) and event.seq == seq else None
+        return event if event is not None and event.seq == seq else None
 
     def _sync_site(self, district: District, site: Site, now: datetime) -> int:
         with self.engine.connect() as connection:

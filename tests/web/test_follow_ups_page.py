@@ -16,12 +16,14 @@ import pytest
 from aiohttp import web
 
 from engine import commands as cmd
+from engine.commands import RatingAspects, RatingReason, RatingSource
 from engine.events import TicketIssued
 from hub.accounts import Role, accounts_for
 from hub.audit import Action
 from hub.gateway import Gateway
 from hub.officers import Channel as VisitChannel
 from hub.officers import officers_for
+from hub.ratings import comments_for
 from hub.service import HallService
 from hub.store import EventStore, open_store
 from hub.web_pages import Pages, add_pages
@@ -265,3 +267,33 @@ async def test_a_finding_reaches_the_sites_manager_without_the_officer_and_never
     assert await sign_in(client, "root") == 303  # the district sees the officer (masked) and the ticket
     seen = (await (await client.get(f"/admin/follow-ups/{finding['key']}.json")).json())["item"]
     assert seen["finding"]["officer"] == "周*远" and seen["number"] == number and seen["current"] == "contacted"
+
+
+async def test_the_item_shows_what_the_citizen_said_and_the_comment_only_to_the_manager(
+    client: Client, pages: Pages
+) -> None:
+    ratings = Ratings(pages)
+    service, at = ratings.service, pages.clock()
+    issued = service.execute(cmd.IssueTicket(command_id="said-1", site_id="centre", at=at, matters=("A02",))).events
+    ticket_id = next(event.ticket_id for event in issued if isinstance(event, TicketIssued))
+    for n, kind in enumerate((cmd.CallNext, cmd.StartService, cmd.FinishService)):
+        service.execute(kind(command_id=f"said-{n + 2}", site_id="centre", at=at, window_id="w01"))
+    (rated,) = service.execute(cmd.RateService(
+        command_id="said-9", site_id="centre", at=at, ticket_id=ticket_id, level=1, source=RatingSource.TICKET_PAGE,
+        aspects=RatingAspects(attitude=2, efficiency=3), reasons=(RatingReason.LONG_WAIT, RatingReason.ATTITUDE),
+    )).events  # fmt: skip
+    comments = comments_for(service.store)
+    assert comments is not None
+    comments.keep("centre", rated.seq, "窗口人员一直在看手机", at)
+    path = f"/admin/follow-ups/centre/{rated.seq}"
+
+    assert await sign_in(client, "li") == 303  # the centre's manager
+    manager = await (await client.get(path)).text()
+    assert "群众评价内容" in manager and "号票页面" in manager and "等候时间长、服务态度差" in manager
+    assert 'data-aspect="attitude">不满意' in manager and 'data-aspect="efficiency">基本满意' in manager
+    assert "窗口人员一直在看手机" in manager
+    client.session.cookie_jar.clear()
+
+    assert await sign_in(client, "zhao") == 303  # staff at w01, whose service it rates: the reasons, not the words
+    staff = await (await client.get(path)).text()
+    assert "等候时间长、服务态度差" in staff and "窗口人员一直在看手机" not in staff

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from engine.calendar import local_time
@@ -38,6 +39,7 @@ from hub.follow_ups import (
     follow_ups_for,
 )
 from hub.officers import officers_for
+from hub.ratings import comments_for
 from hub.web_pages.access import allow, me
 from hub.web_pages.render import add_page, names, page, refusal
 from hub.web_pages.state import PAGES, Pages
@@ -247,13 +249,29 @@ async def _item_of(request: web.Request) -> FollowUp:
     return item
 
 
+def _said(follow_ups: FollowUps, account: Account, item: FollowUp) -> dict[str, Any] | None:
+    """What the citizen said with a bad rating: sub-indicators, reasons, channel, and the comment (written for the
+    site's manager: staff, whose service it rates, do not read it)."""
+    rating = follow_ups.rating(item)
+    if rating is None:
+        return None
+    comments = comments_for(follow_ups.store) if account.role in (Role.ADMIN, Role.MANAGER) else None
+    aspects = {} if rating.aspects is None else msgspec.structs.asdict(rating.aspects)
+    return {
+        "aspects": {name: level for name, level in aspects.items() if level is not None},
+        "reasons": [str(reason) for reason in rating.reasons], "source": str(rating.source),
+        "comment": comments.of(item.site_id, [item.seq]).get(item.seq) if comments is not None else None,
+    }  # fmt: skip
+
+
 async def _item_data(request: web.Request, item: FollowUp) -> dict[str, Any]:
     pages, account = request.app[PAGES], me(request)
     current = item.current
     just = notice(request)
     (row,) = await _rows(pages, account, [item])
+    follow_ups = follow_ups_of(pages)
     return {
-        "ok": True, "item": row,
+        "ok": True, "item": row, "said": await pages.off_loop(_said, follow_ups, account, item),
         "may_answer": account.role == Role.MANAGER and current is not None and account.site_id == item.site_id,
         "may_appeal": _may_appeal(account, item),
         "may_decide": account.role == Role.ADMIN and item.appeal is not None and item.appeal.decision is None,
