@@ -6,7 +6,6 @@ with the sample district, ratings made through the hub's service as a window's e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -33,7 +32,6 @@ from hub.officers import Channel as VisitChannel
 from hub.officers import OfficerError, Officers, officers_for
 from hub.service import HallService
 from hub.store import EventStore, open_store
-from tests.support import postgres
 
 DISTRICT = load_district(SAMPLE_DISTRICT)
 CENTRE = DISTRICT.sites[0]
@@ -67,16 +65,9 @@ class Hall:
         self.do(cmd.RateService, window_id="w01", level=level)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hall.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        postgres.empty_database(url)
-    store = open_store(url)
-    yield store
-    store.close()
+@pytest.fixture
+def store(backend_store: EventStore) -> EventStore:
+    return backend_store
 
 
 def test_a_bad_rating_opens_one_item_however_often_and_wherever_the_sync_runs(store: EventStore) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -28,7 +28,6 @@ from hub.store import EventStore, open_store
 from hub.store.base import Entry
 from hub.store.memory import MemoryStore
 from tests.appointments import conftest as booking
-from tests.support import postgres
 
 WEDNESDAY_10AM = datetime.fromisoformat("2026-11-25T10:00:00+08:00")
 DISTRICT = load_district(SAMPLE_DISTRICT)
@@ -209,16 +208,9 @@ def test_the_journey_from_a_small_event_log() -> None:
     assert (found.total_wait, found.total_service) == (22 * 60, 22 * 60)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hall.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        postgres.empty_database(url)
-    store = open_store(url)
-    yield store
-    store.close()
+@pytest.fixture
+def sql_store(backend_store: EventStore) -> EventStore:
+    return backend_store
 
 
 def test_the_report_reads_each_visit_s_journey_from_the_log_with_its_findings(sql_store: EventStore) -> None:

@@ -37,7 +37,6 @@ from hub.reports.model import (
 from hub.store import EventStore, open_store
 from hub.web_pages import Pages, add_pages
 from hub.web_pages.views.reports import BadQuery, days_of, parse_query, query_string
-from tests.support import postgres
 from tests.web.conftest import DISTRICT, Client, Clock, add_accounts, sign_in
 from tests.web.test_public import Hall
 from tests.web.test_wall_screens import pages_on
@@ -198,18 +197,11 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
     store.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
-    """A store on SQLite, then on PostgreSQL (emptied first)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hall.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        postgres.empty_database(url)
-    store = open_store(url)
-    add_accounts(accounts_for(store, DISTRICT))
-    yield store
-    store.close()
+@pytest.fixture
+def any_store(backend_store: EventStore) -> EventStore:
+    """A store on SQLite, then on PostgreSQL (emptied first), with the sample accounts."""
+    add_accounts(accounts_for(backend_store, DISTRICT))
+    return backend_store
 
 
 @pytest.fixture
