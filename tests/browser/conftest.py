@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,9 +63,11 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-def start_web_hub(directory: Path, **options: Any) -> HubProcess:
-    """A started hub with the web accounts (``options`` go to ``HubProcess``). The sign-in limits are raised: every
-    browser of a module signs in from 127.0.0.1 (the limits themselves are tested in tests/web)."""
+@contextmanager
+def running_web_hub(directory: Path, **options: Any) -> Iterator[HubProcess]:
+    """A started hub with the web accounts (``options`` go to ``HubProcess``), stopped afterwards; its log must then
+    hold no defect. The sign-in limits are raised: every browser of a module signs in from 127.0.0.1 (the limits
+    themselves are tested in tests/web)."""
     hub = HubProcess(directory, **options)
     hub.env |= {"HALL_WEB_SIGN_IN_LIMIT": "1000/minute", "HALL_WEB_ADDRESS_LIMIT": "1000/minute"}
     store = open_store(hub.db_url)
@@ -73,19 +76,19 @@ def start_web_hub(directory: Path, **options: Any) -> HubProcess:
     finally:
         store.close()
     hub.start()
-    return hub
-
-
-@pytest.fixture(scope="module")
-def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    """A module that needs another hub (devices provisioned before the start, another clock) defines its own
-    ``web_hub`` with ``start_web_hub``."""
-    hub = start_web_hub(tmp_path_factory.mktemp("hub"))
     try:
         yield hub
     finally:
         hub.stop()
     assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
+
+
+@pytest.fixture(scope="module")
+def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """A module that needs another hub (devices provisioned before the start, another clock) defines its own
+    ``web_hub`` with ``running_web_hub``."""
+    with running_web_hub(tmp_path_factory.mktemp("hub")) as hub:
+        yield hub
 
 
 def url_of(hub: HubProcess) -> str:

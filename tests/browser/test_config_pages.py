@@ -30,7 +30,7 @@ from caller.texts import Texts
 from devicekit.link import DeviceLink
 from hub.devices import Credentials
 from hub.district_file import SAMPLE_DISTRICT, load_district
-from tests.browser.conftest import PHONE, OpenPage, Shot, start_web_hub
+from tests.browser.conftest import PHONE, OpenPage, Shot, running_web_hub
 from tests.support.hub_process import HubProcess
 
 Kind = wire.DeviceKind
@@ -63,12 +63,8 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     caller = ready.provision(CENTRE, Kind.CALLER.value, WINDOW)
     board = ready.provision(CENTRE, Kind.BOARD.value)
     ready.add_staff(CENTRE, CLERK, CLERK_NAME, PIN)
-    hub = start_web_hub(directory)
-    try:
+    with running_web_hub(directory) as hub:
         yield Hall(hub, hub.link(kiosk, CENTRE, Kind.KIOSK), caller, board)
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 @pytest.fixture(scope="module")

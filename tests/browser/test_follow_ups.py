@@ -19,7 +19,7 @@ from hub.main import open_district
 from hub.officers import Channel, officers_for
 from hub.service import HallService
 from hub.store import open_store
-from tests.browser.conftest import OpenPage, Shot, start_web_hub
+from tests.browser.conftest import OpenPage, Shot, running_web_hub
 from tests.support.hub_process import HubProcess
 
 DAY = "2026-11-25"
@@ -60,12 +60,8 @@ def rated_morning(db_url: str) -> None:
 def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     directory = tmp_path_factory.mktemp("hub")
     rated_morning(HubProcess(directory).db_url)
-    hub = start_web_hub(directory)
-    try:
+    with running_web_hub(directory) as hub:
         yield hub
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 async def open_item(page: Page, row: int) -> None:

@@ -27,7 +27,7 @@ from hub.district_file import SAMPLE_DISTRICT
 from hub.main import open_district
 from hub.service import HallService
 from hub.store import open_store
-from tests.browser.conftest import PHONE, OpenPage, Shot, start_web_hub
+from tests.browser.conftest import PHONE, OpenPage, Shot, running_web_hub
 from tests.support.hub_process import HubProcess
 
 Kind = wire.DeviceKind
@@ -190,13 +190,9 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
         for staff_id, name in clerks.items():
             ready.add_staff(site, staff_id, name, PIN)
     play_morning(ready.db_url)
-    hub = start_web_hub(directory)
-    assert hub.db_url == ready.db_url
-    try:
+    with running_web_hub(directory) as hub:
+        assert hub.db_url == ready.db_url
         yield Hall.linked(hub, credentials)
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 @pytest.fixture(scope="module")

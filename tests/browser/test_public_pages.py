@@ -22,7 +22,7 @@ from hub.district_file import SAMPLE_DISTRICT, load_district
 from hub.web_pages.public_texts import PublicTexts, material_lines
 from hub.web_pages.texts import CHINESE, ENGLISH
 from hub.web_pages.ticket_view import NEAR
-from tests.browser.conftest import PHONE, OpenPage, Shot, start_web_hub, url_of
+from tests.browser.conftest import PHONE, OpenPage, Shot, running_web_hub, url_of
 from tests.browser.test_live_pages import CLERKS, PIN, Hall, play_morning
 from tests.support.hub_process import HubProcess
 
@@ -70,12 +70,8 @@ def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hall]:
     for staff_id, name in CLERKS[CENTRE].items():
         ready.add_staff(CENTRE, staff_id, name, PIN)
     play_morning(ready.db_url)
-    hub = start_web_hub(directory)
-    try:
+    with running_web_hub(directory) as hub:
         yield Hall.linked(hub, credentials)
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from bench.report_bench import FIRST_DAY, bench_district, generate
 from hub.reports.projection import Projector
 from hub.store import open_store
 from hub.store.sql import SqlStore
-from tests.browser.conftest import OpenPage, Shot, start_web_hub
+from tests.browser.conftest import OpenPage, Shot, running_web_hub
 from tests.support.hub_process import HubProcess
 
 LAST_DAY = FIRST_DAY + timedelta(days=89)
@@ -37,12 +37,8 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
         Projector(store.engine).rebuild(district)
     finally:
         store.close()
-    hub = start_web_hub(directory)
-    try:
+    with running_web_hub(directory) as hub:
         yield hub
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 async def test_a_90_day_district_report_with_its_charts_and_grouped_breakdown(signed_in: OpenPage, shot: Shot) -> None:

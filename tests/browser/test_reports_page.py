@@ -13,7 +13,7 @@ import openpyxl  # type: ignore[import-untyped]
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
-from tests.browser.conftest import OpenPage, Shot, start_web_hub
+from tests.browser.conftest import OpenPage, Shot, running_web_hub
 from tests.browser.test_live_pages import DAY, play_morning
 from tests.support.hub_process import HubProcess
 
@@ -38,12 +38,8 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     directory = tmp_path_factory.mktemp("hub")
     ready = HubProcess(directory)
     play_morning(ready.db_url)
-    hub = start_web_hub(directory)
-    try:
+    with running_web_hub(directory) as hub:
         yield hub
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 async def opened_report(page: Page, path: str = REPORT) -> None:

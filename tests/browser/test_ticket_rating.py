@@ -14,7 +14,7 @@ import requests
 from playwright.async_api import expect
 
 from hub.devices import Credentials
-from tests.browser.conftest import PHONE, OpenPage, Shot, start_web_hub, url_of
+from tests.browser.conftest import PHONE, OpenPage, Shot, running_web_hub, url_of
 from tests.support.hub_process import HubProcess
 
 DEVICES: dict[str, Credentials] = {}
@@ -27,12 +27,8 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     before = HubProcess(directory)
     DEVICES.update(kiosk=before.provision("centre", "kiosk"), caller=before.provision("centre", "caller", "w01"))
     before.add_staff("centre", "clerk-li", pin=PIN)
-    hub = start_web_hub(directory)
-    try:
+    with running_web_hub(directory) as hub:
         yield hub
-    finally:
-        hub.stop()
-    assert hub.log_defects() == [], "the hub logged a defect (see hub.log)"
 
 
 def ask(hub: HubProcess, device: str, action: str, **body: Any) -> dict[str, Any]:
