@@ -55,6 +55,8 @@ class MqttBridge:
         """Connected and subscribed (the broker granted every subscription made on connect)."""
         self._subscribing: int | None = None
         """The message id of the subscription made on connect, until the broker grants it."""
+        self._stopping = False
+        """``stop`` was called: the disconnect that follows is the hub's own, not a broker lost."""
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=sites is not None)
         client.username_pw_set(username, password)
         client.max_inflight_messages_set(200)
@@ -73,6 +75,7 @@ class MqttBridge:
 
     def stop(self) -> None:
         self.publish(self._status_topic, self._offline(), retain=True)
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -140,6 +143,9 @@ class MqttBridge:
         self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object, _p: object
     ) -> None:
         self._subscribing = None
+        if self._stopping:
+            log.info("disconnected from the broker")
+            return
         self.reconnect.failed()
         log.warning("lost the broker (%s); reconnecting in %.1f s", reason, self.reconnect.last_wait or 0)
         self.loop.call_soon_threadsafe(self.connected.clear)

@@ -104,6 +104,7 @@ def test_the_hall_comes_up_headless_with_working_devices_and_stops_cleanly(tmp_p
         assert status == 0, rest[-3000:]
     # issuing, calling, devices going offline and the stop leave no traceback and no ERROR line in the hub's log
     assert log_defects(log + rest) == [], (log + rest)[-3000:]
+    assert "lost the broker" not in rest and "disconnected from the broker" in rest  # its own stop, not a loss
 
     again = start_hall(tmp_path, http_port, broker_port)  # a second run reuses the devices
     try:
