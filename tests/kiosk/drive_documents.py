@@ -28,6 +28,7 @@ from kivy.uix.label import Label
 from kiosk.app import build_app, configure_window
 from kiosk.config import load_config
 from kiosk.documents.flow import DocumentFlow, Step
+from kiosk.documents.view import Preview
 from kiosk.model import Screen
 
 STEP_SECONDS = 30.0
@@ -41,6 +42,11 @@ def tappable(root: Any, text: str) -> Any:
             if text in labels:
                 return widget
     return None
+
+
+def preview_drawn(view: Any) -> bool:
+    """The live camera picture has a frame in it (a loaded machine may take a while for the first one)."""
+    return any(isinstance(w, Preview) and w._texture is not None for w in view.walk(restrict=True))
 
 
 def touch(widget: Any) -> None:
@@ -73,7 +79,8 @@ def script(app: Any, flow: DocumentFlow, shots: Path, seen: dict[str, Any]) -> I
     yield lambda: flow.step == Step.CHECKLIST
     seen["steps"].append("checklist")
     tap("拍摄")
-    yield lambda: flow.step == Step.CAPTURE and app.view is not None and bool(flow.prompt)
+    yield lambda: flow.step == Step.CAPTURE and app.view is not None and bool(flow.prompt) and preview_drawn(app.view)
+    yield lambda: True  # one frame more: the texture just filled is on the screen
     seen["steps"].append("capture")
     seen["prompt"] = flow.prompt
     shot("capture")
