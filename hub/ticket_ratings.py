@@ -18,6 +18,7 @@ from datetime import datetime
 
 import msgspec
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 import contract as wire
 from engine import commands as cmd
@@ -103,9 +104,12 @@ class TicketRatings:
         comment = rating.comment.strip()
         if comment and outcome.events and self.comments is not None:
             seq = outcome.events[-1].seq
-            await asyncio.get_running_loop().run_in_executor(
-                None, self.comments.keep, entry.site_id, seq, comment, self.clock()
-            )
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, self.comments.keep, entry.site_id, seq, comment, self.clock()
+                )
+            except SQLAlchemyError as error:  # the rating stands: it is answered as made; only its words are lost
+                log.error("the comment of rating %s/%d was not kept: %s", entry.site_id, seq, type(error).__name__)
         return None
 
 

@@ -167,8 +167,9 @@ class RatingFlow:
         self._token: str | None = None
         self._pending: wire.TicketRating | None = None
         """The rating sent and not confirmed yet: a retry sends exactly this."""
-        self._tries = 0
-        """POSTs of ``_pending`` that may have reached the hub."""
+        self._tries = [0]
+        """POSTs of ``_pending`` that may have reached the hub: counted by the worker sending it, so a new rating
+        gets a new list (never reset in place under a worker still counting the last one's)."""
         self._thanked_at: float | None = None
         self._generation = 0
 
@@ -179,7 +180,7 @@ class RatingFlow:
         self._generation += 1
         self.step, self.note, self.message, self.offer = Step.SCAN, "", "", None
         self.level, self.aspects, self.reasons = None, {}, set()
-        self.can_retry, self._token, self._pending, self._tries, self._thanked_at = False, None, None, 0, None
+        self.can_retry, self._token, self._pending, self._tries, self._thanked_at = False, None, None, [0], None
 
     @property
     def scanning(self) -> bool:
@@ -234,7 +235,7 @@ class RatingFlow:
         self._pending = wire.TicketRating(
             level=self.level, aspects=aspects, reasons=reasons, source=wire.RatingSource.KIOSK
         )
-        self._tries = 0
+        self._tries = [0]
         self._send()
 
     def retry(self) -> None:
@@ -333,12 +334,12 @@ class RatingFlow:
         self.run(ask)
 
     def _send(self) -> None:
-        token, rating, generation = self._token, self._pending, self._generation
+        token, rating, generation, tries = self._token, self._pending, self._generation, self._tries
         assert token is not None and rating is not None
         self.step, self.can_retry = Step.SENDING, False
 
         def attempt() -> wire.RatingOffer:
-            self._tries += 1  # counted before the answer: a try that timed out may still have reached the hub
+            tries[0] += 1  # counted before the answer: a try that timed out may still have reached the hub
             return self.client.rate(token, rating)
 
         def send() -> None:
@@ -351,7 +352,7 @@ class RatingFlow:
                 self.post(lambda: self._say(generation, "We do not know this ticket. Please ask the staff."))
             except Refused as refused:
                 answer = refused.error
-                arrived = answer.code == "already_rated" and self._tries > 1  # an earlier try did reach the hub
+                arrived = answer.code == "already_rated" and tries[0] > 1  # an earlier try did reach the hub
                 self.post(lambda: self._thank(generation) if arrived else self._refused(generation, answer))
             else:
                 self.post(lambda: self._thank(generation))

@@ -281,8 +281,10 @@ async def rating_form(request: web.Request) -> web.Response:
     page (303, post/redirect/get)."""
     public, token = request.app[PUBLIC], request.match_info["token"]
     entry = await public.find(token)
-    if entry is None or elsewhere(public.hall.sites, entry.site_id, str(request.rel_url)):
+    if entry is None:
         return _missing(request, "No such ticket")
+    if answer := elsewhere(public.hall.sites, entry.site_id, str(request.rel_url)):
+        raise answer  # the hub that decides for the ticket's site takes the form
     refused = await submit_form(request, request.app[RATINGS], entry)
     raise web.HTTPSeeOther(f"/t/{token}" + (f"?rating={refused}" if refused else "") + "#rating")
 

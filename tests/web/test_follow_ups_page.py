@@ -297,3 +297,8 @@ async def test_the_item_shows_what_the_citizen_said_and_the_comment_only_to_the_
     assert await sign_in(client, "zhao") == 303  # staff at w01, whose service it rates: the reasons, not the words
     staff = await (await client.get(path)).text()
     assert "等候时间长、服务态度差" in staff and "窗口人员一直在看手机" not in staff
+    client.session.cookie_jar.clear()
+
+    assert await sign_in(client, "root") == 303  # the district administrator: the reasons, not the words either
+    district = await (await client.get(path)).text()
+    assert "等候时间长、服务态度差" in district and "窗口人员一直在看手机" not in district

@@ -115,6 +115,19 @@ async def test_the_api_rates_a_ticket_once_after_its_service(pages: Pages, clien
     assert COMMENT not in str(report) and waiting not in str(report)
 
 
+async def test_a_comment_that_cannot_be_kept_leaves_the_rating_made_and_answered(
+    pages: Pages, client: Client, store: EventStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await served_ticket(Hall(pages))
+    with store.engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.exec_driver_sql("DROP TABLE rating_comments")  # the comments' table away (a failing disk)
+
+    status, rated = await answer(client, token, "POST", level=1, comment=COMMENT)
+    assert (status, rated["state"], rated["level"]) == (200, "rated", 1)
+    assert [event.level for event in rated_events(store)] == [1]
+    assert "was not kept" in caplog.text and COMMENT not in caplog.text
+
+
 async def test_the_api_refuses_what_is_no_rating(pages: Pages, client: Client) -> None:
     token = await served_ticket(Hall(pages))
     for body in ({"level": 6}, {"level": 3, "source": "evaluator"}, {"level": 3, "reasons": ["rude"]},

@@ -255,7 +255,8 @@ def _said(follow_ups: FollowUps, account: Account, item: FollowUp) -> dict[str, 
     rating = follow_ups.rating(item)
     if rating is None:
         return None
-    comments = comments_for(follow_ups.store) if account.role in (Role.ADMIN, Role.MANAGER) else None
+    manager = account.role == Role.MANAGER and account.site_id == item.site_id
+    comments = comments_for(follow_ups.store) if manager else None
     aspects = {} if rating.aspects is None else msgspec.structs.asdict(rating.aspects)
     return {
         "aspects": {name: level for name, level in aspects.items() if level is not None},
